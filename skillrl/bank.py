@@ -1,0 +1,689 @@
+"""The SkillBank: general skills, task-specific skills per category, common mistakes; versioned.
+
+Layout follows SkillRL's two-tier bank (arXiv 2602.08234, Sec. 3.2): *general skills* apply to every task,
+*task-specific skills* are grouped by task category, and *common mistakes* list what to avoid.
+
+Two on-disk formats, both JSON and autodetected by :meth:`SkillBank.load`:
+
+* **official** - the aiming-lab/SkillRL ``claude_style_skills.json`` shape
+  (``general_skills`` / ``task_specific_skills`` or ``query_type_skills`` / ``common_mistakes`` / ``metadata``).
+  Loading then saving an official file gives the same JSON document back (key order kept, unknown keys kept).
+* **native** - the same plus ``"format": "skillrl-bank"``, the bank ``version``, each record's tier, category and
+  provenance, and the full change ``history`` (so any earlier version can be rebuilt).
+
+Every edit (add, update, remove, merge, revert, and the mistake equivalents) bumps :attr:`SkillBank.version`
+by one and appends a :class:`Change` with its reason. Several edits can share one version with
+:meth:`SkillBank.transaction`, which also undoes them all if the block raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from skillrl.errors import BankConflictError, BankFormatError, short_repr
+from skillrl.skill import Mistake, Provenance, Skill
+
+NATIVE_FORMAT = "skillrl-bank"
+NATIVE_FORMAT_VERSION = 1
+TASK_KEYS = ("task_specific_skills", "query_type_skills")
+"""Keys under which official banks keep task-specific skills (the Search bank uses ``query_type_skills``)."""
+
+Kind = Literal["skill", "mistake"]
+
+
+class Edit(BaseModel):
+    """One record-level edit inside a :class:`Change`: ``before`` -> ``after`` (native dicts; ``None`` = absent).
+
+    ``before_at`` / ``after_at`` give the list the record sat in (``"general"``, ``"task:<category>"`` or
+    ``"mistakes"``) and its index there, so undoing an edit restores the exact order.
+    """
+
+    kind: Kind
+    item_id: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    before_at: tuple[str, int] | None = None
+    after_at: tuple[str, int] | None = None
+    creates_category: str | None = None
+    drops_category: str | None = None
+
+
+class Change(BaseModel):
+    """One entry of the bank's history: the edits that made ``version`` out of ``version - 1``.
+
+    Attributes:
+        version: the bank version this change produced.
+        op: ``add``, ``update``, ``remove``, ``merge``, ``revert``, ``add_mistake``, ``update_mistake``,
+            ``remove_mistake`` or ``transaction``.
+        reason: why (free text; evolution puts the validation step and categories here).
+        edits: the record edits, in the order applied.
+        timestamp: seconds since the epoch.
+        meta: anything else worth keeping (e.g. teacher model, tokens).
+    """
+
+    version: int
+    op: str
+    reason: str = ""
+    edits: list[Edit] = Field(default_factory=list)
+    timestamp: float = Field(default_factory=time.time)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        ids = ", ".join(e.item_id for e in self.edits)
+        return f"v{self.version} {self.op} [{ids}] {self.reason}".rstrip()
+
+
+class BankDiff(BaseModel):
+    """What differs between two banks (``a`` -> ``b``), by id.
+
+    ``changed`` maps an id to ``{field: [old, new]}`` for the fields that differ (title, principle,
+    when_to_apply, tier, category; or the mistake fields). Provenance is not compared.
+    """
+
+    version_a: int
+    version_b: int
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    changed: dict[str, dict[str, list[Any]]] = Field(default_factory=dict)
+    mistakes_added: list[str] = Field(default_factory=list)
+    mistakes_removed: list[str] = Field(default_factory=list)
+    mistakes_changed: dict[str, dict[str, list[Any]]] = Field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.mistakes_added
+                    or self.mistakes_removed or self.mistakes_changed)
+
+    def __str__(self) -> str:
+        lines = [f"v{self.version_a} -> v{self.version_b}"]
+        lines += [f"+ {i}" for i in self.added] + [f"- {i}" for i in self.removed]
+        lines += [f"~ {i}: {', '.join(f)}" for i, f in self.changed.items()]
+        lines += [f"+ mistake {i}" for i in self.mistakes_added] + [f"- mistake {i}" for i in self.mistakes_removed]
+        lines += [f"~ mistake {i}: {', '.join(f)}" for i, f in self.mistakes_changed.items()]
+        return "\n".join(lines if len(lines) > 1 else lines + ["(no differences)"])
+
+
+_SKILL_FIELDS = ("title", "principle", "when_to_apply", "tier", "category")
+_MISTAKE_FIELDS = ("description", "why_it_happens", "how_to_avoid")
+
+
+def _field_diff(a: BaseModel, b: BaseModel, fields: tuple[str, ...]) -> dict[str, list[Any]]:
+    return {f: [getattr(a, f), getattr(b, f)] for f in fields if getattr(a, f) != getattr(b, f)}
+
+
+def _pydantic_to_format_error(err: ValidationError, file: str | None, path: str, data: Any) -> BankFormatError:
+    first = err.errors()[0]
+    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+    got = first.get("input", data)
+    return BankFormatError(file, path + loc, first["msg"][0].lower() + first["msg"][1:], short_repr(got))
+
+
+class SkillBank:
+    """A versioned two-tier skill bank (SkillRL Sec. 3.2).
+
+    Args:
+        general: general skills (tier ``general``), in render order.
+        task_specific: ``{category: [skills]}``; skills are given tier ``task_specific`` and that category.
+        mistakes: common mistakes, in render order.
+        metadata: free JSON metadata (kept verbatim, e.g. the official ``task_distribution``).
+        task_key: the key task-specific skills are written under in the official format
+            (``"task_specific_skills"``, or ``"query_type_skills"`` for the Search bank).
+
+    Raises:
+        BankFormatError: duplicate skill or mistake ids, or a skill whose tier/category contradicts where it was put.
+
+    Thread safety: edits and reads of the lists hold an internal lock; a retriever reading
+    :meth:`skills` while evolution edits sees either the old or the new list, never a half-edit.
+    """
+
+    def __init__(
+        self,
+        general: list[Skill] | None = None,
+        task_specific: dict[str, list[Skill]] | None = None,
+        mistakes: list[Mistake] | None = None,
+        metadata: Any = None,
+        *,
+        task_key: str = "task_specific_skills",
+    ) -> None:
+        self._lock = threading.RLock()
+        self._general: list[Skill] = []
+        self._task: dict[str, list[Skill]] = {}
+        self._mistakes: list[Mistake] = []
+        self._skill_index: dict[str, Skill] = {}
+        self._mistake_index: dict[str, Mistake] = {}
+        self.metadata: Any = {} if metadata is None else metadata
+        self.task_key = task_key
+        self.version = 0
+        self.history: list[Change] = []
+        self._key_order: list[str] = ["general_skills", task_key, "common_mistakes", "metadata"]
+        self._extra: dict[str, Any] = {}
+        self._open: Change | None = None
+        for s in general or []:
+            self._load_skill(s.model_copy(update={"tier": "general", "category": None}) if s.tier != "general" else s)
+        for cat, skills in (task_specific or {}).items():
+            self._task.setdefault(cat, [])
+            for s in skills:
+                if s.tier != "task_specific" or s.category != cat:
+                    s = Skill.model_validate({**s.model_dump(), "tier": "task_specific", "category": cat})
+                self._load_skill(s)
+        for m in mistakes or []:
+            self._load_mistake(m)
+
+    # ------------------------------------------------------------------ construction helpers
+    def _load_skill(self, skill: Skill, file: str | None = None, path: str = "$") -> None:
+        if skill.skill_id in self._skill_index:
+            raise BankFormatError(file, path + ".skill_id", "a skill_id unique within the bank", repr(skill.skill_id))
+        self._list_for(skill, create=True).append(skill)
+        self._skill_index[skill.skill_id] = skill
+
+    def _load_mistake(self, mistake: Mistake, file: str | None = None, path: str = "$") -> None:
+        if mistake.mistake_id in self._mistake_index:
+            raise BankFormatError(file, path + ".mistake_id", "a mistake_id unique within the bank",
+                                  repr(mistake.mistake_id))
+        self._mistakes.append(mistake)
+        self._mistake_index[mistake.mistake_id] = mistake
+
+    def _list_for(self, skill: Skill, create: bool = False) -> list[Skill]:
+        if skill.tier == "general":
+            return self._general
+        if create:
+            return self._task.setdefault(skill.category, [])  # type: ignore[arg-type]
+        return self._task[skill.category]  # type: ignore[index]
+
+    # ------------------------------------------------------------------ read access
+    @property
+    def general(self) -> list[Skill]:
+        """General skills in order (a copy of the list; the records themselves are shared)."""
+        with self._lock:
+            return list(self._general)
+
+    @property
+    def task_specific(self) -> dict[str, list[Skill]]:
+        """``{category: [skills]}`` in order, including categories that are currently empty."""
+        with self._lock:
+            return {c: list(v) for c, v in self._task.items()}
+
+    @property
+    def mistakes(self) -> list[Mistake]:
+        """Common mistakes in order."""
+        with self._lock:
+            return list(self._mistakes)
+
+    @property
+    def categories(self) -> list[str]:
+        """Task categories, in file order."""
+        return list(self._task)
+
+    def skills(self) -> list[Skill]:
+        """All skills: general first, then each category's task-specific skills."""
+        with self._lock:
+            return list(self._general) + [s for v in self._task.values() for s in v]
+
+    def get(self, skill_id: str) -> Skill:
+        """The skill with this id. Raises ``KeyError`` when absent."""
+        return self._skill_index[skill_id]
+
+    def get_mistake(self, mistake_id: str) -> Mistake:
+        """The mistake with this id. Raises ``KeyError`` when absent."""
+        return self._mistake_index[mistake_id]
+
+    def __contains__(self, skill_id: object) -> bool:
+        return skill_id in self._skill_index
+
+    def __len__(self) -> int:
+        return len(self._skill_index)
+
+    def __repr__(self) -> str:
+        cats = ", ".join(f"{c}={len(v)}" for c, v in self._task.items())
+        return (f"SkillBank(v{self.version}: {len(self._general)} general, "
+                f"{len(self) - len(self._general)} task-specific [{cats}], {len(self._mistakes)} mistakes)")
+
+    def counts(self) -> dict[str, Any]:
+        """``{"general": n, "task_specific": {cat: n}, "mistakes": n, "total": n, "version": v}``."""
+        return {"general": len(self._general), "task_specific": {c: len(v) for c, v in self._task.items()},
+                "mistakes": len(self._mistakes), "total": len(self), "version": self.version}
+
+    # ------------------------------------------------------------------ edits
+    def new_skill_id(self, prefix: str) -> str:
+        """A free id ``<prefix>_<nnn>`` (official style: ``gen_013``, ``hea_006``)."""
+        n = 1
+        while f"{prefix}_{n:03d}" in self._skill_index:
+            n += 1
+        return f"{prefix}_{n:03d}"
+
+    def new_mistake_id(self, prefix: str = "err") -> str:
+        """A free mistake id ``err_<nnn>``."""
+        n = 1
+        while f"{prefix}_{n:03d}" in self._mistake_index:
+            n += 1
+        return f"{prefix}_{n:03d}"
+
+    def add(self, skill: Skill, reason: str = "", *, index: int | None = None) -> Skill:
+        """Add ``skill`` (at the end of its tier/category list, or at ``index``). Bumps the version.
+
+        The stored record is a copy whose provenance ``created_version``/``updated_version`` is the new version.
+
+        Raises:
+            BankConflictError: a skill with this id exists.
+        """
+        with self._lock:
+            if skill.skill_id in self._skill_index:
+                raise BankConflictError(f"skill id {skill.skill_id!r} already exists in the bank")
+            with self._change("add", reason):
+                v = self._pending_version()
+                prov = skill.provenance.model_copy(update={"created_version": v, "updated_version": v})
+                new = skill.model_copy(update={"provenance": prov}, deep=True)
+                self._apply(Edit(kind="skill", item_id=new.skill_id, after=new.to_native(),
+                                 after_at=(self._where(new), index if index is not None else -1)))
+            return self.get(new.skill_id)
+
+    def update(self, skill_id: str, reason: str = "", **fields: Any) -> Skill:
+        """Change fields of a skill (``title``, ``principle``, ``when_to_apply``, ``tier``, ``category``,
+        ``provenance`` ...). Bumps the version. Moving to another tier/category appends it there.
+
+        Raises:
+            KeyError: no such skill. pydantic.ValidationError: a new value breaks a limit (the bank is unchanged).
+        """
+        with self._lock:
+            old = self.get(skill_id)
+            if "skill_id" in fields and fields["skill_id"] != skill_id:
+                raise BankConflictError("update() cannot rename a skill; remove and add instead")
+            data = {**old.to_native(), **{k: (v.model_dump() if isinstance(v, BaseModel) else v)
+                                          for k, v in fields.items()}}
+            if data.get("tier") == "general":
+                data["category"] = None
+            new = Skill.model_validate(data)
+            with self._change("update", reason):
+                v = self._pending_version()
+                new = new.model_copy(update={"provenance": new.provenance.model_copy(update={"updated_version": v})})
+                here = self._location(old)
+                to = here if self._where(new) == here[0] else (self._where(new), -1)
+                self._apply(Edit(kind="skill", item_id=skill_id, before=old.to_native(), after=new.to_native(),
+                                 before_at=here, after_at=to))
+            return self.get(skill_id)
+
+    def remove(self, skill_id: str, reason: str = "") -> Skill:
+        """Remove a skill; returns it. Bumps the version. Raises ``KeyError`` when absent."""
+        with self._lock:
+            old = self.get(skill_id)
+            with self._change("remove", reason):
+                self._apply(Edit(kind="skill", item_id=skill_id, before=old.to_native(), before_at=self._location(old)))
+            return old
+
+    def merge(self, keep_id: str, drop_id: str, reason: str = "", **fields: Any) -> Skill:
+        """Merge ``drop_id`` into ``keep_id`` (optionally rewriting ``keep_id``'s fields) in one version.
+
+        The kept skill's provenance gains the dropped skill's episode ids.
+        """
+        with self._lock:
+            keep, drop = self.get(keep_id), self.get(drop_id)
+            if keep_id == drop_id:
+                raise BankConflictError("merge() needs two different skills")
+            eps = list(dict.fromkeys(keep.provenance.episode_ids + drop.provenance.episode_ids))
+            prov = keep.provenance.model_copy(update={"episode_ids": eps})
+            with self._change("merge", reason):
+                self.update(keep_id, provenance=prov, **fields)
+                self.remove(drop_id)
+            return self.get(keep_id)
+
+    def add_mistake(self, mistake: Mistake, reason: str = "") -> Mistake:
+        """Add a common mistake at the end. Bumps the version. Raises BankConflictError on a duplicate id."""
+        with self._lock:
+            if mistake.mistake_id in self._mistake_index:
+                raise BankConflictError(f"mistake id {mistake.mistake_id!r} already exists in the bank")
+            with self._change("add_mistake", reason):
+                v = self._pending_version()
+                prov = mistake.provenance.model_copy(update={"created_version": v, "updated_version": v})
+                new = mistake.model_copy(update={"provenance": prov}, deep=True)
+                self._apply(Edit(kind="mistake", item_id=new.mistake_id, after=new.to_native(),
+                                 after_at=("mistakes", -1)))
+            return self.get_mistake(new.mistake_id)
+
+    def update_mistake(self, mistake_id: str, reason: str = "", **fields: Any) -> Mistake:
+        """Change fields of a mistake. Bumps the version."""
+        with self._lock:
+            old = self.get_mistake(mistake_id)
+            new = Mistake.model_validate({**old.to_native(), **fields})
+            with self._change("update_mistake", reason):
+                v = self._pending_version()
+                new = new.model_copy(update={"provenance": new.provenance.model_copy(update={"updated_version": v})})
+                at = ("mistakes", self._mistakes.index(old))
+                self._apply(Edit(kind="mistake", item_id=mistake_id, before=old.to_native(), after=new.to_native(),
+                                 before_at=at, after_at=at))
+            return self.get_mistake(mistake_id)
+
+    def remove_mistake(self, mistake_id: str, reason: str = "") -> Mistake:
+        """Remove a mistake; returns it. Bumps the version."""
+        with self._lock:
+            old = self.get_mistake(mistake_id)
+            with self._change("remove_mistake", reason):
+                self._apply(Edit(kind="mistake", item_id=mistake_id, before=old.to_native(),
+                                 before_at=("mistakes", self._mistakes.index(old))))
+            return old
+
+    @contextlib.contextmanager
+    def transaction(self, reason: str = "", op: str = "transaction", **meta: Any) -> Iterator["SkillBank"]:
+        """Group the edits made inside the block into ONE version; undo them all if the block raises.
+
+        Example::
+
+            with bank.transaction("evolution at step 40", teacher="offline"):
+                bank.add(skill_a)
+                bank.update("hea_001", principle="...")
+            # bank.version went up by exactly one (or not at all when nothing was edited)
+        """
+        with self._lock, self._change(op, reason, meta):
+            yield self
+
+    # ------------------------------------------------------------------ versions
+    def at_version(self, version: int) -> "SkillBank":
+        """A copy of the bank as it was at ``version`` (rebuilt by undoing later changes).
+
+        Raises:
+            BankConflictError: ``version`` is newer than the bank or older than its recorded history.
+        """
+        with self._lock:
+            oldest = self.history[0].version - 1 if self.history else self.version
+            if not oldest <= version <= self.version:
+                raise BankConflictError(
+                    f"version {version} is not available: this bank holds versions {oldest}..{self.version}")
+            out = self.copy()
+            for change in reversed(out.history):
+                if change.version <= version:
+                    break
+                for edit in reversed(change.edits):
+                    out._apply(_inverse(edit))
+            out.history = [c for c in out.history if c.version <= version]
+            out.version = version
+            return out
+
+    def revert_to(self, version: int, reason: str = "") -> BankDiff:
+        """Make the contents equal to ``version`` again, as a NEW version (history is never rewritten).
+
+        Returns the diff that was applied (current -> old contents).
+        """
+        with self._lock:
+            target = self.at_version(version)
+            diff = self.diff(target)
+            with self._change("revert", reason or f"revert to v{version}"):
+                for sid in diff.removed + list(diff.changed):
+                    self.remove(sid)
+                    cat = self._open.edits[-1].before_at[0][5:] if self._open.edits[-1].before_at[0] != "general" else ""
+                    if cat and cat not in target._task and not self._task.get(cat):
+                        self._open.edits[-1].drops_category = cat
+                        self._task.pop(cat)
+                for m in diff.mistakes_removed + list(diff.mistakes_changed):
+                    self.remove_mistake(m)
+                for s in target.skills():
+                    if s.skill_id not in self:
+                        self.add(s, index=target._location(s)[1])
+                for i, m in enumerate(target.mistakes):
+                    if m.mistake_id not in self._mistake_index:
+                        self._apply(Edit(kind="mistake", item_id=m.mistake_id, after=m.to_native(),
+                                         after_at=("mistakes", i)))
+            return diff
+
+    def diff(self, other: "SkillBank") -> BankDiff:
+        """What changes from this bank to ``other``, compared by id (see :class:`BankDiff`)."""
+        a, b = self._skill_index, other._skill_index
+        am, bm = self._mistake_index, other._mistake_index
+        return BankDiff(
+            version_a=self.version, version_b=other.version,
+            added=[i for i in b if i not in a], removed=[i for i in a if i not in b],
+            changed={i: d for i in a if i in b and (d := _field_diff(a[i], b[i], _SKILL_FIELDS))},
+            mistakes_added=[i for i in bm if i not in am], mistakes_removed=[i for i in am if i not in bm],
+            mistakes_changed={i: d for i in am if i in bm and (d := _field_diff(am[i], bm[i], _MISTAKE_FIELDS))},
+        )
+
+    def copy(self) -> "SkillBank":
+        """A deep copy (records, metadata and history)."""
+        with self._lock:
+            out = SkillBank.__new__(SkillBank)
+            out.__dict__.update({k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "_lock"})
+            out._lock = threading.RLock()
+            out._open = None
+            out._skill_index = {s.skill_id: s for s in out.skills()}
+            out._mistake_index = {m.mistake_id: m for m in out._mistakes}
+            return out
+
+    # ------------------------------------------------------------------ internals of edits
+    def _pending_version(self) -> int:
+        return self._open.version if self._open is not None else self.version + 1
+
+    @contextlib.contextmanager
+    def _change(self, op: str, reason: str, meta: dict[str, Any] | None = None) -> Iterator[None]:
+        if self._open is not None:  # nested: fold into the open change
+            yield
+            return
+        self._open = Change(version=self.version + 1, op=op, reason=reason, meta=meta or {})
+        try:
+            yield
+        except BaseException:
+            for edit in reversed(self._open.edits):
+                self._apply(_inverse(edit), record=False)
+            raise
+        else:
+            if self._open.edits:
+                self.version = self._open.version
+                self.history.append(self._open)
+        finally:
+            self._open = None
+
+    @staticmethod
+    def _where(skill: Skill) -> str:
+        return "general" if skill.tier == "general" else f"task:{skill.category}"
+
+    def _location(self, item: Skill) -> tuple[str, int]:
+        where = self._where(item)
+        return where, self._list_for(item).index(item)
+
+    def _seq(self, where: str) -> list[Any]:
+        if where == "general":
+            return self._general
+        if where == "mistakes":
+            return self._mistakes
+        return self._task.setdefault(where.split(":", 1)[1], [])
+
+    def _apply(self, edit: Edit, record: bool = True) -> None:
+        index = self._skill_index if edit.kind == "skill" else self._mistake_index
+        model = Skill if edit.kind == "skill" else Mistake
+        if edit.before is not None:
+            seq = self._seq(edit.before_at[0]) if edit.before_at else None
+            item = index.pop(edit.item_id)
+            (seq if seq is not None else self._seq(self._where(item))).remove(item)
+        if edit.drops_category and not self._task.get(edit.drops_category):
+            self._task.pop(edit.drops_category, None)
+        if edit.after is not None:
+            item = model.model_validate(edit.after)
+            where = edit.after_at[0] if edit.after_at else "mistakes"
+            if where.startswith("task:") and where[5:] not in self._task and record:
+                edit.creates_category = where[5:]
+            seq = self._seq(where)
+            pos = edit.after_at[1] if edit.after_at else -1
+            seq.insert(pos, item) if 0 <= pos <= len(seq) else seq.append(item)
+            index[edit.item_id] = item
+        if record and self._open is not None:
+            self._open.edits.append(edit)
+
+    # ------------------------------------------------------------------ (de)serialisation
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "SkillBank":
+        """Read an official or native bank file (autodetected).
+
+        Raises:
+            BankFormatError: the file is not JSON or does not have the expected shape (names file, JSON path, expectation).
+            FileNotFoundError: no such file.
+        """
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise BankFormatError(path, f"$ (line {err.lineno}, column {err.colno})", "valid JSON", err.msg) from None
+        return cls.from_dict(data, file=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Any, file: str | None = None) -> "SkillBank":
+        """Build a bank from an already-parsed official or native document (see :meth:`load`)."""
+        if isinstance(data, dict) and data.get("format") == NATIVE_FORMAT:
+            return cls._from_native(data, file)
+        return cls.from_official(data, file=file)
+
+    @classmethod
+    def from_official(cls, data: Any, file: str | None = None) -> "SkillBank":
+        """Build a bank from the official SkillRL JSON shape. Every skill gets provenance ``source="official"``."""
+        if not isinstance(data, dict):
+            raise BankFormatError(file, "$", "a JSON object with 'general_skills'", type(data).__name__)
+        present = [k for k in TASK_KEYS if k in data]
+        if len(present) > 1:
+            raise BankFormatError(file, "$", "only one of 'task_specific_skills' / 'query_type_skills'", str(present))
+        task_key = present[0] if present else "task_specific_skills"
+        bank = cls(metadata=data.get("metadata", {}), task_key=task_key)
+        bank._key_order = list(data) or bank._key_order
+        bank._extra = {k: v for k, v in data.items()
+                       if k not in ("general_skills", task_key, "common_mistakes", "metadata")}
+        general = data.get("general_skills", [])
+        if not isinstance(general, list):
+            raise BankFormatError(file, "$.general_skills", "a list of skill objects", type(general).__name__)
+        for i, raw in enumerate(general):
+            p = f"$.general_skills[{i}]"
+            bank._load_skill(_parse(Skill, raw, file, p, source="official"), file, p)
+        tasks = data.get(task_key, {})
+        if not isinstance(tasks, dict):
+            raise BankFormatError(file, f"$.{task_key}", "an object {category: [skills]}", type(tasks).__name__)
+        for cat, skills in tasks.items():
+            if not isinstance(skills, list):
+                raise BankFormatError(file, f"$.{task_key}.{cat}", "a list of skill objects", type(skills).__name__)
+            bank._task.setdefault(cat, [])
+            for i, raw in enumerate(skills):
+                p = f"$.{task_key}.{cat}[{i}]"
+                bank._load_skill(_parse(Skill, raw, file, p, source="official", tier="task_specific", category=cat),
+                                 file, p)
+        mistakes = data.get("common_mistakes", [])
+        if not isinstance(mistakes, list):
+            raise BankFormatError(file, "$.common_mistakes", "a list of mistake objects", type(mistakes).__name__)
+        for i, raw in enumerate(mistakes):
+            p = f"$.common_mistakes[{i}]"
+            bank._load_mistake(_parse(Mistake, raw, file, p, source="official"), file, p)
+        return bank
+
+    @classmethod
+    def _from_native(cls, data: dict[str, Any], file: str | None) -> "SkillBank":
+        fv = data.get("format_version")
+        if fv != NATIVE_FORMAT_VERSION:
+            raise BankFormatError(file, "$.format_version", f"{NATIVE_FORMAT_VERSION}", short_repr(fv))
+        bank = cls.from_official({k: data[k] for k in ("general_skills", data.get("task_key", "task_specific_skills"),
+                                                        "common_mistakes", "metadata") if k in data}, file=file)
+        bank._key_order = data.get("key_order", bank._key_order)
+        bank._extra = data.get("extra", {})
+        version = data.get("version", 0)
+        if not isinstance(version, int) or version < 0:
+            raise BankFormatError(file, "$.version", "a non-negative integer", short_repr(version))
+        bank.version = version
+        try:
+            bank.history = [Change.model_validate(c) for c in data.get("history", [])]
+        except ValidationError as err:
+            raise _pydantic_to_format_error(err, file, "$.history", data.get("history")) from None
+        return bank
+
+    def to_official(self) -> dict[str, Any]:
+        """The official SkillRL JSON document (no tier/category/provenance/history; key order as loaded)."""
+        with self._lock:
+            parts = {
+                "general_skills": [s.to_official() for s in self._general],
+                self.task_key: {c: [s.to_official() for s in v] for c, v in self._task.items()},
+                "common_mistakes": [m.to_official() for m in self._mistakes],
+                "metadata": self.metadata,
+                **self._extra,
+            }
+            order = [k for k in self._key_order if k in parts] + [k for k in parts if k not in self._key_order]
+            return {k: parts[k] for k in order}
+
+    def to_native(self) -> dict[str, Any]:
+        """The native document: official content plus version, provenance and history."""
+        with self._lock:
+            return {
+                "format": NATIVE_FORMAT, "format_version": NATIVE_FORMAT_VERSION, "version": self.version,
+                "task_key": self.task_key,
+                "general_skills": [_strip_tier(s.to_native()) for s in self._general],
+                self.task_key: {c: [_strip_tier(s.to_native()) for s in v] for c, v in self._task.items()},
+                "common_mistakes": [m.to_native() for m in self._mistakes],
+                "metadata": self.metadata, "key_order": self._key_order, "extra": self._extra,
+                "history": [c.model_dump(mode="json") for c in self.history],
+            }
+
+    def save(self, path: str | os.PathLike[str], format: Literal["native", "official"] = "native") -> Path:
+        """Write the bank atomically (temporary file in the same folder, fsync, rename).
+
+        A crash mid-save leaves the previous file intact. Returns the path written.
+        """
+        doc = self.to_native() if format == "native" else self.to_official()
+        return atomic_write_json(path, doc)
+
+
+def atomic_write_json(path: str | os.PathLike[str], doc: Any, indent: int | None = 2) -> Path:
+    """Write ``doc`` as JSON to ``path`` atomically: temp file in the same folder, flush, fsync, ``os.replace``.
+
+    Readers see either the old file or the new one, never a partial write. Raises ``TypeError`` for
+    values JSON cannot encode (nothing is written then).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(doc, indent=indent, ensure_ascii=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename durable; not possible on every filesystem
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    return path
+
+
+def _strip_tier(d: dict[str, Any]) -> dict[str, Any]:
+    d.pop("tier", None)
+    d.pop("category", None)
+    return d
+
+
+def _inverse(edit: Edit) -> Edit:
+    return Edit(kind=edit.kind, item_id=edit.item_id, before=edit.after, after=edit.before,
+                before_at=edit.after_at, after_at=edit.before_at,
+                creates_category=edit.drops_category, drops_category=edit.creates_category)
+
+
+def _parse(model: type[Skill] | type[Mistake], raw: Any, file: str | None, path: str, source: str,
+           **fixed: Any) -> Any:
+    if not isinstance(raw, dict):
+        raise BankFormatError(file, path, f"a {model.__name__.lower()} object", type(raw).__name__)
+    for key in ("tier", "category"):
+        if key in raw and key in fixed and raw[key] != fixed[key]:
+            raise BankFormatError(file, f"{path}.{key}", repr(fixed[key]), short_repr(raw[key]))
+    try:
+        data = {**raw, **fixed}
+        if "provenance" not in raw:
+            data["provenance"] = Provenance(source=source)
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise _pydantic_to_format_error(err, file, path, raw) from None
