@@ -5,6 +5,7 @@ sentence-transformers and the trainer frameworks are imported when a feature nee
 """
 
 from skillrl.errors import BankConflictError, BankFormatError, MissingDependencyError, SkillRLError, TeacherError
+from skillrl.hookspecs import hookimpl
 from skillrl.skill import Mistake, Provenance, Skill
 
 __version__ = "0.1.0"
@@ -16,6 +17,7 @@ __all__ = [
     "Mistake",
     "Provenance",
     "Skill",
+    "hookimpl",
     "SkillRLError",
     "TeacherError",
     "__version__",

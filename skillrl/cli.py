@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
 
@@ -79,14 +80,14 @@ def detect(queries: list[str] = typer.Argument(None, help="Task texts."),
            queries_file: Optional[Path] = typer.Option(None, "--queries", help="File with one query per line."),
            as_json: bool = JSON) -> None:
     """The category of each query, one line per query."""
-    from skillrl.detection import get_profile
-
     texts = list(queries or [])
     if queries_file is not None:
         texts += [line.strip() for line in queries_file.read_text().splitlines() if line.strip()]
     if not texts:
         raise typer.BadParameter("give QUERY arguments or --queries FILE")
-    detector = get_profile(profile)
+    from skillrl.runtime import _make_detector
+
+    detector = _make_detector(profile)
     for q in texts:
         cat = detector.detect(q)
         if as_json:
@@ -159,6 +160,165 @@ def diff(a: str = typer.Argument(..., help="Bank A (PATH or PATH@VERSION)."),
         _emit(d.model_dump())
     else:
         sys.stdout.write(str(d) + "\n")
+
+
+def _make_cli_teacher(spec: str, base_url: Optional[str]) -> Any:
+    from skillrl.teachers import make_teacher
+
+    try:
+        return make_teacher(spec, base_url=base_url) if base_url and spec.startswith("openai:") else make_teacher(spec)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--teacher") from None
+
+
+def _ratio(x: Optional[float]) -> str:
+    return f"{x:,.0f}x" if x is not None else "-"
+
+
+@app.command()
+def distill(episodes: list[Path] = typer.Argument(..., help="Episode files: native JSONL, ALFWorld demos JSONL or "
+                                                             "official memories JSON (format autodetected)."),
+            output: Path = typer.Option(..., "-o", "--output", help="Bank file to write."),
+            teacher: str = typer.Option("offline", "--teacher", help="offline | openai:MODEL | hf:PATH"),
+            base_url: Optional[str] = typer.Option(None, "--base-url",
+                                                   help="OpenAI-compatible endpoint (with /v1) for openai: teachers."),
+            into: Optional[str] = typer.Option(None, "--into", help="Extend this bank (PATH or PATH@VERSION) "
+                                                                    "instead of starting from an empty one."),
+            fmt: str = typer.Option("native", "--format", help="native (provenance, history) | official"),
+            max_skill_tokens: int = typer.Option(125, "--max-skill-tokens", help="Token budget per skill/mistake."),
+            exact_dedup: bool = typer.Option(False, "--exact-dedup",
+                                             help="Dedup by exact title/principle only (no embedding model)."),
+            progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars."),
+            as_json: bool = JSON) -> None:
+    """Distil a skill bank from episodes (successes -> patterns, failures -> lessons and mistakes)."""
+    from skillrl.distill import DistillConfig, SkillDistiller, compression_stats
+    from skillrl.episode import load_episodes
+
+    if fmt not in ("native", "official"):
+        raise typer.BadParameter("--format must be native or official")
+    eps = [ep for path in episodes for ep in load_episodes(path, progress=progress and not as_json)]
+    if not eps:
+        raise typer.BadParameter("the episode files hold no episodes", param_hint="EPISODES")
+    distiller = SkillDistiller(_make_cli_teacher(teacher, base_url),
+                               DistillConfig(max_skill_tokens=max_skill_tokens, embedding_dedup=not exact_dedup),
+                               progress=progress and not as_json)
+    bank, report = distiller.distill(eps, bank=load_bank_spec(into) if into else None)
+    bank.save(output, format=fmt)  # type: ignore[arg-type]
+    comp = compression_stats(bank, eps)
+    if as_json:
+        _emit({"output": str(output), "format": fmt, "counts": bank.counts(), "report": report.model_dump(),
+               "compression": comp})
+        return
+    t = Table(title=f"{output}: {len(bank)} skills, {len(bank.mistakes)} mistakes (teacher {report.teacher})")
+    t.add_column("category", no_wrap=True)
+    for col in ("eps", "succ", "fail", "skills", "raw tok", "skill tok", "raw/skill"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for c, st in report.categories.items():
+        cs = comp["categories"].get(c, {})
+        t.add_row(c, str(st["episodes"]), str(st["successes"]), str(st["failures"]), str(st["skills"]),
+                  f"{cs.get('raw_tokens', 0):,}", f"{cs.get('skill_tokens', 0):,}", _ratio(cs.get("ratio")))
+    t.add_row("(general)", "", "", "", str(len(bank.general)), "", f"{comp['general']['skill_tokens']:,}", "")
+    t.add_row("(mistakes)", "", "", "", str(len(bank.mistakes)), "", f"{comp['mistakes']['tokens']:,}", "")
+    ov = comp["overall"]
+    t.add_row("all", str(report.episodes), str(report.successes), str(report.failures), str(len(bank)),
+              f"{ov['raw_tokens']:,}", f"{ov['bank_tokens']:,}", _ratio(ov["ratio"]))
+    console.print(t)
+    console.print("tokens: ceil(chars/4) estimate; raw = the episodes' text, skill = the rendered official-style "
+                  "sections.")
+    off = [f"{k} {v['count']} (target {v['min']}-{v['max']})" for k, v in
+           [("general", report.shape["general"]), ("mistakes", report.shape["mistakes"])] if not v["ok"]]
+    off += [f"{c} {v['count']} (target {v['min']}-{v['max']})" for c, v in report.shape["task_specific"].items()
+            if not v["ok"]]
+    if off:
+        console.print("outside the target shape: " + "; ".join(off))
+    if report.rejected:
+        reasons = Counter(r.reason.split(" (")[0].split(" of ")[0] for r in report.rejected)
+        console.print(f"{len(report.rejected)} proposals not filed: " + ", ".join(f"{k} x{v}" for k, v in
+                                                                                 reasons.most_common()))
+    for err in report.errors:
+        console.print(f"[yellow]teacher call failed[/yellow] {err}")
+    console.print(report.summary())
+    if report.calls and not any(c.ok for c in report.calls):
+        raise typer.Exit(1)
+
+
+@app.command()
+def evolve(bank: str = typer.Argument(..., help="Bank file (official or native JSON)."),
+           episodes: Path = typer.Argument(..., help="Scored episodes (any episode format); each episode's "
+                                                     "category should be a bank key (see --profile)."),
+           teacher: str = typer.Option("offline", "--teacher", help="offline | openai:MODEL | hf:PATH"),
+           base_url: Optional[str] = typer.Option(None, "--base-url",
+                                                  help="OpenAI-compatible endpoint (with /v1) for openai: teachers."),
+           step: int = typer.Option(0, "--step", help="Trainer step recorded in provenance."),
+           output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write here instead of in place."),
+           fmt: str = typer.Option("auto", "--format", help="auto (in place: the input's format; -o: native) | "
+                                                             "native | official"),
+           split: Optional[str] = typer.Option(None, "--split", help="Use only episodes of this split."),
+           profile: Optional[str] = typer.Option(None, "--profile", help="Map episode categories that are not bank "
+                                                 "keys (e.g. ALFWorld task types) to bank keys (alfworld|webshop|search)."),
+           threshold: float = typer.Option(0.4, "--threshold", help="Evolve categories whose success rate is below."),
+           max_new_skills: int = typer.Option(3, "--max-new-skills", help="Most bank changes in this step."),
+           exact_dedup: bool = typer.Option(False, "--exact-dedup",
+                                            help="Dedup by exact title/principle only (no embedding model)."),
+           as_json: bool = JSON) -> None:
+    """One evolution step (SkillRL Sec. 3.3) from a file of scored episodes; prints the report, writes the bank."""
+    from skillrl.dedup import Deduplicator
+    from skillrl.episode import load_episodes
+    from skillrl.evolve import EvolutionConfig, Evolver
+
+    if fmt not in ("auto", "native", "official"):
+        raise typer.BadParameter("--format must be auto, native or official")
+    path = Path(bank)
+    b = SkillBank.load(path)
+    eps = load_episodes(episodes, progress=False)
+    if split is not None:
+        eps = [e for e in eps if e.split == split]
+    if profile is not None:
+        from skillrl.runtime import _make_detector
+
+        det = _make_detector(profile)
+        eps = [e if e.category in b.categories or e.category is None else
+               e.model_copy(update={"category": det.to_bank_category(e.category, b) or e.category}) for e in eps]
+    if not eps:
+        raise typer.BadParameter("no episodes to evolve from" + (f" in split {split!r}" if split else ""))
+    evolver = Evolver(_make_cli_teacher(teacher, base_url),
+                      EvolutionConfig(update_threshold=threshold, max_new_skills=max_new_skills))
+    if exact_dedup:
+        evolver.dedup = Deduplicator(None, threshold=evolver.config.dedup_threshold, lazy_default=False)
+    report = evolver.evolve(b, eps, step=step)
+    dst = output or path
+    if fmt == "auto":
+        was_native = output is None and json.loads(path.read_text(encoding="utf-8")).get("format") == "skillrl-bank"
+        fmt = "native" if output is not None or was_native else "official"
+    wrote = None
+    if output is not None or report.changed:
+        b.save(dst, format=fmt)  # type: ignore[arg-type]
+        wrote = str(dst)
+    if as_json:
+        _emit({"report": report.model_dump(), "wrote": wrote, "format": fmt, "counts": b.counts()})
+    else:
+        t = Table(title=f"evolution at step {step} ({report.teacher}): v{report.version_before} -> v{report.version_after}")
+        for col in ("category", "episodes", "success rate", "evolved", "failures shown"):
+            t.add_column(col, justify="left" if col == "category" else "right")
+        counts = Counter(e.category or "unknown" for e in eps)
+        for c, r in report.success_rates.items():
+            t.add_row(c, str(counts[c]), f"{r:.2f}", "yes" if c in report.low_categories else "",
+                      str(len(report.failures_used.get(c, []))))
+        console.print(t)
+        for label, ids in (("added", report.added), ("refined", report.refined), ("evicted", report.evicted),
+                           ("mistakes added", report.mistakes_added)):
+            if ids:
+                console.print(f"{label}: {', '.join(ids)}")
+        for r in report.rejected:
+            console.print(f"rejected [{r.category}] {r.title}: {r.reason}")
+        for e in report.errors:
+            console.print(f"[yellow]{e}[/yellow]")
+        if report.error:
+            console.print(f"[red]evolution failed, bank unchanged:[/red] {report.error}")
+        console.print(report.summary())
+        console.print(f"wrote {wrote} ({fmt})" if wrote else "bank unchanged, nothing written")
+    if report.error or (report.errors and not report.changed):
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -228,3 +228,31 @@ def _join(content: Any, block: str, separator: str, front: bool) -> Any:
 def as_message(block: SkillBlock | str, role: str = "system") -> dict[str, str]:
     """The block as a chat message ``{"role": role, "content": text}``."""
     return {"role": role, "content": block.text if isinstance(block, SkillBlock) else block}
+
+
+def remove_block(prompt: str | list[dict[str, Any]], block: str,
+                 separator: str = "\n\n") -> str | list[dict[str, Any]]:
+    """Undo :func:`inject`: the prompt without ``block`` (any placement), e.g. to score rewards on the prompt
+    the user wrote. Text the environment appended after injection (a first observation) is kept."""
+    if not block:
+        return prompt
+
+    def strip(text: str) -> str:
+        for pattern in (f"{block}{separator}", f"{separator}{block}", block):
+            if pattern in text:
+                return text.replace(pattern, "", 1)
+        return text
+
+    if isinstance(prompt, str):
+        return strip(prompt)
+    out = []
+    for m in prompt:
+        content = m.get("content")
+        if content == block:
+            continue
+        if isinstance(content, str):
+            m = {**m, "content": strip(content)}
+        elif isinstance(content, list):
+            m = {**m, "content": [p for p in content if not (isinstance(p, dict) and p.get("text") == block)]}
+        out.append(m)
+    return out

@@ -1,0 +1,310 @@
+"""``SkillCallback``: SkillRL for TRL's ``GRPOTrainer`` with one added line.
+
+    trainer = GRPOTrainer(model=..., reward_funcs=..., args=GRPOConfig(...), train_dataset=..., eval_dataset=...)
+    trainer.add_callback(SkillCallback(trainer, bank="skills.json", profile="alfworld", teacher="offline"))
+    trainer.train()
+
+What it does, and the TRL 1.16 internals it relies on (``trl/trainer/grpo_trainer.py``):
+
+* **Skills in every rollout prompt.** TRL has no public hook that rewrites prompts per rollout, so the callback
+  wraps the trainer's ``_generate_and_score_completions(inputs)`` (train and eval both pass through it) and
+  rewrites each row's ``"prompt"`` before generation. Prompts are built on the trainer side for every generation
+  backend (transformers, vLLM server and colocate), so the skills reach all of them. Identical prompts (the G
+  copies of a GRPO group, which ``RepeatSampler`` places in a row) get the identical block, and the bank only
+  changes between generation batches (evolution runs in ``on_evaluate``).
+* **What reward functions see.** It wraps ``_calculate_rewards(inputs, prompts, completions, completion_ids_list)``:
+  by default reward functions get the prompt *without* the skill block (``reward_prompt="original"``; reward
+  models must not score our text), or the augmented one (``"augmented"``). They also get the injected ids as the
+  ``skill_ids`` column (so an ``environment_factory``'s ``reset(**row)`` should accept ``**kwargs``).
+* **Episodes.** The same wrapper reads the gathered rewards and records this rank's scored episodes (prompt,
+  completion, reward = weighted sum of reward functions, category, injected skill ids, train/eval).
+* **Evolution.** ``on_evaluate``: the ranks' eval episodes are gathered (``accelerate.utils.gather_object``),
+  the main process evolves the bank, and the new bank is broadcast (``broadcast_object_list``) so every rank holds
+  the same version.
+* **Logging.** Per-batch numbers go into the trainer's own metric buffer (``trainer._metrics[mode]``), so they
+  appear in every log line and reach W&B / TensorBoard through ``report_to``: ``skills/bank_size``,
+  ``skills/injected_per_prompt``, ``skills/tokens_per_prompt``, ... ; evolution results and per-category
+  validation success are logged with ``trainer.log`` after each evaluation.
+* **Checkpoints.** ``on_save`` writes the bank into ``checkpoint-N/skillrl/``; resuming with
+  ``trainer.train(resume_from_checkpoint=...)`` restores it (the callback wraps ``_load_from_checkpoint`` to learn
+  the path, and falls back to ``output_dir/checkpoint-<global_step>``).
+
+The private methods are checked at construction: a TRL without them (or with other signatures) raises
+:class:`UnsupportedTRLVersion` naming the supported range.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+from skillrl.episode import Episode, Step
+from skillrl.errors import MissingDependencyError, SkillRLError
+from skillrl.render import remove_block
+from skillrl.runtime import SkillRuntime
+
+logger = logging.getLogger("skillrl.trl")
+
+SUPPORTED_TRL = ">=1.16,<1.17"
+CHECKPOINT_SUBDIR = "skillrl"
+_REQUIRED = {
+    "_generate_and_score_completions": ["inputs"],
+    "_calculate_rewards": ["inputs", "prompts", "completions", "completion_ids_list"],
+}
+
+
+class UnsupportedTRLVersion(SkillRLError, RuntimeError):
+    """The installed TRL lacks the trainer internals SkillCallback wraps."""
+
+
+try:  # this adapter module needs its framework; ``import skillrl`` alone does not import it
+    import trl
+    from transformers import TrainerCallback
+except ImportError as _err:  # pragma: no cover - depends on the environment
+    raise MissingDependencyError("trl", "trl", "skillrl.adapters.trl (SkillCallback)") from _err
+
+
+def check_trainer(trainer: Any) -> str:
+    """Check that ``trainer`` has the private methods SkillCallback wraps, with the expected parameters.
+
+    Returns the TRL version. Raises :class:`UnsupportedTRLVersion` otherwise (the message names the supported
+    range and what is missing).
+    """
+    version = getattr(trl, "__version__", "unknown")
+    problems = []
+    for name, params in _REQUIRED.items():
+        fn = getattr(trainer, name, None)
+        if fn is None:
+            problems.append(f"{type(trainer).__name__}.{name} is missing")
+            continue
+        got = list(inspect.signature(fn).parameters)
+        if got[: len(params)] != params:
+            problems.append(f"{name}{tuple(got)} does not take {tuple(params)}")
+    if problems:
+        raise UnsupportedTRLVersion(
+            f"SkillCallback supports TRL {SUPPORTED_TRL} (GRPOTrainer); the installed TRL {version} differs: "
+            + "; ".join(problems) + ". Install a supported version: pip install 'trl" + SUPPORTED_TRL + "'")
+    from packaging.version import Version
+
+    if not Version("1.16") <= Version(version.split("+")[0]) < Version("1.17"):
+        logger.warning("skillrl: SkillCallback was tested with TRL %s; you have %s (the wrapped methods are present, "
+                       "continuing)", SUPPORTED_TRL, version)
+    return version
+
+
+def completion_steps(completion: Any) -> list[Step]:
+    """A TRL completion as episode steps: text -> one step; a conversation -> one step per assistant message, the
+    following tool/user message(s) as its observation."""
+    if isinstance(completion, str):
+        return [Step(action=completion)]
+    steps: list[Step] = []
+    for m in completion or []:
+        role = m.get("role")
+        content = m.get("content") or ""
+        if isinstance(content, list):
+            content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+        if role == "assistant":
+            calls = m.get("tool_calls") or []
+            action = content or "; ".join(
+                f"{c.get('function', {}).get('name')}({c.get('function', {}).get('arguments')})" for c in calls)
+            steps.append(Step(action=str(action)))
+        elif steps:
+            obs = steps[-1].observation
+            steps[-1] = Step(action=steps[-1].action, observation=(obs + "\n" if obs else "") + str(content))
+    return steps
+
+
+class SkillCallback(TrainerCallback):
+    """Skills in GRPO rollouts, evolution at each evaluation, the bank in every checkpoint.
+
+    Args:
+        trainer: the ``trl.GRPOTrainer`` (callbacks do not receive it, so like TRL's own
+            ``LogCompletionsCallback`` it is passed here).
+        bank: a :class:`skillrl.bank.SkillBank`, or a path to one; ignored when ``runtime`` is given.
+        runtime: a ready :class:`SkillRuntime` (otherwise one is built from ``bank`` and ``runtime_kwargs``).
+        reward_prompt: ``"original"`` (default) - reward functions see the prompt without skills; ``"augmented"``
+            - with them.
+        skill_ids_column: name of the column carrying the injected skill ids to reward functions (``None``: no
+            column).
+        success_threshold: an episode counts as a success when its reward (weighted sum over reward functions)
+            is at least this (default 1.0: binary "task won" rewards).
+        eval_split: the split name eval episodes are recorded under (default ``"validation"``).
+        log_prefix: prefix of logged metric names (default ``"skills/"``).
+        **runtime_kwargs: passed to :class:`SkillRuntime` (``mode``, ``profile``, ``teacher``, ``evolution``,
+            ``top_k``, ``delta``, ``placement``, ``output_dir``, ...).
+
+    Raises:
+        UnsupportedTRLVersion: the trainer lacks the wrapped internals.
+        MissingDependencyError: TRL is not installed (``pip install -e '.[trl]'``).
+    """
+
+    def __init__(self, trainer: Any, bank: Any = None, *, runtime: SkillRuntime | None = None,
+                 reward_prompt: Literal["original", "augmented"] = "original",
+                 skill_ids_column: str | None = "skill_ids", success_threshold: float = 1.0,
+                 eval_split: str = "validation", log_prefix: str = "skills/", **runtime_kwargs: Any) -> None:
+        self.trl_version = check_trainer(trainer)
+        if reward_prompt not in ("original", "augmented"):
+            raise ValueError(f"reward_prompt must be 'original' or 'augmented', got {reward_prompt!r}")
+        if runtime is None:
+            if bank is None:
+                raise ValueError("SkillCallback needs a bank (SkillBank or path) or a runtime")
+            runtime_kwargs.setdefault("tokenizer", getattr(trainer, "processing_class", None))
+            runtime = SkillRuntime(bank, **runtime_kwargs)
+        self.runtime = runtime
+        self.trainer = trainer
+        self.reward_prompt = reward_prompt
+        self.skill_ids_column = skill_ids_column
+        self.success_threshold = success_threshold
+        self.eval_split = eval_split
+        self.log_prefix = log_prefix
+        self._batch: list[Any] = []  # Augmentations of the batch being scored
+        self._resume_dir: str | None = None
+        self.episodes_seen = {"train": 0, eval_split: 0}
+        self.injection_log: list[dict[str, Any]] = []  # per generation batch: mode, prompts, min/mean skills
+        self._wrap(trainer)
+
+    # ------------------------------------------------------------------ wrapping the trainer
+    def _wrap(self, trainer: Any) -> None:
+        if getattr(trainer, "_skillrl_callback", None) is not None:
+            raise SkillRLError("this trainer already has a SkillCallback; add only one")
+        trainer._skillrl_callback = self
+        generate = trainer._generate_and_score_completions
+        rewards = trainer._calculate_rewards
+
+        def _generate_and_score_completions(inputs: list[dict[str, Any]]) -> Any:
+            return generate(self._augment_inputs(inputs))
+
+        def _calculate_rewards(inputs, prompts, completions, completion_ids_list):  # noqa: ANN001
+            shown = prompts
+            if self.reward_prompt == "original" and self._batch:
+                shown = [remove_block(p, a.block.text) if a.block.text else p for p, a in zip(prompts, self._batch)]
+            rewards_per_func = rewards(inputs, shown, completions, completion_ids_list)
+            try:
+                self._record(prompts, completions, rewards_per_func)
+            except Exception:  # noqa: BLE001 - bookkeeping must never break training
+                logger.exception("skillrl: could not record episodes for this batch")
+            return rewards_per_func
+
+        trainer._generate_and_score_completions = _generate_and_score_completions
+        trainer._calculate_rewards = _calculate_rewards
+        if hasattr(trainer, "_load_from_checkpoint"):
+            load = trainer._load_from_checkpoint
+
+            def _load_from_checkpoint(resume_from_checkpoint, *args, **kwargs):  # noqa: ANN001
+                self._resume_dir = str(resume_from_checkpoint)
+                return load(resume_from_checkpoint, *args, **kwargs)
+
+            trainer._load_from_checkpoint = _load_from_checkpoint
+
+    @property
+    def _mode(self) -> str:
+        return "train" if self.trainer.model.training else "eval"
+
+    def _augment_inputs(self, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        prompts = [x.get("prompt", [{"role": "user", "content": ""}]) for x in inputs]
+        augs = self.runtime.augment(prompts, rows=inputs)
+        self._batch = augs
+        out = []
+        for x, a in zip(inputs, augs):
+            row = {**x, "prompt": a.prompt}
+            if self.skill_ids_column:
+                row[self.skill_ids_column] = list(a.skill_ids)
+            out.append(row)
+        counts = [len(a.skill_ids) for a in augs]
+        self.injection_log.append({"step": int(self.trainer.state.global_step), "mode": self._mode,
+                                   "prompts": len(augs), "min_skills": min(counts, default=0),
+                                   "mean_skills": sum(counts) / max(len(counts), 1),
+                                   "bank_version": self.runtime.bank.version})
+        metrics = getattr(self.trainer, "_metrics", None)
+        if metrics is not None:
+            for k, v in self.runtime.metrics(prefix=self.log_prefix).items():
+                if "/evolution/" not in k:
+                    metrics[self._mode][k].append(v)
+        return out
+
+    def _record(self, prompts: Sequence[Any], completions: Sequence[Any], rewards_per_func: Any) -> None:
+        if not self._batch or len(self._batch) != len(completions):
+            return
+        n = len(completions)
+        rank = int(getattr(self.trainer.accelerator, "process_index", 0))
+        local = rewards_per_func[rank * n:(rank + 1) * n]
+        weights = self.trainer.reward_weights.to(local.device)
+        rewards = (local * weights.unsqueeze(0)).nansum(dim=1).tolist()
+        mode = self._mode
+        split = "train" if mode == "train" else self.eval_split
+        step = int(self.trainer.state.global_step)
+        episodes = []
+        for i, (a, completion, reward) in enumerate(zip(self._batch, completions, rewards)):
+            k = self.episodes_seen.get(split, 0) + i
+            episodes.append(Episode(
+                episode_id=f"{split}-s{step}-r{rank}-{k}", task=a.task or "", category=a.category,
+                steps=completion_steps(completion), reward=float(reward),
+                success=float(reward) >= self.success_threshold, source="trl", split=split,
+                skill_ids=list(a.skill_ids), metadata={"step": step, "bank_version": a.bank_version}))
+        self.episodes_seen[split] = self.episodes_seen.get(split, 0) + n
+        self.runtime.record(episodes, split=split)
+        self._batch = []
+
+    # ------------------------------------------------------------------ callback events
+    def on_evaluate(self, args: Any, state: Any, control: Any, metrics: dict[str, float] | None = None,
+                    **kwargs: Any) -> None:
+        """Gather eval episodes, evolve on the main process, broadcast the bank, log the outcome."""
+        acc = self.trainer.accelerator
+        local = self.runtime.pending(self.eval_split)
+        with self.runtime._lock:
+            self.runtime._episodes.pop(self.eval_split, None)
+        episodes = local
+        if acc.num_processes > 1:
+            from accelerate.utils import gather_object
+
+            episodes = [Episode.model_validate(e) for e in gather_object([e.model_dump() for e in local])]
+        report = None
+        if acc.is_main_process:
+            report = self.runtime.after_validation(int(state.global_step), split=self.eval_split, episodes=episodes)
+        if acc.num_processes > 1:
+            from accelerate.utils import broadcast_object_list
+
+            payload = [self.runtime.state_dict() if acc.is_main_process else None]
+            broadcast_object_list(payload, from_process=0)
+            if not acc.is_main_process:
+                self.runtime.load_state_dict(payload[0])
+        logs = {}
+        last = self.runtime.validations[-1] if self.runtime.validations else None
+        if last and last["step"] == int(state.global_step):
+            logs.update({f"{self.log_prefix}success/{c}": r for c, r in last["success_rates"].items()})
+        if report is not None:
+            logs.update({f"{self.log_prefix}evolution/added": len(report.added),
+                         f"{self.log_prefix}evolution/refined": len(report.refined),
+                         f"{self.log_prefix}evolution/rejected": len(report.rejected),
+                         f"{self.log_prefix}evolution/mistakes_added": len(report.mistakes_added),
+                         f"{self.log_prefix}evolution/teacher_tokens": report.tokens,
+                         f"{self.log_prefix}evolution/failed": float(report.error is not None)})
+            logger.info("skillrl: %s", report.summary())
+        logs[f"{self.log_prefix}bank_version"] = self.runtime.bank.version
+        logs[f"{self.log_prefix}bank_size"] = len(self.runtime.bank)
+        if acc.is_main_process:
+            self.trainer.log(logs)
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Write the bank and evolution state into the checkpoint just saved (``checkpoint-N/skillrl/``)."""
+        if not state.is_world_process_zero:
+            return
+        ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        self.runtime.save(ckpt / CHECKPOINT_SUBDIR)
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """On resume, load the bank saved with the checkpoint, so the run continues with the same bank version."""
+        candidates = [self._resume_dir] if self._resume_dir else []
+        if state.global_step > 0:
+            candidates.append(os.path.join(args.output_dir, f"checkpoint-{state.global_step}"))
+        for c in candidates:
+            if c and (Path(c) / CHECKPOINT_SUBDIR / "skill_bank.json").exists():
+                self.runtime.load(Path(c) / CHECKPOINT_SUBDIR)
+                logger.info("skillrl: restored skill bank v%d from %s", self.runtime.bank.version, c)
+                return
+        if state.global_step > 0:
+            logger.warning("skillrl: resuming at step %d but no skill bank was found in the checkpoint; keeping the "
+                           "bank given to SkillCallback", state.global_step)

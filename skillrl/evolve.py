@@ -1,0 +1,316 @@
+"""Recursive skill evolution after validation (SkillRL Sec. 3.3), with the official code's flaws fixed.
+
+After each validation:
+
+1. success rate per category; only categories **below** ``update_threshold`` (default 0.4, paper) trigger
+   (the official code evolves as soon as any rate is below it, then takes the first 10 failures of the batch
+   in batch order, whatever their category);
+2. failures of each low category, **most severe first** (lowest reward, then loops, then length), up to
+   ``max_failures`` per category (default 10) of which ``max_shown`` (default 5) go to the teacher: per-category
+   caps, so one category cannot crowd out the others;
+3. the teacher sees the **real** task text, observations and actions of each failure and the category's
+   current skills, and may propose new skills *or refinements* of existing ones; new task-specific skills
+   go to their category (the official code puts every new skill in the general tier);
+4. each proposal is checked: schema limits, content dedup (:mod:`skillrl.dedup`, not id-only), plugins
+   (``skillrl_accept_skill``); at most ``max_new_skills`` changes are applied (default 3), taken round-robin
+   across categories, lowest success rate first; a category over ``max_skills_per_category`` evicts its least
+   recently updated non-official skill (then the least recently updated one);
+5. everything is applied in one :meth:`SkillBank.transaction` (one new version) with provenance (validation
+   step, episode ids, teacher). Any failure - teacher timeout, 429, invalid JSON, a bug - leaves the bank exactly
+   as it was and is described in the :class:`EvolutionReport`; :meth:`Evolver.evolve` never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from typing import Any, Callable, Sequence
+
+from pydantic import BaseModel, Field, ValidationError
+
+from skillrl.bank import SkillBank
+from skillrl.dedup import DEFAULT_DEDUP_THRESHOLD, Deduplicator
+from skillrl.episode import Episode
+from skillrl.skill import Mistake, Provenance, Skill, slugify
+
+logger = logging.getLogger("skillrl.evolve")
+
+
+class EvolutionConfig(BaseModel):
+    """Settings of an evolution step (defaults from the paper and the official code where they exist).
+
+    Attributes:
+        update_threshold: a category evolves when its validation success rate is below this (paper: 0.4).
+        max_failures: failures sampled per low category, most severe first (official: 10).
+        max_shown: of those, how many the teacher sees per category (official: 5).
+        max_new_skills: at most this many bank changes (adds + refinements + mistakes) per step (official: 3).
+        max_skills_per_category: cap on task-specific skills per category; past it the least recently
+            updated non-official skill gives way (default 12).
+        max_general_skills: cap on general skills, same rule (default 20).
+        dedup_threshold: cosine similarity at or above which a proposal duplicates an existing skill.
+        allow_refine: let the teacher rewrite existing skills (default True).
+        include_unknown: let episodes without a category trigger (their proposals go to the general tier).
+    """
+
+    update_threshold: float = Field(0.4, ge=0.0, le=1.0)
+    max_failures: int = Field(10, ge=1)
+    max_shown: int = Field(5, ge=1)
+    max_new_skills: int = Field(3, ge=0)
+    max_skills_per_category: int = Field(12, ge=1)
+    max_general_skills: int = Field(20, ge=1)
+    dedup_threshold: float = Field(DEFAULT_DEDUP_THRESHOLD, ge=-1.0, le=1.0)
+    allow_refine: bool = True
+    include_unknown: bool = False
+
+
+class Rejected(BaseModel):
+    """A proposal that was not applied, and why."""
+
+    category: str | None
+    title: str
+    reason: str
+
+
+class EvolutionReport(BaseModel):
+    """What one evolution step saw and did.
+
+    Attributes:
+        step: trainer global step of the validation.
+        success_rates: per-category validation success rate.
+        low_categories: categories below the threshold, lowest first.
+        failures_used: per category, ids of the failures shown to the teacher.
+        added / refined / evicted: skill ids; mistakes_added: mistake ids.
+        rejected: proposals not applied, with the reason.
+        tokens: teacher tokens spent (prompt + completion); cost_usd when the teacher knows prices.
+        teacher: teacher name. errors: what went wrong per category (the step goes on with the others).
+        error: a failure that stopped the whole step (bank unchanged).
+        version_before / version_after: bank versions around the step. seconds: wall time.
+    """
+
+    step: int
+    success_rates: dict[str, float] = Field(default_factory=dict)
+    low_categories: list[str] = Field(default_factory=list)
+    failures_used: dict[str, list[str]] = Field(default_factory=dict)
+    added: list[str] = Field(default_factory=list)
+    refined: list[str] = Field(default_factory=list)
+    evicted: list[str] = Field(default_factory=list)
+    mistakes_added: list[str] = Field(default_factory=list)
+    rejected: list[Rejected] = Field(default_factory=list)
+    tokens: int = 0
+    cost_usd: float = 0.0
+    teacher: str = ""
+    errors: list[str] = Field(default_factory=list)
+    error: str | None = None
+    version_before: int = 0
+    version_after: int = 0
+    seconds: float = 0.0
+
+    @property
+    def triggered(self) -> bool:
+        return bool(self.low_categories)
+
+    @property
+    def changed(self) -> bool:
+        return self.version_after != self.version_before
+
+    def summary(self) -> str:
+        """One line for logs."""
+        rates = ", ".join(f"{c}={r:.2f}" for c, r in self.success_rates.items())
+        return (f"evolution@{self.step}: low={self.low_categories or '-'} +{len(self.added)} skills "
+                f"~{len(self.refined)} refined +{len(self.mistakes_added)} mistakes "
+                f"-{len(self.rejected)} rejected, v{self.version_before}->v{self.version_after}, "
+                f"{self.tokens} teacher tokens{' ERROR: ' + self.error if self.error else ''} [{rates}]")
+
+
+def failure_severity(ep: Episode) -> tuple[float, float, int]:
+    """Sort key, larger = more severe: (1 - reward, fraction of repeated actions, number of steps)."""
+    actions = ep.actions
+    repeats = (len(actions) - len(set(actions))) / len(actions) if actions else 0.0
+    return (1.0 - float(ep.reward), repeats, len(actions))
+
+
+def select_failures(episodes: Sequence[Episode], category: str | None, limit: int) -> list[Episode]:
+    """The ``limit`` most severe failures of ``category`` (deterministic: ties by episode id)."""
+    fails = [e for e in episodes if not e.success and (e.category or None) == category]
+    return sorted(fails, key=lambda e: (tuple(-x for x in failure_severity(e)), e.episode_id))[:limit]
+
+
+class Evolver:
+    """Runs evolution steps on a bank with a teacher.
+
+    Args:
+        teacher: a :class:`skillrl.teachers.Teacher` (``reflect(failures, category, existing)``).
+        config: :class:`EvolutionConfig` (``None``: defaults).
+        embedder: embedder for content dedup (``None``: the packaged all-MiniLM-L6-v2 on first use).
+        accept: ``(skill, context) -> reason | None``, a veto (the runtime passes the ``skillrl_accept_skill`` hook).
+    """
+
+    def __init__(self, teacher: Any, config: EvolutionConfig | None = None, embedder: Any = None,
+                 accept: Callable[[Skill, dict[str, Any]], str | None] | None = None) -> None:
+        self.teacher = teacher
+        self.config = config or EvolutionConfig()
+        self.dedup = Deduplicator(embedder, threshold=self.config.dedup_threshold)
+        self.accept = accept
+
+    def evolve(self, bank: SkillBank, episodes: Sequence[Episode], step: int = 0) -> EvolutionReport:
+        """One evolution step from validation ``episodes`` (see the module docstring). Never raises.
+
+        Returns:
+            The :class:`EvolutionReport`; the bank has at most one new version.
+        """
+        from skillrl.runtime import success_rates
+
+        t0 = time.perf_counter()
+        cfg = self.config
+        report = EvolutionReport(step=step, teacher=getattr(self.teacher, "name", type(self.teacher).__name__),
+                                 version_before=bank.version, version_after=bank.version)
+        try:
+            report.success_rates = success_rates(episodes)
+            low = sorted((r, c) for c, r in report.success_rates.items()
+                         if r < cfg.update_threshold and (c != "unknown" or cfg.include_unknown))
+            report.low_categories = [c for _, c in low]
+            proposals: dict[str, list[Any]] = {}
+            for cat in report.low_categories:
+                bank_cat = None if cat == "unknown" else cat
+                failures = select_failures(episodes, bank_cat, cfg.max_failures)
+                shown = failures[: cfg.max_shown]
+                report.failures_used[cat] = [e.episode_id for e in shown]
+                if not shown:
+                    continue
+                existing = bank.task_specific.get(bank_cat, []) + bank.general if bank_cat else bank.general
+                answer = self.teacher.reflect(shown, bank_cat, existing)
+                usage = getattr(answer, "usage", None)
+                if usage is not None:
+                    report.tokens += int(usage.prompt_tokens + usage.completion_tokens)
+                    report.cost_usd += float(getattr(usage, "cost_usd", 0.0) or 0.0)
+                if answer.error or answer.value is None:
+                    report.errors.append(f"{cat}: teacher failed: {answer.error or 'no answer'}")
+                    continue
+                items = [("skill", p) for p in answer.value.skills] + [("mistake", p) for p in answer.value.mistakes]
+                proposals[cat] = [(kind, p, [e.episode_id for e in shown]) for kind, p in items]
+            with bank.transaction(f"evolution at step {step}: low categories {report.low_categories}",
+                                  op="evolve", step=step, teacher=report.teacher):
+                self._apply(bank, proposals, step, report)
+        except Exception as err:  # noqa: BLE001 - the training loop must never die here
+            logger.exception("skillrl evolution failed; the bank is unchanged")
+            report.error = f"{type(err).__name__}: {err}"
+            report.added, report.refined, report.evicted, report.mistakes_added = [], [], [], []
+        report.version_after = bank.version
+        report.seconds = time.perf_counter() - t0
+        logger.info(report.summary())
+        return report
+
+    # ------------------------------------------------------------------ applying proposals
+    def _apply(self, bank: SkillBank, proposals: dict[str, list[Any]], step: int, report: EvolutionReport) -> None:
+        cfg = self.config
+        budget = cfg.max_new_skills
+        queues = {c: list(v) for c, v in proposals.items()}
+        while budget > 0 and any(queues.values()):
+            for cat in list(queues):  # round-robin, lowest success rate first
+                if budget <= 0 or not queues[cat]:
+                    continue
+                kind, prop, episode_ids = queues[cat].pop(0)
+                bank_cat = None if cat == "unknown" else cat
+                prov = Provenance(source="evolve", episode_ids=episode_ids, teacher=report.teacher, step=step,
+                                  note=getattr(prop, "rationale", "") or "")
+                ok = (self._apply_mistake(bank, prop, prov, cat, report) if kind == "mistake"
+                      else self._apply_skill(bank, prop, prov, bank_cat, step, report))
+                budget -= int(ok)
+        for cat, rest in queues.items():
+            for _kind, prop, _ in rest:
+                report.rejected.append(Rejected(category=cat, title=_title(prop),
+                                                reason=f"over max_new_skills={cfg.max_new_skills}"))
+
+    def _apply_skill(self, bank: SkillBank, prop: Any, prov: Provenance, category: str | None, step: int,
+                     report: EvolutionReport) -> bool:
+        cfg = self.config
+        tier = "task_specific" if (prop.tier == "task_specific" and category) else "general"
+        cat = category if tier == "task_specific" else None
+        ctx = {"action": prop.action, "category": cat, "step": step, "teacher": report.teacher}
+
+        def reject(reason: str) -> bool:
+            report.rejected.append(Rejected(category=category, title=_title(prop), reason=reason))
+            return False
+
+        if prop.action == "refine":
+            if not cfg.allow_refine:
+                return reject("refinements are disabled (allow_refine=False)")
+            if not prop.skill_id or prop.skill_id not in bank:
+                return reject(f"refine names an unknown skill {prop.skill_id!r}")
+            old = bank.get(prop.skill_id)
+            try:
+                candidate = Skill(skill_id=old.skill_id, title=prop.title or old.title,
+                                  principle=prop.principle or old.principle,
+                                  when_to_apply=prop.when_to_apply or old.when_to_apply,
+                                  tier=old.tier, category=old.category)
+            except ValidationError as err:
+                return reject(f"invalid skill: {err.errors()[0]['msg']}")
+            if candidate.content_equal(old):
+                return reject("refinement changes nothing")
+            veto = self.accept(candidate, ctx) if self.accept else None
+            if veto:
+                return reject(f"vetoed by a plugin: {veto}")
+            eps = list(dict.fromkeys(old.provenance.episode_ids + prov.episode_ids))
+            new_prov = old.provenance.model_copy(update={"episode_ids": eps, "teacher": prov.teacher, "step": step,
+                                                         "note": prov.note})
+            bank.update(old.skill_id, title=candidate.title, principle=candidate.principle,
+                        when_to_apply=candidate.when_to_apply, provenance=new_prov)
+            report.refined.append(old.skill_id)
+            return True
+
+        prefix = (cat or "gen")[:3] if tier == "task_specific" else "gen"
+        try:
+            candidate = Skill(skill_id=bank.new_skill_id(slugify(prefix, 8)), title=prop.title,
+                              principle=prop.principle, when_to_apply=prop.when_to_apply or "", tier=tier,
+                              category=cat, provenance=prov)
+        except ValidationError as err:
+            return reject(f"invalid skill: {err.errors()[0]['msg']}")
+        # a task-specific lesson may legitimately repeat another category's (same shape, other appliance):
+        # compare it with the general tier and its own category; a general skill with everything
+        pool = bank.skills() if tier == "general" else bank.general + bank.task_specific.get(cat, [])
+        dup = self.dedup.find(candidate, pool)
+        if dup is not None:
+            return reject(f"duplicate of {dup.skill_id} ({dup.kind} match, cosine {dup.score:.2f})")
+        veto = self.accept(candidate, ctx) if self.accept else None
+        if veto:
+            return reject(f"vetoed by a plugin: {veto}")
+        current = bank.general if tier == "general" else bank.task_specific.get(cat, [])
+        cap = cfg.max_general_skills if tier == "general" else cfg.max_skills_per_category
+        if len(current) >= cap:
+            victim = min(current, key=lambda s: (s.provenance.source != "evolve" and s.provenance.source != "distill",
+                                                 s.provenance.updated_version, s.skill_id))
+            bank.remove(victim.skill_id)
+            report.evicted.append(victim.skill_id)
+        bank.add(candidate)
+        report.added.append(candidate.skill_id)
+        return True
+
+    def _apply_mistake(self, bank: SkillBank, prop: Any, prov: Provenance, category: str,
+                       report: EvolutionReport) -> bool:
+        from skillrl.dedup import normalize
+
+        if any(normalize(m.description) == normalize(prop.description) for m in bank.mistakes):
+            report.rejected.append(Rejected(category=category, title=prop.description[:60],
+                                            reason="duplicate mistake (same description)"))
+            return False
+        try:
+            mistake = Mistake(mistake_id=bank.new_mistake_id(), description=prop.description,
+                              why_it_happens=prop.why_it_happens or "", how_to_avoid=prop.how_to_avoid,
+                              provenance=prov)
+        except ValidationError as err:
+            report.rejected.append(Rejected(category=category, title=str(prop.description)[:60],
+                                            reason=f"invalid mistake: {err.errors()[0]['msg']}"))
+            return False
+        bank.add_mistake(mistake)
+        report.mistakes_added.append(mistake.mistake_id)
+        return True
+
+
+def _title(prop: Any) -> str:
+    return str(getattr(prop, "title", "") or getattr(prop, "description", ""))[:80]
+
+
+def category_counts(episodes: Sequence[Episode]) -> Counter[str]:
+    """Episodes per category (``"unknown"`` for none)."""
+    return Counter(e.category or "unknown" for e in episodes)

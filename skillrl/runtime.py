@@ -1,0 +1,391 @@
+"""The framework-neutral engine that adapters drive.
+
+An adapter (TRL, OpenRLHF, an inference agent) translates its framework's events into four calls:
+
+* :meth:`SkillRuntime.augment` - *put skills into these prompts* (before a rollout / generation batch);
+* :meth:`SkillRuntime.record` - *here are scored episodes* (after rewards are computed);
+* :meth:`SkillRuntime.after_validation` - *a validation finished* (runs evolution, SkillRL Sec. 3.3);
+* :meth:`SkillRuntime.state_dict` / :meth:`SkillRuntime.load_state_dict` / :meth:`save` / :meth:`load` - checkpoints and
+  cross-process broadcast.
+
+Every decision on the way (task text, category, retrieval, rendering, placement, accepting a skill) is a
+pluggy hook (:mod:`skillrl.hookspecs`) whose default is :class:`skillrl.plugins.BuiltinPlugin`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
+
+from skillrl.bank import SkillBank, atomic_write_json
+from skillrl.plugins import BuiltinPlugin, make_plugin_manager
+
+if TYPE_CHECKING:
+    from skillrl.episode import Episode
+    from skillrl.evolve import EvolutionConfig, EvolutionReport
+    from skillrl.render import SkillBlock
+    from skillrl.retrieval import Retrieval, SkillRetriever
+
+logger = logging.getLogger("skillrl")
+
+BANK_FILE = "skill_bank.json"
+STATE_FILE = "skillrl_state.json"
+Mode = Literal["embedding", "template"]
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """One prompt with its skills.
+
+    Attributes:
+        prompt: the augmented prompt (same type as the original: text or list of messages).
+        original: the prompt as it came in.
+        task: the task text skills were retrieved for.
+        category: the detected bank category (``None`` when unknown / no detector).
+        block: the rendered block (text, skill ids, tokens).
+        bank_version: the bank version the skills came from.
+    """
+
+    prompt: Any
+    original: Any
+    task: str
+    category: str | None
+    block: "SkillBlock"
+    bank_version: int
+
+    @property
+    def skill_ids(self) -> tuple[str, ...]:
+        return self.block.skill_ids
+
+
+@dataclass
+class _BatchStats:
+    prompts: int = 0
+    distinct_tasks: int = 0
+    skills: float = 0.0
+    tokens: float = 0.0
+
+
+def success_rates(episodes: Iterable["Episode"]) -> dict[str, float]:
+    """Success rate per category (``"unknown"`` for episodes without one), SkillRL's per-category validation
+    accuracy (Sec. 3.3). Categories are sorted by name."""
+    total: Counter[str] = Counter()
+    won: Counter[str] = Counter()
+    for ep in episodes:
+        cat = ep.category or "unknown"
+        total[cat] += 1
+        won[cat] += int(bool(ep.success))
+    return {c: won[c] / total[c] for c in sorted(total)}
+
+
+class SkillRuntime:
+    """Skills for prompts, episodes in, evolution after validation: what every adapter drives.
+
+    Args:
+        bank: the :class:`SkillBank` (or a path to one) to read and grow. The runtime edits it in place.
+        mode: ``"embedding"`` (default: FAISS retrieval, paper Sec. 3.2) or ``"template"`` (all general skills +
+            the detected category's skills, the official template mode).
+        profile: category detection profile (``"alfworld"``, ``"webshop"``, ``"search"``), a
+            :class:`skillrl.detection.CategoryDetector`, or ``None`` (no detection: embedding mode then ranks
+            every category's task-specific skills; template mode shows general skills only).
+        embedder: embedder for embedding mode (default: the packaged all-MiniLM-L6-v2).
+        top_k_general, top_k, delta, restrict_to_category: retrieval rule (defaults 6, 6, 0.4, True; see
+            :class:`skillrl.retrieval.SkillRetriever`).
+        style, max_tokens, tokenizer, max_mistakes: rendering (see :func:`skillrl.render.render_block`).
+        placement: where the block goes (``"user_prefix"`` default, ``"user_suffix"``, ``"system"``).
+        task_field: dataset column holding the task text (default ``"task"``); without it the task text is
+            taken from the prompt (the goal after "Your task is to:", else the last user message).
+        teacher: a :class:`skillrl.teachers.Teacher` or a spec (``"offline"``, ``"openai:MODEL"``,
+            ``"hf:PATH"``); ``None`` disables evolution.
+        evolution: :class:`skillrl.evolve.EvolutionConfig` (defaults from the paper: threshold 0.4, ...).
+        evolve_split: only validations of this split evolve the bank (``None``: any split). Name a split you do
+            not report to keep evolution out of the reported score.
+        plugins: extra pluggy plugins (objects or modules with ``@skillrl.hookimpl`` functions).
+        output_dir: when set, every bank version is written there as ``bank_v<version>.json``.
+
+    Thread safety: :meth:`augment` and :meth:`after_validation` may run on different threads; they share a lock.
+    """
+
+    def __init__(
+        self,
+        bank: SkillBank | str | Path,
+        *,
+        mode: Mode = "embedding",
+        profile: Any = None,
+        embedder: Any = None,
+        top_k_general: int | None = 6,
+        top_k: int = 6,
+        delta: float = 0.4,
+        restrict_to_category: bool = True,
+        style: str = "official",
+        max_tokens: int | None = None,
+        tokenizer: Any = None,
+        max_mistakes: int = 5,
+        placement: str = "user_prefix",
+        task_field: str | None = "task",
+        teacher: Any = None,
+        evolution: "EvolutionConfig | None" = None,
+        evolve_split: str | None = None,
+        plugins: Sequence[Any] = (),
+        load_entry_points: bool = True,
+        output_dir: str | Path | None = None,
+    ) -> None:
+        if mode not in ("embedding", "template"):
+            raise ValueError(f"mode must be 'embedding' or 'template', got {mode!r}")
+        self.bank = bank if isinstance(bank, SkillBank) else SkillBank.load(bank)
+        self.mode = mode
+        self.detector = _make_detector(profile)
+        self._embedder = embedder
+        self.retrieval_args = dict(top_k_general=top_k_general, top_k=top_k, delta=delta,
+                                   restrict_to_category=restrict_to_category)
+        self.style, self.max_tokens, self.tokenizer, self.max_mistakes = style, max_tokens, tokenizer, max_mistakes
+        self.placement = placement
+        self.task_field = task_field
+        self.teacher = _make_teacher(teacher)
+        self.evolution_config = evolution
+        self.evolve_split = evolve_split
+        self.output_dir = Path(output_dir) if output_dir else None
+        self.pm = make_plugin_manager(load_entry_points=load_entry_points)
+        self.pm.register(BuiltinPlugin(self), name="skillrl-builtin")
+        for p in plugins:
+            self.pm.register(p)
+        self._retriever: "SkillRetriever | None" = None
+        self._lock = threading.RLock()
+        self._cache: dict[tuple[str, str | None], tuple["Retrieval", "SkillBlock"]] = {}
+        self._category_cache: dict[str, str | None] = {}
+        self._cache_version = self.bank.version
+        self._episodes: dict[str, list["Episode"]] = defaultdict(list)
+        self.reports: list["EvolutionReport"] = []
+        self.last_batch = _BatchStats()
+        self.validations: list[dict[str, Any]] = []
+        if self.output_dir:
+            self._write_version()
+
+    # ------------------------------------------------------------------ pieces built on first use
+    @property
+    def retriever(self) -> "SkillRetriever":
+        """The embedding retriever (built on first use; loads the embedding model)."""
+        if self._retriever is None:
+            from skillrl.retrieval import SkillRetriever
+
+            self._retriever = SkillRetriever(self.bank, embedder=self._embedder, **self.retrieval_args)
+        return self._retriever
+
+    @property
+    def hook(self) -> Any:
+        """``self.pm.hook``: call a hook directly, e.g. ``runtime.hook.skillrl_render(retrieval=r)``."""
+        return self.pm.hook
+
+    # ------------------------------------------------------------------ prompts
+    def augment(self, prompts: Sequence[Any], rows: Sequence[dict[str, Any]] | None = None) -> list[Augmentation]:
+        """Skills into each prompt of a batch.
+
+        Args:
+            prompts: ``n`` prompts, text or conversations (lists of ``{"role", "content"}``). In a GRPO batch
+                each prompt appears ``G`` times; identical prompts get identical augmented prompts.
+            rows: ``n`` dataset rows (dicts) that may carry the task text under ``task_field``.
+
+        Returns:
+            ``n`` :class:`Augmentation` in input order. Distinct tasks are retrieved and rendered once per bank
+            version (cached), so the cost grows with distinct tasks, not with ``G``.
+        """
+        rows = list(rows) if rows is not None else [{} for _ in prompts]
+        if len(rows) != len(prompts):
+            raise ValueError(f"got {len(prompts)} prompts but {len(rows)} rows")
+        hook = self.pm.hook
+        with self._lock:
+            if self.bank.version != self._cache_version:
+                self._cache.clear()
+                self._cache_version = self.bank.version
+            tasks = [hook.skillrl_task_text(prompt=p, row=r or {}) or "" for p, r in zip(prompts, rows)]
+            cats: list[str | None] = []
+            for t in tasks:
+                if t not in self._category_cache:
+                    if len(self._category_cache) > 100_000:
+                        self._category_cache.clear()
+                    self._category_cache[t] = hook.skillrl_detect_category(task=t, bank=self.bank) if t else None
+                cats.append(self._category_cache[t])
+            keys = list(dict.fromkeys(zip(tasks, cats)))
+            missing = [k for k in keys if k not in self._cache and k[0]]
+            if missing:
+                found = hook.skillrl_retrieve(tasks=[k[0] for k in missing], categories=[k[1] for k in missing],
+                                              bank=self.bank)
+                for key, retrieval in zip(missing, found):
+                    self._cache[key] = (retrieval, hook.skillrl_render(retrieval=retrieval))
+            out = []
+            from skillrl.render import SkillBlock
+
+            empty = SkillBlock(text="")
+            for p, t, c in zip(prompts, tasks, cats):
+                block = self._cache[(t, c)][1] if t else empty
+                placed = hook.skillrl_place_block(prompt=p, block=block) if block.text else p
+                out.append(Augmentation(prompt=placed, original=p, task=t, category=c, block=block,
+                                        bank_version=self.bank.version))
+            n = max(len(out), 1)
+            self.last_batch = _BatchStats(prompts=len(out), distinct_tasks=len(keys),
+                                          skills=sum(len(a.skill_ids) for a in out) / n,
+                                          tokens=sum(a.block.tokens for a in out) / n)
+            return out
+
+    def skills_for(self, task: str) -> Augmentation:
+        """Skills for one task text (inference agents): ``augment([task], [{"task": task}])[0]``."""
+        return self.augment([task], [{self.task_field or "task": task}])[0]
+
+    # ------------------------------------------------------------------ episodes and validation
+    def record(self, episodes: Iterable["Episode"], split: str | None = None) -> None:
+        """Keep scored episodes until the next :meth:`after_validation` of their split.
+
+        ``split`` overrides each episode's own ``split`` (default ``"train"`` when neither is set).
+        """
+        episodes = list(episodes)
+        by_split: dict[str, list["Episode"]] = defaultdict(list)
+        for ep in episodes:
+            by_split[split or ep.split or "train"].append(ep)
+        with self._lock:
+            for s, eps in by_split.items():
+                self._episodes[s].extend(eps)
+                if s == "train" and len(self._episodes[s]) > 10_000:  # train episodes only feed logs
+                    del self._episodes[s][:-10_000]
+        for s, eps in by_split.items():
+            self.pm.hook.skillrl_episodes_recorded(episodes=eps, split=s)
+
+    def pending(self, split: str) -> list["Episode"]:
+        """Episodes recorded for ``split`` since its last validation."""
+        return list(self._episodes.get(split, []))
+
+    def after_validation(self, step: int, split: str = "validation",
+                         episodes: Sequence["Episode"] | None = None) -> "EvolutionReport | None":
+        """Close a validation: per-category success rates, then evolution (when a teacher is set and the split
+        is ``evolve_split`` or that is ``None``). Never raises for teacher faults: the report says what happened.
+
+        Args:
+            step: trainer global step (recorded in provenance).
+            split: which recorded split this validation was.
+            episodes: use these instead of the recorded ones.
+
+        Returns:
+            The :class:`skillrl.evolve.EvolutionReport`, or ``None`` when evolution did not run.
+        """
+        with self._lock:
+            eps = list(episodes) if episodes is not None else self._episodes.pop(split, [])
+        rates = success_rates(eps)
+        self.validations.append({"step": step, "split": split, "episodes": len(eps), "success_rates": rates,
+                                 "bank_version": self.bank.version})
+        self.pm.hook.skillrl_after_validation(step=step, success_rates=rates, episodes=eps)
+        if self.teacher is None or (self.evolve_split is not None and split != self.evolve_split) or not eps:
+            return None
+        from skillrl.evolve import Evolver
+
+        before = self.bank.version
+        evolver = Evolver(self.teacher, self.evolution_config, embedder=self._dedup_embedder(),
+                          accept=self._accept)
+        with self._lock:
+            report = evolver.evolve(self.bank, eps, step=step)
+        self.reports.append(report)
+        self.pm.hook.skillrl_after_evolution(report=report, bank=self.bank)
+        if self.bank.version != before:
+            self._bank_changed(before)
+        return report
+
+    def _dedup_embedder(self) -> Any:
+        if self.mode == "embedding":
+            return self.retriever.embedder
+        return self._embedder  # None: the evolver loads the default when it needs one
+
+    def _accept(self, skill: Any, context: dict[str, Any]) -> str | None:
+        reasons = [r for r in self.pm.hook.skillrl_accept_skill(skill=skill, bank=self.bank, context=context) if r]
+        return "; ".join(reasons) or None
+
+    def _bank_changed(self, old_version: int) -> None:
+        if self.output_dir:
+            self._write_version()
+        self.pm.hook.skillrl_bank_changed(bank=self.bank, old_version=old_version, new_version=self.bank.version)
+
+    def _write_version(self) -> None:
+        assert self.output_dir is not None
+        self.bank.save(self.output_dir / "banks" / f"bank_v{self.bank.version}.json")
+
+    # ------------------------------------------------------------------ metrics
+    def metrics(self, prefix: str = "skills/") -> dict[str, float]:
+        """Numbers for the trainer's logger: bank size per tier, version, skills and tokens injected per prompt
+        (last batch), and the last evolution's counts and teacher tokens."""
+        c = self.bank.counts()
+        out = {
+            "bank_version": c["version"], "bank_size": c["total"], "general": c["general"],
+            "task_specific": sum(c["task_specific"].values()), "mistakes": c["mistakes"],
+            "injected_per_prompt": self.last_batch.skills, "tokens_per_prompt": self.last_batch.tokens,
+        }
+        if self.reports:
+            r = self.reports[-1]
+            out.update({"evolution/added": len(r.added), "evolution/refined": len(r.refined),
+                        "evolution/rejected": len(r.rejected), "evolution/teacher_tokens": r.tokens})
+        return {prefix + k: float(v) for k, v in out.items()}
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue: the bank (native, with history) and the evolution reports."""
+        return {"bank": self.bank.to_native(), "reports": [r.model_dump(mode="json") for r in self.reports],
+                "validations": self.validations}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the bank (and reports) with ``state`` from :meth:`state_dict` (e.g. a rank-0 broadcast)."""
+        from skillrl.evolve import EvolutionReport
+
+        new = SkillBank.from_dict(state["bank"])
+        self.set_bank(new)
+        self.reports = [EvolutionReport.model_validate(r) for r in state.get("reports", [])]
+        self.validations = list(state.get("validations", []))
+
+    def set_bank(self, bank: SkillBank) -> None:
+        """Swap in another bank object (retriever and caches follow)."""
+        with self._lock:
+            old = self.bank.version
+            self.bank = bank
+            self._cache.clear()
+            self._cache_version = bank.version
+            if self._retriever is not None:
+                self._retriever.bank = bank
+                self._retriever.refresh(force=True)
+        if bank.version != old:
+            self._bank_changed(old)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``skill_bank.json`` (native) and ``skillrl_state.json`` into ``directory`` (atomically)."""
+        directory = Path(directory)
+        self.bank.save(directory / BANK_FILE)
+        state = self.state_dict()
+        state.pop("bank")
+        atomic_write_json(directory / STATE_FILE, state)
+        return directory
+
+    def load(self, directory: str | Path) -> None:
+        """Restore what :meth:`save` wrote. Raises ``FileNotFoundError`` when ``directory`` has no bank."""
+        directory = Path(directory)
+        state: dict[str, Any] = {"bank": SkillBank.load(directory / BANK_FILE).to_native()}
+        if (directory / STATE_FILE).exists():
+            import json
+
+            state.update(json.loads((directory / STATE_FILE).read_text()))
+        self.load_state_dict(state)
+
+
+def _make_detector(profile: Any) -> Any:
+    if profile is None or hasattr(profile, "detect_for_bank"):
+        return profile
+    from skillrl.detection import RuleDetector, get_profile
+
+    if str(profile).endswith(".json") and Path(profile).is_file():
+        return RuleDetector.from_json(profile)
+    return get_profile(profile)
+
+
+def _make_teacher(teacher: Any) -> Any:
+    if teacher is None or not isinstance(teacher, str):
+        return teacher
+    from skillrl.teachers import make_teacher
+
+    return make_teacher(teacher)

@@ -1,0 +1,146 @@
+"""SkillCallback on the real TRL GRPOTrainer with a tiny local policy (CPU)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("trl")
+
+from skillrl.bank import SkillBank  # noqa: E402
+from skillrl.skill import Skill  # noqa: E402
+
+GOALS = ["put a hot apple in fridge.", "clean some mug and put it in coffeemachine.",
+         "look at bowl under the desklamp.", "cool some egg and put it in microwave."]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> str:
+    from skillrl.testing import build_tiny_causal_lm
+
+    return str(build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "policy"))
+
+
+@pytest.fixture()
+def bank(shared_data) -> SkillBank:
+    return SkillBank.load(shared_data / "skillrl-official/memory_data/alfworld/claude_style_skills.json")
+
+
+def make_trainer(model, tmp_path, rewards_seen, conversational=True, max_steps=2, eval_steps=None, **cfg):
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    def prompt(g):
+        text = f"You are in a room.\n\nYour task is to: {g}"
+        return [{"role": "user", "content": text}] if conversational else text
+
+    rows = [{"prompt": prompt(g), "task": g} for g in GOALS]
+    ds = Dataset.from_list(rows)
+
+    def reward(prompts, completions, skill_ids, task, **kwargs):
+        rewards_seen.append({"prompts": prompts, "skill_ids": skill_ids, "task": task})
+        # a reward that fails the "heat" and "cool" tasks: the callback must see those failures at eval
+        return [0.0 if ("hot" in t or "cool" in t) else 1.0 for t in task]
+
+    config = GRPOConfig(output_dir=str(tmp_path / "out"), max_steps=max_steps, per_device_train_batch_size=4,
+                        per_device_eval_batch_size=4, num_generations=2, max_completion_length=8,
+                        logging_steps=1, report_to="none", use_cpu=True, bf16=False, seed=0,
+                        eval_strategy="steps" if eval_steps else "no", eval_steps=eval_steps,
+                        save_strategy="no", **cfg)
+    return GRPOTrainer(model=model, reward_funcs=reward, args=config, train_dataset=ds,
+                       eval_dataset=ds if eval_steps else None)
+
+
+def test_every_rollout_prompt_gets_its_groups_skills_and_rewards_see_the_original(tiny_model, bank, tmp_path):
+    from skillrl.adapters.trl import SkillCallback
+
+    seen = []
+    trainer = make_trainer(tiny_model, tmp_path, seen)
+    cb = SkillCallback(trainer, bank=bank, mode="template", profile="alfworld")
+    trainer.add_callback(cb)
+    generated = []
+    original_generate = trainer._generate
+
+    def spy(prompts):
+        generated.extend(prompts)
+        return original_generate(prompts)
+
+    trainer._generate = spy
+    trainer.train()
+    assert generated, "no generation happened"
+    for p in generated:  # what the policy was sampled on
+        assert p[0]["content"].startswith("### General Principles"), p
+    # the G=2 copies of each prompt are adjacent and identical (one GRPO group, one block)
+    for a, b in zip(generated[::2], generated[1::2]):
+        assert a == b
+    # reward functions got the prompt without the block, and the ids of what was injected
+    for call in seen:
+        for p, ids, task in zip(call["prompts"], call["skill_ids"], call["task"]):
+            assert "### General Principles" not in p[0]["content"] and p[0]["content"].endswith(task)
+            assert ids and set(ids) <= {s.skill_id for s in bank.skills()}
+            heat = [s for s in ids if s.startswith("hea_")]
+            assert bool(heat) == ("hot" in task)
+    # train episodes were recorded with their rewards and skills
+    assert cb.runtime.pending("train") and all(e.skill_ids for e in cb.runtime.pending("train"))
+    assert any(k.startswith("skills/") for entry in trainer.state.log_history for k in entry)
+
+
+def test_text_prompts_and_augmented_reward_prompts(tiny_model, bank, tmp_path):
+    from skillrl.adapters.trl import SkillCallback
+
+    seen = []
+    trainer = make_trainer(tiny_model, tmp_path, seen, conversational=False, max_steps=1)
+    trainer.add_callback(SkillCallback(trainer, bank=bank, mode="template", profile="alfworld",
+                                       reward_prompt="augmented", placement="user_suffix"))
+    trainer.train()
+    assert seen
+    for p in seen[0]["prompts"]:  # text prompt, block behind it, and reward functions see it (augmented)
+        assert p.startswith("You are in a room.") and "\n\n### General Principles" in p
+
+
+def test_evaluation_with_failures_grows_the_bank_and_checkpoint_restores_it(tiny_model, bank, tmp_path):
+    from skillrl.adapters.trl import SkillCallback
+
+    seen = []
+    trainer = make_trainer(tiny_model, tmp_path, seen, max_steps=2, eval_steps=2, save_steps=2)
+    trainer.args.save_strategy = "steps"
+    cb = SkillCallback(trainer, bank=bank, mode="template", profile="alfworld", teacher="offline")
+    trainer.add_callback(cb)
+    trainer.train()
+    report = cb.runtime.reports[-1]
+    assert set(report.low_categories) == {"cool", "heat"}, report.summary()
+    assert report.error is None
+    assert cb.runtime.bank.version > 0, report.summary()
+    changed = cb.runtime.bank.at_version(0).diff(cb.runtime.bank)
+    touched = {cb.runtime.bank.get(i).category for i in changed.added + list(changed.changed)}
+    assert touched <= {"cool", "heat", None}
+    logged = {k for entry in trainer.state.log_history for k in entry}
+    assert "skills/evolution/added" in logged and "skills/success/heat" in logged
+    ckpt = Path(trainer.args.output_dir) / "checkpoint-2" / "skillrl" / "skill_bank.json"
+    assert ckpt.exists()
+    saved = SkillBank.load(ckpt)
+    assert saved.version == cb.runtime.bank.version
+
+    # resume: a new trainer with the ORIGINAL bank continues with the bank of the checkpoint
+    trainer2 = make_trainer(tiny_model, tmp_path, [], max_steps=3)
+    fresh = SkillBank.load(Path(os.environ.get("SKILLRL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" /
+                                               "data")) / "skillrl-official/memory_data/alfworld/claude_style_skills.json")
+    cb2 = SkillCallback(trainer2, bank=fresh, mode="template", profile="alfworld")
+    trainer2.add_callback(cb2)
+    trainer2.train(resume_from_checkpoint=str(ckpt.parent.parent))
+    assert cb2.runtime.bank.version == saved.version
+    assert cb2.runtime.bank.to_official() == saved.to_official()
+
+
+def test_a_trainer_without_the_wrapped_internals_is_refused(bank):
+    from skillrl.adapters.trl import SkillCallback, UnsupportedTRLVersion
+
+    class NotGRPO:
+        def _generate_and_score_completions(self, batch):
+            return batch
+
+    with pytest.raises(UnsupportedTRLVersion, match=r"supports TRL >=1.16,<1.17.*_calculate_rewards is missing"):
+        SkillCallback(NotGRPO(), bank=bank)
