@@ -125,7 +125,9 @@ def retrieve(bank: str = typer.Argument(..., help="Bank file."),
 def _guess_profile(bank: str) -> Optional[str]:
     b = load_bank_spec(bank)
     cats = set(b.categories)
-    if {"heat", "cool", "clean"} & cats:
+    from skillrl.detection import ALFWORLD_TASK_TYPES
+
+    if {"heat", "cool", "clean", *ALFWORLD_TASK_TYPES} & cats:
         return "alfworld"
     if b.task_key == "query_type_skills":
         return "search"
@@ -222,7 +224,7 @@ def distill(episodes: list[Path] = typer.Argument(..., help="Episode files: nati
     ov = comp["overall"]
     t.add_row("all", str(report.episodes), str(report.successes), str(report.failures), str(len(bank)),
               f"{ov['raw_tokens']:,}", f"{ov['bank_tokens']:,}", _ratio(ov["ratio"]))
-    console.print(t)
+    (console if console.is_terminal else Console(width=120)).print(t)  # pipes and files: no 80-column squeeze
     console.print("tokens: ceil(chars/4) estimate; raw = the episodes' text, skill = the rendered official-style "
                   "sections.")
     off = [f"{k} {v['count']} (target {v['min']}-{v['max']})" for k, v in

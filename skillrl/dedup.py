@@ -18,20 +18,24 @@ import numpy as np
 
 from skillrl.skill import Skill
 
-DEFAULT_DEDUP_THRESHOLD = 0.725
+DEFAULT_DEDUP_THRESHOLD = 0.75
 """Cosine threshold on all-MiniLM-L6-v2 embeddings of ``"title: principle"``, measured by ``benchmarks/bench_dedup.py``.
 
-Labelled set: the 2,812 within-bank pairs of the three official SkillRL banks (128 real skills), hand-labelled
-(``benchmarks/data/dedup_labels.json``): 118 real duplicates, 2,596 distinct pairs (405 of them in the same
-category), 98 borderline / other-category pairs left out; plus 495 deterministic paraphrases of the same skills.
-Rule, fixed before the sweep: highest F0.5 on real pairs among thresholds with real-pair precision >= 0.90.
+Labelled set (``benchmarks/data/dedup_labels.json``, hand-labelled): the 2,812 within-bank pairs of the three
+official SkillRL banks (128 real skills: 118 real duplicates, 2,596 distinct pairs) and 916 pairs that skillrl's
+dedup really compares when the offline teacher distils the ALFWorld demos and draws lessons from real failures
+(37 duplicates, 839 distinct); 3,435 distinct pairs in all (707 within one category), 138 borderline /
+other-category pairs left out; plus 489 rule-based paraphrases of the official skills. Rule: the highest F0.5
+on the 155 real duplicates + 3,435 distinct pairs among thresholds whose precision is >= 0.90.
 
-At 0.725 (exact title/principle match included): real pairs precision 90.2%, recall 31.4%, F0.5 65.6%; 4 false
-merges out of 2,596 distinct pairs (0.15%; 2 within a category); synthetic paraphrase recall 99.4%.
-Neighbours: 0.70 -> P 83.1% R 41.5% (10 false merges); 0.75 -> P 96.8% R 25.4% (1); 0.80 (the former
-placeholder) -> P 100% R 12.7% (0). Embedding similarity catches only about a third of the duplicates that
-real teachers write (they reword more than any rule-based paraphrase): treat dedup as a guard against repeats,
-not as a merge of everything that means the same. Other embedders need their own sweep.
+At 0.75 (exact title/principle match included): precision 93.8%, recall 19.4%, F0.5 53.0%; 2 false merges out
+of 3,435 distinct pairs (exa_001 ~ exa_002 of the official bank, cosine 0.751; the offline teacher's cool
+lessons "Finish by putting..." ~ "Do not skip the cool step", 0.773); paraphrase recall 98.8%.
+Neighbours: 0.725 (what the official pairs alone give) -> precision 84.1%, recall 23.9%, 7 false merges;
+0.775 -> precision 100%, recall 13.5%, 0 false merges; 0.80 (the former placeholder) -> 100%, 9.7%.
+Embedding similarity misses most duplicates that teachers write (they reword far more than rule-based
+paraphrases; none of the offline teacher's 37 real duplicates reaches 0.75): dedup here guards against
+near-verbatim repeats, it does not merge everything that means the same. Another embedder needs its own sweep.
 """
 
 _WORDS = re.compile(r"[a-z0-9]+")
