@@ -93,7 +93,8 @@ class SkillRuntime:
             :class:`skillrl.detection.CategoryDetector`, or ``None`` (no detection: embedding mode then ranks
             every category's task-specific skills; template mode shows general skills only).
         embedder: embedder for embedding mode (default: the packaged all-MiniLM-L6-v2).
-        top_k_general, top_k, delta, restrict_to_category: retrieval rule (defaults 6, 6, 0.4, True; see
+        top_k_general, top_k, delta, restrict_to_category: retrieval rule (defaults 6, 6, the embedder's
+            recommended threshold (0.22 for the packaged MiniLM, else the paper's 0.4), True; see
             :class:`skillrl.retrieval.SkillRetriever`).
         style, max_tokens, tokenizer, max_mistakes: rendering (see :func:`skillrl.render.render_block`).
         placement: where the block goes (``"user_prefix"`` default, ``"user_suffix"``, ``"system"``).
@@ -119,7 +120,7 @@ class SkillRuntime:
         embedder: Any = None,
         top_k_general: int | None = 6,
         top_k: int = 6,
-        delta: float = 0.4,
+        delta: float | None = None,
         restrict_to_category: bool = True,
         style: str = "official",
         max_tokens: int | None = None,
