@@ -1,0 +1,244 @@
+"""An inference agent with skills on real ALFWorld games: success per task type with and without skills.
+
+    python examples/inference_alfworld.py --games 1 --max-steps 10            # tiny local policy: a SMOKE run
+    python examples/inference_alfworld.py --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-7B-Instruct \\
+        --games 5 --max-steps 50                                               # vLLM / any OpenAI-compatible server
+    python examples/inference_alfworld.py --hf-model runs/sft --games 2       # a local transformers checkpoint
+    python examples/inference_alfworld.py ... --evolve-every 6 --teacher openai:gpt-4o-mini   # continual learning
+
+Each selected game is played twice with the same policy seed: once with the bank's skills in the prompt
+(:class:`skillrl.agent.SkillAgentMemory`, the same placement as in RL and in the cold-start SFT data) and once
+without. The policy chooses among ALFWorld's admissible commands (its reply is parsed; when it is not an
+admissible command, the one it contains or the closest is taken). With ``--evolve-every N`` the skills agent's own
+episodes evolve the bank every N episodes (teacher ``--teacher``), as ExpeL / ReasoningBank do at inference.
+
+Writes ``<out-dir>/inference_alfworld.json`` (per-category success with / without skills on the same games, every
+episode) and ``<out-dir>/inference_alfworld.png`` (a bar chart per task type).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SHARED = Path(os.environ.get("SKILLRL_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+DEFAULT_BANK = SHARED / "skillrl-official/memory_data/alfworld/claude_style_skills.json"
+CONDITIONS = ("without_skills", "with_skills")
+#: The paper's short names of ALFWorld's task types (SkillRL Table 1: Pick, Look, Clean, Heat, Cool, Pick2).
+SHORT = {"pick_and_place_simple": "Pick", "look_at_obj_in_light": "Look", "pick_clean_then_place_in_recep": "Clean",
+         "pick_heat_then_place_in_recep": "Heat", "pick_cool_then_place_in_recep": "Cool",
+         "pick_two_obj_and_place": "Pick2"}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group("policy (default: a tiny local model, smoke run only)")
+    g.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
+    g.add_argument("--model", default=None, help="model name served at --base-url (or the OpenAI API)")
+    g.add_argument("--api-key", default=None, help="default: $OPENAI_API_KEY")
+    g.add_argument("--hf-model", default=None, help="local transformers checkpoint directory")
+    g.add_argument("--temperature", type=float, default=None,
+                   help="sampling temperature (default 0 = greedy; 1.0 for the tiny smoke policy, whose greedy reply "
+                        "is blank)")
+    g.add_argument("--max-new-tokens", type=int, default=None, help="reply budget per action (default 64; smoke: 12)")
+    p.add_argument("--split", default="valid_seen", choices=["train", "valid_seen", "valid_unseen"])
+    p.add_argument("--data-dir", default=None, help="ALFWorld data (default: $ALFWORLD_DATA, else the shared data)")
+    p.add_argument("--games", type=int, default=1, help="games per task type (or in total, see --games-per)")
+    p.add_argument("--games-per", choices=["type", "total"], default="type")
+    p.add_argument("--max-steps", type=int, default=50, help="actions per episode (ALFWorld/SkillRL: 50)")
+    p.add_argument("--seed", type=int, default=0, help="game selection and policy sampling seed")
+    p.add_argument("--bank", default=str(DEFAULT_BANK), help="skill bank (default: official SkillRL ALFWorld bank)")
+    p.add_argument("--mode", choices=["template", "embedding"], default="template", help="skill retrieval")
+    p.add_argument("--profile", default="alfworld", help="category detection profile")
+    p.add_argument("--style", choices=["official", "compact"], default="official")
+    p.add_argument("--placement", choices=["user_prefix", "user_suffix", "system"], default="user_prefix")
+    p.add_argument("--max-history-turns", type=int, default=20, help="past (action, observation) turns kept")
+    p.add_argument("--evolve-every", type=int, default=0, help="evolve the bank every N skill episodes (0: never)")
+    p.add_argument("--teacher", default="offline", help="offline | openai:MODEL | hf:PATH (with --evolve-every)")
+    p.add_argument("--out-dir", default=None, help="where the JSON and the chart go (default: a new temp dir)")
+    args = p.parse_args(argv)
+    if args.hf_model and (args.base_url or args.model):
+        p.error("give either --hf-model or --base-url/--model, not both")
+    if args.base_url and not args.model:
+        p.error("--base-url needs --model (the served model name)")
+    if args.games < 1 or args.max_steps < 1:
+        p.error("--games and --max-steps must be >= 1")
+    return args
+
+
+def select_games(args: argparse.Namespace) -> list:
+    """The games to play, deterministic in ``--seed``: ``--games`` per task type, or in total (round-robin over
+    the task types, each type's games shuffled with the seed)."""
+    from skillrl.envs.alfworld import ALFWORLD_TASK_TYPES, list_games
+
+    data_dir = args.data_dir or os.environ.get("ALFWORLD_DATA") or SHARED / "alfworld"
+    games = list_games(args.split, data_dir=data_dir)
+    rng = random.Random(args.seed)
+    by_type = defaultdict(list)
+    for g in games:
+        by_type[g.task_type].append(g)
+    for t in by_type:
+        rng.shuffle(by_type[t])
+    types = [t for t in ALFWORLD_TASK_TYPES if by_type[t]]
+    if args.games_per == "type":
+        return [g for t in types for g in by_type[t][:args.games]]
+    picked = []
+    for i in range(max(len(v) for v in by_type.values())):
+        for t in types:
+            if i < len(by_type[t]) and len(picked) < args.games:
+                picked.append(by_type[t][i])
+    return picked
+
+
+def make_policy(args: argparse.Namespace, out_dir: Path):
+    from skillrl.agent import HFChatPolicy, OpenAIChatPolicy
+
+    if args.base_url or args.model:
+        return OpenAIChatPolicy(args.model, base_url=args.base_url, api_key=args.api_key,
+                                temperature=args.temperature if args.temperature is not None else 0.0,
+                                max_tokens=args.max_new_tokens or 64), False
+    path = args.hf_model
+    smoke = path is None
+    temperature = args.temperature if args.temperature is not None else (1.0 if smoke else 0.0)
+    max_new_tokens = args.max_new_tokens or (12 if smoke else 64)
+    if smoke:
+        from skillrl.testing import build_tiny_causal_lm
+
+        print("!" * 100 + "\n!! SMOKE RUN: no --base-url/--model or --hf-model given. The policy is a tiny RANDOM model "
+              "built locally;\n!! its success rates mean nothing. Use it to check the pipeline, not to compare "
+              "anything.\n" + "!" * 100, file=sys.stderr)
+        path = str(build_tiny_causal_lm(out_dir / "tiny-policy"))
+    return HFChatPolicy(path, max_new_tokens=max_new_tokens, temperature=temperature), smoke
+
+
+def play(env, info: dict[str, Any], session, policy) -> tuple[bool, Counter]:
+    """Play one episode from ``info`` (of ``env.reset``); returns (won, how the policy's replies were mapped to
+    commands)."""
+    before = Counter(policy.choices)
+    while not env.done:
+        admissible = info["admissible_commands"]
+        action = policy.act(session.messages(admissible), admissible)
+        obs, _reward, _done, info = env.step(action)
+        session.step(action, obs)
+    return env.won, Counter(policy.choices) - before
+
+
+def plot(per_category: dict[str, dict[str, Any]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cats = list(per_category)
+    x = range(len(cats))
+    fig, ax = plt.subplots(figsize=(max(6, 1.5 * len(cats)), 4))
+    w = 0.38
+    for j, (cond, color) in enumerate(zip(CONDITIONS, ("#9e9e9e", "#1f77b4"))):
+        vals = [100 * per_category[c][cond] for c in cats]
+        bars = ax.bar([i + (j - 0.5) * w for i in x], vals, w, label=cond.replace("_", " "), color=color)
+        for b, c in zip(bars, cats):
+            ax.annotate(f"{b.get_height():.0f}%", (b.get_x() + b.get_width() / 2, b.get_height()),
+                        ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(list(x))
+    ax.set_xticklabels([f"{SHORT.get(c, c)}\n(n={per_category[c]['games']})" for c in cats], fontsize=9)
+    ax.set_ylabel("success rate (%)")
+    ax.set_ylim(0, 110)
+    ax.set_title(title, fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    t0 = time.perf_counter()
+    from skillrl.agent import SkillAgentMemory
+    from skillrl.envs.alfworld import ALFWorldEnv
+
+    out_dir = Path(args.out_dir or tempfile.mkdtemp(prefix="skillrl-inference-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    games = select_games(args)
+    policy, smoke = make_policy(args, out_dir)
+    memory = SkillAgentMemory(args.bank, mode=args.mode, profile=args.profile, style=args.style,
+                              placement=args.placement, teacher=args.teacher if args.evolve_every else None,
+                              evolve_every=args.evolve_every or None)
+    start_version = memory.bank.version
+    print(f"{len(games)} {args.split} games x {len(CONDITIONS)} conditions, policy {policy.name}, skills: {args.mode} "
+          f"(bank v{start_version}, {len(memory.bank)} skills), max {args.max_steps} steps")
+    episodes: list[dict[str, Any]] = []
+    evolutions: list[dict[str, Any]] = []
+    with ALFWorldEnv(max_steps=args.max_steps) as env:
+        for i, game in enumerate(games):
+            for cond in CONDITIONS:
+                policy.set_seed(args.seed + i)  # same seed for both conditions of a game
+                t = time.perf_counter()
+                observation, info = env.reset(game)
+                session = memory.start(observation, use_skills=cond == "with_skills",
+                                       max_history_turns=args.max_history_turns,
+                                       episode_id=f"{cond}:{game.game_id}")
+                won, how = play(env, info, session, policy)
+                ep = session.finish(success=won, task_type=game.task_type, game_id=game.game_id, condition=cond)
+                row = {"game_id": game.game_id, "task_type": game.task_type, "goal": session.task, "condition": cond,
+                       "won": won, "steps": len(ep.steps), "skill_ids": ep.skill_ids, "category": session.category,
+                       "bank_version": session.bank_version, "choices": dict(how),
+                       "seconds": round(time.perf_counter() - t, 2)}
+                episodes.append(row)
+                print(f"  [{i + 1}/{len(games)}] {cond:15s} {game.task_type:32s} won={won!s:5s} steps={row['steps']:2d} "
+                      f"skills={len(ep.skill_ids):2d} replies={dict(how)} ({row['seconds']} s)")
+                if cond == "with_skills":
+                    report = memory.record(ep)
+                    if report is not None:
+                        evolutions.append({"after_episodes": memory.episodes_recorded, "summary": report.summary(),
+                                           "added": report.added, "refined": report.refined,
+                                           "version_after": report.version_after, "error": report.error})
+                        print(f"  evolution: {report.summary()}")
+
+    per_category: dict[str, dict[str, Any]] = {}
+    for tt in sorted({e["task_type"] for e in episodes}):
+        rows = [e for e in episodes if e["task_type"] == tt]
+        per_category[tt] = {"games": len(rows) // len(CONDITIONS)}
+        for cond in CONDITIONS:
+            won = [e["won"] for e in rows if e["condition"] == cond]
+            per_category[tt][cond] = sum(won) / len(won)
+    overall = {cond: sum(e["won"] for e in episodes if e["condition"] == cond) / len(games) for cond in CONDITIONS}
+    choices = {cond: dict(sum((Counter(e["choices"]) for e in episodes if e["condition"] == cond), Counter()))
+               for cond in CONDITIONS}
+    result = {
+        "smoke_run": smoke, "policy": policy.name, "split": args.split, "seed": args.seed, "max_steps": args.max_steps,
+        "games": [g.game_id for g in games], "settings": {k: v for k, v in vars(args).items() if k != "api_key"},
+        "bank": args.bank, "bank_version_start": start_version, "bank_version_end": memory.bank.version,
+        "per_category": per_category, "overall": overall, "policy_reply_mapping": choices,
+        "evolutions": evolutions, "episodes": episodes, "seconds": round(time.perf_counter() - t0, 1),
+    }
+    if memory.bank.version != start_version:
+        memory.save(out_dir / "evolved_bank")
+    json_path = out_dir / "inference_alfworld.json"
+    json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    title = (f"ALFWorld {args.split}, {policy.name.split('/')[-1]}, {len(games)} games, seed {args.seed}"
+             + (" (SMOKE RUN: random tiny policy)" if smoke else ""))
+    plot(per_category, out_dir / "inference_alfworld.png", title)
+
+    print(f"\n{'task type':34s} {'games':>5s} {'without':>8s} {'with':>8s}")
+    for tt, r in per_category.items():
+        print(f"{tt:34s} {r['games']:5d} {r['without_skills']:8.2f} {r['with_skills']:8.2f}")
+    print(f"{'overall':34s} {len(games):5d} {overall['without_skills']:8.2f} {overall['with_skills']:8.2f}")
+    print(f"replies mapped to commands: {choices}")
+    print(f"wrote {json_path} and {out_dir / 'inference_alfworld.png'} in {result['seconds']} s"
+          + ("  [SMOKE RUN]" if smoke else ""))
+    return result
+
+
+if __name__ == "__main__":
+    main()
