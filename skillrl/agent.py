@@ -563,21 +563,14 @@ class OpenAIChatPolicy(ChatPolicy):
                  temperature: float | None = 0.0, max_tokens: int | None = 64, timeout: float = 60.0,
                  max_retries: int = 3, extra_body: dict[str, Any] | None = None) -> None:
         super().__init__()
-        import os
-
         if not model:
             raise ValueError("OpenAIChatPolicy needs a model name")
         if timeout <= 0:
             raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
         self.model = model
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL")
-        key = api_key or os.environ.get("OPENAI_API_KEY")
-        if not key:
-            if self.base_url is None:
-                raise PolicyError("OpenAIChatPolicy needs an API key: pass api_key= or set OPENAI_API_KEY "
-                                  "(for a local server pass base_url=...)")
-            key = "not-needed"
-        self._api_key = key
+        from skillrl.teachers import openai_credentials
+
+        self.base_url, self._api_key = openai_credentials(base_url, api_key, "OpenAIChatPolicy", PolicyError)
         self.temperature, self.max_tokens = temperature, max_tokens
         self.timeout, self.max_retries = float(timeout), int(max_retries)
         self.extra_body = dict(extra_body or {})

@@ -53,6 +53,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from skillrl.detection import ALFWORLD_TASK_TYPES  # the one definition
 from skillrl.errors import EpisodeFormatError, short_repr
 
 __all__ = [
@@ -69,15 +70,6 @@ __all__ = [
     "save_episodes",
 ]
 
-#: The six ALFWorld task types (``traj_data.json["task_type"]``), in ALFWorld's own order.
-ALFWORLD_TASK_TYPES: tuple[str, ...] = (
-    "pick_and_place_simple",
-    "look_at_obj_in_light",
-    "pick_clean_then_place_in_recep",
-    "pick_heat_then_place_in_recep",
-    "pick_cool_then_place_in_recep",
-    "pick_two_obj_and_place",
-)
 
 # Official memory labels that differ from ALFWorld's task_type names.
 _OFFICIAL_ALFWORLD_LABELS = {"pick_and_place": "pick_and_place_simple"}

@@ -554,6 +554,24 @@ class Teacher(ABC):
 # ===================================================================================================
 
 
+def openai_credentials(base_url: str | None, api_key: str | None, owner: str,
+                       error: type[Exception]) -> tuple[str | None, str]:
+    """``(base_url, api_key)`` for an OpenAI-compatible client: the arguments, else ``OPENAI_BASE_URL`` /
+    ``OPENAI_API_KEY``; a local server (``base_url`` set) without a key gets ``"not-needed"``.
+
+    Raises:
+        error: no key and no ``base_url`` (the message names ``owner`` and how to fix it).
+    """
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+    key = api_key or os.environ.get("OPENAI_API_KEY")
+    if not key:
+        if base_url is None:
+            raise error(f"{owner} needs an API key: pass api_key= or set OPENAI_API_KEY "
+                        "(for a local server pass base_url=...)")
+        key = "not-needed"
+    return base_url, key
+
+
 class OpenAITeacher(Teacher):
     """A teacher behind an OpenAI-compatible ``/v1/chat/completions`` endpoint (``openai`` SDK).
 
@@ -594,14 +612,7 @@ class OpenAITeacher(Teacher):
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         self.model = model
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL")
-        key = api_key or os.environ.get("OPENAI_API_KEY")
-        if not key:
-            if self.base_url is None:
-                raise TeacherError("OpenAITeacher needs an API key: pass api_key= or set OPENAI_API_KEY "
-                                   "(for a local server pass base_url=...)")
-            key = "not-needed"
-        self._api_key = key
+        self.base_url, self._api_key = openai_credentials(base_url, api_key, "OpenAITeacher", TeacherError)
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
         self.temperature = temperature

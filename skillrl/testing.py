@@ -440,3 +440,31 @@ def _build(target: Path, corpus: list[str], seed: int, vocab_size: int) -> None:
         pad_token_id=tokenizer.pad_token_id,
     )
     model.save_pretrained(target)
+
+
+class CountingEmbedder:
+    """Wraps an embedder and records every batch of texts that reaches it (to check caching and dedup in tests).
+
+    Attributes:
+        batches: the texts of each ``embed`` call, in order. ``texts``: all of them, flattened.
+    """
+
+    def __init__(self, inner) -> None:  # noqa: ANN001 - any skillrl.embedders.Embedder
+        self.inner = inner
+        self.batches: list[list[str]] = []
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def embed(self, texts):  # noqa: ANN001, ANN201 - the Embedder protocol
+        self.batches.append(list(texts))
+        return self.inner.embed(texts)
+
+    @property
+    def texts(self) -> list[str]:
+        return [t for b in self.batches for t in b]

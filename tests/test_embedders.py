@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
+from skillrl.testing import CountingEmbedder as Counting
+
 from skillrl.embedders import (
     CachedEmbedder,
     Embedder,
@@ -27,24 +29,6 @@ from skillrl.embedders import (
 from skillrl.errors import MissingDependencyError
 
 
-class Counting:
-    """Wraps a real embedder and records every batch of texts it is asked to embed."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.batches: list[list[str]] = []
-
-    @property
-    def dim(self):
-        return self.inner.dim
-
-    @property
-    def name(self):
-        return self.inner.name
-
-    def embed(self, texts):
-        self.batches.append(list(texts))
-        return self.inner.embed(texts)
 
 
 # ---------------------------------------------------------------------------------------- MiniLM

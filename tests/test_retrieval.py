@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+from skillrl.testing import CountingEmbedder as Counting
+
 from skillrl import Mistake, Skill
 from skillrl.bank import SkillBank
 from skillrl.embedders import CachedEmbedder
@@ -22,28 +24,6 @@ from skillrl.retrieval import (
 )
 
 
-class Counting:
-    """Wraps the real embedder and records every batch of texts that reaches it."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.batches: list[list[str]] = []
-
-    @property
-    def dim(self):
-        return self.inner.dim
-
-    @property
-    def name(self):
-        return self.inner.name
-
-    def embed(self, texts):
-        self.batches.append(list(texts))
-        return self.inner.embed(texts)
-
-    @property
-    def texts(self) -> list[str]:
-        return [t for b in self.batches for t in b]
 
 
 def ts(skill_id: str, title: str, principle: str, category: str, when: str = "") -> Skill:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 pytest.importorskip("trl")
 
 from skillrl.bank import SkillBank  # noqa: E402
-from skillrl.skill import Skill  # noqa: E402
 
 GOALS = ["put a hot apple in fridge.", "clean some mug and put it in coffeemachine.",
          "look at bowl under the desklamp.", "cool some egg and put it in microwave."]

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from skillrl.detection import ALFWORLD_TASK_TYPES  # the one definition
 from skillrl.errors import MissingDependencyError, SkillRLError, short_repr
 
 if TYPE_CHECKING:
@@ -67,16 +68,6 @@ __all__ = [
     "strip_arrive_loc",
 ]
 
-#: ALFWorld's six task types (``traj_data.json["task_type"]``), in ALFWorld's own order (ids 1-6 of
-#: ``alfworld.agents.environment.alfred_tw_env.TASK_TYPES``).
-ALFWORLD_TASK_TYPES: tuple[str, ...] = (
-    "pick_and_place_simple",
-    "look_at_obj_in_light",
-    "pick_clean_then_place_in_recep",
-    "pick_heat_then_place_in_recep",
-    "pick_cool_then_place_in_recep",
-    "pick_two_obj_and_place",
-)
 
 #: Folders under ``json_2.1.1``: ``train`` (training games), ``valid_seen`` (the standard 140-game
 #: in-distribution evaluation), ``valid_unseen`` (134 out-of-distribution games).
