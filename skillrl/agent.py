@@ -580,12 +580,10 @@ class OpenAIChatPolicy(ChatPolicy):
 
     def _get_client(self):
         if self._client is None:
-            try:
-                import openai
-            except ImportError as err:  # pragma: no cover - openai is installed in CI
-                raise MissingDependencyError("openai", "openai", "OpenAIChatPolicy") from err
-            self._client = openai.OpenAI(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout,
-                                         max_retries=self.max_retries)
+            from skillrl.teachers import openai_client
+
+            self._client = openai_client("OpenAIChatPolicy", self._api_key, self.base_url, self.timeout,
+                                         self.max_retries)
         return self._client
 
     def reply(self, messages: list[dict[str, str]]) -> str:

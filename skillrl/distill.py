@@ -331,15 +331,9 @@ def _evenly(items: list[Any], k: int) -> list[Any]:
 
 
 def _round_robin(groups: dict[Any, list[Episode]], k: int) -> list[Episode]:
-    queues = [list(v) for _, v in sorted(groups.items(), key=lambda kv: str(kv[0]))]
-    out: list[Episode] = []
-    i = 0
-    while len(out) < k and any(queues):
-        q = queues[i % len(queues)]
-        if q:
-            out.append(q.pop(0))
-        i += 1
-    return out
+    from skillrl.teachers import round_robin
+
+    return round_robin([v for _, v in sorted(groups.items(), key=lambda kv: str(kv[0]))], k)
 
 
 class SkillDistiller:

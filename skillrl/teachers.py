@@ -317,11 +317,16 @@ def _pick_episodes(episodes: Sequence[Episode], max_episodes: int) -> list[Episo
     by_cat: dict[str | None, list[Episode]] = defaultdict(list)
     for ep in episodes:
         by_cat[ep.category].append(ep)
-    queues = list(by_cat.values())
-    out: list[Episode] = []
+    return round_robin(list(by_cat.values()), max_episodes)
+
+
+def round_robin(queues: Sequence[Sequence[Any]], k: int) -> list[Any]:
+    """Up to ``k`` items taken one at a time from each queue in turn (so no queue crowds out the others)."""
+    pending = [list(q) for q in queues]
+    out: list[Any] = []
     i = 0
-    while len(out) < max_episodes and any(queues):
-        q = queues[i % len(queues)]
+    while len(out) < k and any(pending):
+        q = pending[i % len(pending)]
         if q:
             out.append(q.pop(0))
         i += 1
@@ -554,6 +559,19 @@ class Teacher(ABC):
 # ===================================================================================================
 
 
+def openai_client(owner: str, api_key: str, base_url: str | None, timeout: float, max_retries: int) -> Any:
+    """An ``openai.OpenAI`` client (its own retries with backoff on 408/409/429/5xx and timeouts).
+
+    Raises:
+        MissingDependencyError: the ``openai`` package is missing (extra ``openai``).
+    """
+    try:
+        import openai
+    except ImportError as err:  # pragma: no cover - openai is installed in CI
+        raise MissingDependencyError("openai", "openai", owner) from err
+    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+
+
 def openai_credentials(base_url: str | None, api_key: str | None, owner: str,
                        error: type[Exception]) -> tuple[str | None, str]:
     """``(base_url, api_key)`` for an OpenAI-compatible client: the arguments, else ``OPENAI_BASE_URL`` /
@@ -628,12 +646,8 @@ class OpenAITeacher(Teacher):
     def _get_client(self):
         with self._client_lock:
             if self._client is None:
-                try:
-                    import openai
-                except ImportError as err:  # pragma: no cover - openai is installed in CI
-                    raise MissingDependencyError("openai", "openai", "OpenAITeacher") from err
-                self._client = openai.OpenAI(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout,
-                                             max_retries=self.max_retries)
+                self._client = openai_client("OpenAITeacher", self._api_key, self.base_url, self.timeout,
+                                             self.max_retries)
             return self._client
 
     def _cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
