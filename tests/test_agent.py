@@ -48,13 +48,6 @@ def demos(shared_data: Path) -> list[Episode]:
     return load_alfworld_demos(shared_data / "alfworld/expert_demos_train.jsonl", progress=False)
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    pytest.importorskip("transformers")
-    from skillrl.testing import build_tiny_causal_lm
-
-    return str(build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "policy"))
-
 
 def load_example():
     spec = importlib.util.spec_from_file_location("inference_alfworld_example", EXAMPLE)

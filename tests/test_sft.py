@@ -28,13 +28,6 @@ def demos(shared_data: Path) -> list[Episode]:
     return load_alfworld_demos(shared_data / "alfworld/expert_demos_train.jsonl", progress=False, limit=3)
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    pytest.importorskip("trl")
-    from skillrl.testing import build_tiny_causal_lm
-
-    return str(build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "policy"))
-
 
 def load_example():
     spec = importlib.util.spec_from_file_location("trl_sft_cold_start_example", EXAMPLE)

@@ -15,12 +15,6 @@ GOALS = ["put a hot apple in fridge.", "clean some mug and put it in coffeemachi
          "look at bowl under the desklamp.", "cool some egg and put it in microwave."]
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    from skillrl.testing import build_tiny_causal_lm
-
-    return str(build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "policy"))
-
 
 @pytest.fixture()
 def bank(shared_data) -> SkillBank:
