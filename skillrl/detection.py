@@ -37,11 +37,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from skillrl.errors import SkillRLError, short_repr
+from skillrl.errors import ProfileError, short_repr
+from skillrl.hookspecs import hookimpl
 
 __all__ = [
     "ALFWORLD_TASK_TYPES",
@@ -61,7 +62,7 @@ __all__ = [
 ]
 
 
-class DetectionError(SkillRLError, ValueError):
+class DetectionError(ProfileError):
     """Bad input to category detection: a text that is not a string, an unknown profile name, a rule
     whose pattern does not compile, or a rules file that is missing or malformed."""
 
@@ -801,13 +802,22 @@ def _search() -> RuleDetector:
 # Profiles
 # --------------------------------------------------------------------------------------------------
 
-#: Built-in profiles: name -> factory.
+#: Built-in profiles: name -> factory (registered through ``skillrl_register_profiles`` below).
 PROFILES = {"alfworld": _alfworld, "webshop": WebShopDetector, "search": _search}
-_CACHE: dict[str, CategoryDetector] = {}
+_CACHE: dict[str, tuple[Any, CategoryDetector]] = {}
+
+
+@hookimpl
+def skillrl_register_profiles(register: Callable[..., None]) -> None:
+    """skillrl's built-in detection profiles."""
+    register("alfworld", _alfworld, "ALFWorld's six task types")
+    register("webshop", WebShopDetector, "WebShop product categories")
+    register("search", _search, "Search-QA query types")
 
 
 def get_profile(name: str) -> CategoryDetector:
-    """The built-in detector ``name``: ``"alfworld"``, ``"webshop"`` or ``"search"`` (case-insensitive).
+    """The detector registered as ``name``: ``"alfworld"``, ``"webshop"``, ``"search"`` (case-insensitive), or a
+    plugin's (hook ``skillrl_register_profiles``).
 
     * ``alfworld``: returns ALFWorld task types (:data:`ALFWORLD_TASK_TYPES`); ``None`` for a text with
       no recognisable ALFWorld operation. Bank mapping: ``pick_and_place_simple -> pick_and_place``,
@@ -824,10 +834,13 @@ def get_profile(name: str) -> CategoryDetector:
     Raises:
         DetectionError: unknown profile name.
     """
+    from skillrl.plugins import profile_registry
+
     key = str(name).strip().lower()
-    if key not in PROFILES:
-        raise DetectionError(f"unknown detection profile {name!r}; expected one of {sorted(PROFILES)} "
+    registry = profile_registry()
+    if key not in registry:
+        raise DetectionError(f"unknown detection profile {name!r}; expected one of {sorted(registry)} "
                              f"(or build a RuleDetector for your own environment)")
-    if key not in _CACHE:
-        _CACHE[key] = PROFILES[key]()
-    return _CACHE[key]
+    if key not in _CACHE or _CACHE[key][0] is not registry[key].factory:
+        _CACHE[key] = (registry[key].factory, registry[key].factory())
+    return _CACHE[key][1]

@@ -47,6 +47,7 @@ import json
 import os
 import re
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -68,6 +69,7 @@ __all__ = [
     "parse_alfworld_goal",
     "parse_transcript",
     "save_episodes",
+    "success_rates",
 ]
 
 
@@ -144,6 +146,18 @@ class Episode(BaseModel):
 # ---------------------------------------------------------------------------------------------------
 
 _GOAL_RE = re.compile(r"Your task is to:\s*(.+?)\s*$", re.DOTALL)
+
+
+def success_rates(episodes: Iterable[Episode]) -> dict[str, float]:
+    """Success rate per category (``"unknown"`` for episodes without one), SkillRL's per-category validation
+    accuracy (Sec. 3.3). Categories are sorted by name."""
+    total: Counter[str] = Counter()
+    won: Counter[str] = Counter()
+    for ep in episodes:
+        cat = ep.category or "unknown"
+        total[cat] += 1
+        won[cat] += int(bool(ep.success))
+    return {c: won[c] / total[c] for c in sorted(total)}
 
 
 def parse_alfworld_goal(observation: str) -> str | None:

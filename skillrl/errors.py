@@ -44,6 +44,18 @@ class TeacherError(SkillRLError, RuntimeError):
     """
 
 
+class TeacherSpecError(SkillRLError, ValueError):
+    """A teacher spec (``"offline"``, ``"openai:MODEL"``, ...) names no registered backend or lacks its argument."""
+
+
+class ProfileError(SkillRLError, ValueError):
+    """A category detection profile is unknown or its rules are invalid."""
+
+
+class ConfigError(SkillRLError, ValueError):
+    """An argument or setting has a value skillrl cannot use (the message says which and what is allowed)."""
+
+
 class MissingDependencyError(SkillRLError, ImportError):
     """An optional dependency (an extra) is needed for the feature that was used."""
 

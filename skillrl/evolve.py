@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from skillrl.bank import SkillBank
 from skillrl.dedup import DEFAULT_DEDUP_THRESHOLD, Deduplicator
-from skillrl.episode import Episode
+from skillrl.episode import Episode, success_rates
 from skillrl.skill import Mistake, Provenance, Skill, slugify
 
 logger = logging.getLogger("skillrl.evolve")
@@ -159,8 +159,6 @@ class Evolver:
         Returns:
             The :class:`EvolutionReport`; the bank has at most one new version.
         """
-        from skillrl.runtime import success_rates
-
         t0 = time.perf_counter()
         cfg = self.config
         report = EvolutionReport(step=step, teacher=getattr(self.teacher, "name", type(self.teacher).__name__),

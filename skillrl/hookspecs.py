@@ -10,7 +10,7 @@ See ``docs/plugins.md`` for one example plugin per hook.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import pluggy
 
@@ -78,3 +78,19 @@ def skillrl_after_evolution(report: Any, bank: "SkillBank") -> None:
 @hookspec
 def skillrl_bank_changed(bank: "SkillBank", old_version: int, new_version: int) -> None:
     """The bank moved from ``old_version`` to ``new_version`` (evolution, load, or a rank broadcast)."""
+
+
+# ------------------------------------------------------------------ registries (process-wide, like simonw/llm's
+# ``register_models``): called once by :func:`skillrl.plugins.get_plugin_manager` to collect what plugins provide.
+
+
+@hookspec
+def skillrl_register_teachers(register: Callable[..., None]) -> None:
+    """Register teacher backends: ``register(name, factory, description="")``, where ``factory(arg, **kwargs)``
+    builds the :class:`skillrl.teachers.Teacher` for the spec ``"name:arg"`` (``arg`` is ``None`` for ``"name"``)."""
+
+
+@hookspec
+def skillrl_register_profiles(register: Callable[..., None]) -> None:
+    """Register category detection profiles: ``register(name, factory, description="")``, where ``factory()``
+    returns a :class:`skillrl.profiles.CategoryDetector`."""

@@ -14,6 +14,7 @@ pluggy hook (:mod:`skillrl.hookspecs`) whose default is :class:`skillrl.plugins.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import Counter, defaultdict
@@ -22,10 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
 from skillrl.bank import SkillBank, atomic_write_json
+from skillrl.episode import Episode, Step, success_rates
 from skillrl.plugins import BuiltinPlugin, make_plugin_manager
 
 if TYPE_CHECKING:
-    from skillrl.episode import Episode
     from skillrl.evolve import EvolutionConfig, EvolutionReport
     from skillrl.render import SkillBlock
     from skillrl.retrieval import Retrieval, SkillRetriever
@@ -33,7 +34,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("skillrl")
 
 BANK_FILE = "skill_bank.json"
+"""The bank's file inside a runtime state directory (:meth:`SkillRuntime.save`)."""
 STATE_FILE = "skillrl_state.json"
+"""The runtime's own state (evolution reports, validations) beside :data:`BANK_FILE`."""
+METRIC_PREFIX = "skills/"
+"""The prefix of every metric the runtime reports (adapters log these names unchanged)."""
 Mode = Literal["embedding", "template"]
 
 
@@ -70,18 +75,6 @@ class _BatchStats:
     tokens: float = 0.0
 
 
-def success_rates(episodes: Iterable["Episode"]) -> dict[str, float]:
-    """Success rate per category (``"unknown"`` for episodes without one), SkillRL's per-category validation
-    accuracy (Sec. 3.3). Categories are sorted by name."""
-    total: Counter[str] = Counter()
-    won: Counter[str] = Counter()
-    for ep in episodes:
-        cat = ep.category or "unknown"
-        total[cat] += 1
-        won[cat] += int(bool(ep.success))
-    return {c: won[c] / total[c] for c in sorted(total)}
-
-
 class SkillRuntime:
     """Skills for prompts, episodes in, evolution after validation: what every adapter drives.
 
@@ -107,6 +100,8 @@ class SkillRuntime:
             not report to keep evolution out of the reported score.
         plugins: extra pluggy plugins (objects or modules with ``@skillrl.hookimpl`` functions).
         output_dir: when set, every bank version is written there as ``bank_v<version>.json``.
+        success_threshold: an episode whose reward is at least this counts as a success when the environment does
+            not say (default 1.0: binary "task won" rewards); used by :meth:`episode`.
 
     Thread safety: :meth:`augment` and :meth:`after_validation` may run on different threads; they share a lock.
     """
@@ -134,6 +129,7 @@ class SkillRuntime:
         plugins: Sequence[Any] = (),
         load_entry_points: bool = True,
         output_dir: str | Path | None = None,
+        success_threshold: float = 1.0,
     ) -> None:
         if mode not in ("embedding", "template"):
             raise ValueError(f"mode must be 'embedding' or 'template', got {mode!r}")
@@ -150,6 +146,7 @@ class SkillRuntime:
         self.evolution_config = evolution
         self.evolve_split = evolve_split
         self.output_dir = Path(output_dir) if output_dir else None
+        self.success_threshold = float(success_threshold)
         self.pm = make_plugin_manager(load_entry_points=load_entry_points)
         self.pm.register(BuiltinPlugin(self), name="skillrl-builtin")
         for p in plugins:
@@ -160,6 +157,7 @@ class SkillRuntime:
         self._category_cache: dict[str, str | None] = {}
         self._cache_version = self.bank.version
         self._episodes: dict[str, list["Episode"]] = defaultdict(list)
+        self._episode_counter = itertools.count()
         self.reports: list["EvolutionReport"] = []
         self.last_batch = _BatchStats()
         self.validations: list[dict[str, Any]] = []
@@ -237,6 +235,58 @@ class SkillRuntime:
         return self.augment([task], [{self.task_field or "task": task}])[0]
 
     # ------------------------------------------------------------------ episodes and validation
+    def episode(self, *, task: str | None = None, steps: Sequence[Step | dict[str, Any] | str] = (),
+                reward: float = 0.0, success: bool | None = None, augmentation: Augmentation | None = None,
+                category: str | None = None, skill_ids: Sequence[str] | None = None, split: str | None = None,
+                episode_id: str | None = None, step: int | None = None, source: str = "skillrl",
+                initial_observation: str = "", metadata: dict[str, Any] | None = None) -> Episode:
+        """Build the :class:`Episode` of one finished rollout: the one place adapters turn what they saw into the
+        record evolution and credit read (adapters never build ``Episode`` themselves).
+
+        Args:
+            task: the task text (default: ``augmentation.task``).
+            steps: the turns, as :class:`Step`, ``{"action", "observation", ...}`` dicts or bare action strings.
+            reward: the episode's total reward.
+            success: whether the task was solved; ``None``: ``reward >= success_threshold``.
+            augmentation: what :meth:`augment` returned for this rollout's prompt: category, injected skill and
+                mistake ids and bank version are taken from it.
+            category: the bank category (overrides the augmentation's; ``None`` and no augmentation: detected
+                from ``task`` with the ``skillrl_detect_category`` hook).
+            skill_ids: ids shown to the policy (overrides the augmentation's).
+            split: ``"train"`` or an evaluation split name (default ``"train"``).
+            episode_id: default ``"<split>[-s<step>]-<n>"``, unique within this runtime.
+            step: trainer global step (kept in ``metadata["step"]`` and the id).
+            source: who produced it (``"trl"``, ``"openrlhf"``, ``"agent"``...).
+            initial_observation, metadata: stored as given (``metadata`` must be JSON-serialisable).
+
+        Returns:
+            The episode (not recorded: pass it to :meth:`record`).
+        """
+        aug = augmentation
+        task = task if task is not None else (aug.task if aug is not None else "")
+        if category is None:
+            if aug is not None:
+                category = aug.category
+            elif task:
+                category = self.pm.hook.skillrl_detect_category(task=task, bank=self.bank)
+        split = split or "train"
+        meta = dict(metadata or {})
+        if step is not None:
+            meta.setdefault("step", int(step))
+        if aug is not None:
+            meta.setdefault("bank_version", aug.bank_version)
+            if aug.block.mistake_ids:
+                meta.setdefault("mistake_ids", list(aug.block.mistake_ids))
+        if episode_id is None:
+            episode_id = f"{split}-{'s' + str(step) + '-' if step is not None else ''}{next(self._episode_counter)}"
+        norm_steps = [s if isinstance(s, Step) else Step(action=s) if isinstance(s, str) else Step.model_validate(s)
+                      for s in steps]
+        ids = list(skill_ids) if skill_ids is not None else (list(aug.skill_ids) if aug is not None else [])
+        return Episode(episode_id=episode_id, task=task or "", category=category,
+                       initial_observation=initial_observation, steps=norm_steps, reward=float(reward),
+                       success=bool(float(reward) >= self.success_threshold) if success is None else bool(success),
+                       source=source, split=split, skill_ids=ids, metadata=meta)
+
     def record(self, episodes: Iterable["Episode"], split: str | None = None) -> None:
         """Keep scored episodes until the next :meth:`after_validation` of their split.
 
@@ -255,8 +305,15 @@ class SkillRuntime:
             self.pm.hook.skillrl_episodes_recorded(episodes=eps, split=s)
 
     def pending(self, split: str) -> list["Episode"]:
-        """Episodes recorded for ``split`` since its last validation."""
-        return list(self._episodes.get(split, []))
+        """Episodes recorded for ``split`` since its last validation (a copy; they stay pending)."""
+        with self._lock:
+            return list(self._episodes.get(split, []))
+
+    def take_pending(self, split: str) -> list["Episode"]:
+        """Hand over the episodes recorded for ``split`` and forget them (e.g. to gather them across ranks before
+        :meth:`after_validation` ``(episodes=...)``)."""
+        with self._lock:
+            return self._episodes.pop(split, [])
 
     def after_validation(self, step: int, split: str = "validation",
                          episodes: Sequence["Episode"] | None = None) -> "EvolutionReport | None":
@@ -311,7 +368,7 @@ class SkillRuntime:
         self.bank.save(self.output_dir / "banks" / f"bank_v{self.bank.version}.json")
 
     # ------------------------------------------------------------------ metrics
-    def metrics(self, prefix: str = "skills/") -> dict[str, float]:
+    def metrics(self, prefix: str = METRIC_PREFIX) -> dict[str, float]:
         """Numbers for the trainer's logger: bank size per tier, version, skills and tokens injected per prompt
         (last batch), and the last evolution's counts and teacher tokens."""
         c = self.bank.counts()
@@ -324,6 +381,26 @@ class SkillRuntime:
             r = self.reports[-1]
             out.update({"evolution/added": len(r.added), "evolution/refined": len(r.refined),
                         "evolution/rejected": len(r.rejected), "evolution/teacher_tokens": r.tokens})
+        return {prefix + k: float(v) for k, v in out.items()}
+
+    def validation_logs(self, prefix: str = METRIC_PREFIX, step: int | None = None) -> dict[str, float]:
+        """Numbers to log after a validation: success per category of the last validation (``success/<cat>``;
+        only if it ran at ``step`` when given), the last evolution's counts (``evolution/added``, ``refined``,
+        ``rejected``, ``mistakes_added``, ``teacher_tokens``, ``failed``) and the bank's version and size. The one
+        definition of these names; every adapter logs them as they are."""
+        out: dict[str, float] = {}
+        last = self.validations[-1] if self.validations else None
+        if last and (step is None or last["step"] == step):
+            out.update({f"success/{c}": float(r) for c, r in last["success_rates"].items()})
+            report = self.reports[-1] if self.reports and self.reports[-1].step == last["step"] else None
+            if report is not None:
+                out.update({"evolution/added": len(report.added), "evolution/refined": len(report.refined),
+                            "evolution/rejected": len(report.rejected),
+                            "evolution/mistakes_added": len(report.mistakes_added),
+                            "evolution/teacher_tokens": report.tokens,
+                            "evolution/failed": float(report.error is not None)})
+        out["bank_version"] = self.bank.version
+        out["bank_size"] = len(self.bank)
         return {prefix + k: float(v) for k, v in out.items()}
 
     # ------------------------------------------------------------------ state

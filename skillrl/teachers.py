@@ -36,7 +36,7 @@ import statistics
 import threading
 from abc import ABC
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -44,7 +44,8 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from skillrl.episode import Episode
-from skillrl.errors import MissingDependencyError, TeacherError
+from skillrl.errors import MissingDependencyError, TeacherError, TeacherSpecError
+from skillrl.hookspecs import hookimpl
 from skillrl.skill import MAX_MISTAKE_FIELD, MAX_PRINCIPLE, MAX_TITLE, MAX_WHEN, Skill
 
 __all__ = [
@@ -1755,17 +1756,38 @@ class OfflineTeacher(Teacher):
 
 
 def make_teacher(spec: str, **kwargs: Any) -> Teacher:
-    """Build a teacher from a short spec: ``"offline"``, ``"openai:<model>"``, ``"hf:<local path>"``.
+    """Build a teacher from a spec ``"name"`` or ``"name:arg"``: ``"offline"``, ``"openai:<model>"``,
+    ``"hf:<local path>"``, or any backend a plugin registers (hook ``skillrl_register_teachers``).
 
-    Extra keyword arguments go to the backend's constructor (``base_url=...``, ``max_new_tokens=...``).
+    Extra keyword arguments go to the backend's factory (``base_url=...``, ``max_new_tokens=...``).
 
     Raises:
-        ValueError: an unknown spec.
+        TeacherSpecError: an unknown backend name, or a backend that needs an argument got none.
     """
-    if spec == "offline":
-        return OfflineTeacher(**kwargs)
-    if spec.startswith("openai:"):
-        return OpenAITeacher(spec.split(":", 1)[1], **kwargs)
-    if spec.startswith("hf:"):
-        return HFTeacher(spec.split(":", 1)[1], **kwargs)
-    raise ValueError(f"unknown teacher {spec!r}: use 'offline', 'openai:<model>' or 'hf:<path>'")
+    from skillrl.plugins import teacher_registry
+
+    name, _, arg = str(spec).partition(":")
+    registry = teacher_registry()
+    reg = registry.get(name.strip().lower())
+    if reg is None:
+        raise TeacherSpecError(f"unknown teacher {spec!r}: expected one of "
+                               + ", ".join(f"'{n}'" for n in sorted(registry))
+                               + " ('name' or 'name:arg', e.g. 'openai:<model>', 'hf:<path>')")
+    return reg.factory(arg.strip() or None, **kwargs)
+
+
+def _needs_arg(name: str, what: str, arg: str | None) -> str:
+    if not arg:
+        raise TeacherSpecError(f"teacher '{name}' needs {what}: use '{name}:<{what}>'")
+    return arg
+
+
+@hookimpl
+def skillrl_register_teachers(register: Callable[..., None]) -> None:
+    """skillrl's built-in teachers."""
+    register("offline", lambda arg=None, **kw: OfflineTeacher(**kw),
+             "no LLM: skills from statistics over the episodes (ALFWorld-aware)")
+    register("openai", lambda arg=None, **kw: OpenAITeacher(_needs_arg("openai", "model", arg), **kw),
+             "any OpenAI-compatible chat endpoint: 'openai:<model>'")
+    register("hf", lambda arg=None, **kw: HFTeacher(_needs_arg("hf", "path", arg), **kw),
+             "a local transformers model: 'hf:<path>'")

@@ -44,7 +44,7 @@ from typing import Any, Literal, Sequence
 from skillrl.episode import Episode, Step
 from skillrl.errors import MissingDependencyError, SkillRLError
 from skillrl.render import remove_block
-from skillrl.runtime import SkillRuntime
+from skillrl.runtime import BANK_FILE, METRIC_PREFIX, SkillRuntime
 
 logger = logging.getLogger("skillrl.trl")
 
@@ -144,7 +144,7 @@ class SkillCallback(TrainerCallback):
     def __init__(self, trainer: Any, bank: Any = None, *, runtime: SkillRuntime | None = None,
                  reward_prompt: Literal["original", "augmented"] = "original",
                  skill_ids_column: str | None = "skill_ids", success_threshold: float = 1.0,
-                 eval_split: str = "validation", log_prefix: str = "skills/", **runtime_kwargs: Any) -> None:
+                 eval_split: str = "validation", log_prefix: str = METRIC_PREFIX, **runtime_kwargs: Any) -> None:
         self.trl_version = check_trainer(trainer)
         if reward_prompt not in ("original", "augmented"):
             raise ValueError(f"reward_prompt must be 'original' or 'augmented', got {reward_prompt!r}")
@@ -239,11 +239,10 @@ class SkillCallback(TrainerCallback):
         episodes = []
         for i, (a, completion, reward) in enumerate(zip(self._batch, completions, rewards)):
             k = self.episodes_seen.get(split, 0) + i
-            episodes.append(Episode(
-                episode_id=f"{split}-s{step}-r{rank}-{k}", task=a.task or "", category=a.category,
-                steps=completion_steps(completion), reward=float(reward),
-                success=float(reward) >= self.success_threshold, source="trl", split=split,
-                skill_ids=list(a.skill_ids), metadata={"step": step, "bank_version": a.bank_version}))
+            episodes.append(self.runtime.episode(
+                augmentation=a, steps=completion_steps(completion), reward=float(reward),
+                success=float(reward) >= self.success_threshold, source="trl", split=split, step=step,
+                episode_id=f"{split}-s{step}-r{rank}-{k}"))
         self.episodes_seen[split] = self.episodes_seen.get(split, 0) + n
         self.runtime.record(episodes, split=split)
         self._batch = []
@@ -253,9 +252,7 @@ class SkillCallback(TrainerCallback):
                     **kwargs: Any) -> None:
         """Gather eval episodes, evolve on the main process, broadcast the bank, log the outcome."""
         acc = self.trainer.accelerator
-        local = self.runtime.pending(self.eval_split)
-        with self.runtime._lock:
-            self.runtime._episodes.pop(self.eval_split, None)
+        local = self.runtime.take_pending(self.eval_split)
         episodes = local
         if acc.num_processes > 1:
             from accelerate.utils import gather_object
@@ -271,20 +268,9 @@ class SkillCallback(TrainerCallback):
             broadcast_object_list(payload, from_process=0)
             if not acc.is_main_process:
                 self.runtime.load_state_dict(payload[0])
-        logs = {}
-        last = self.runtime.validations[-1] if self.runtime.validations else None
-        if last and last["step"] == int(state.global_step):
-            logs.update({f"{self.log_prefix}success/{c}": r for c, r in last["success_rates"].items()})
+        logs = self.runtime.validation_logs(prefix=self.log_prefix, step=int(state.global_step))
         if report is not None:
-            logs.update({f"{self.log_prefix}evolution/added": len(report.added),
-                         f"{self.log_prefix}evolution/refined": len(report.refined),
-                         f"{self.log_prefix}evolution/rejected": len(report.rejected),
-                         f"{self.log_prefix}evolution/mistakes_added": len(report.mistakes_added),
-                         f"{self.log_prefix}evolution/teacher_tokens": report.tokens,
-                         f"{self.log_prefix}evolution/failed": float(report.error is not None)})
             logger.info("skillrl: %s", report.summary())
-        logs[f"{self.log_prefix}bank_version"] = self.runtime.bank.version
-        logs[f"{self.log_prefix}bank_size"] = len(self.runtime.bank)
         if acc.is_main_process:
             self.trainer.log(logs)
 
@@ -301,7 +287,7 @@ class SkillCallback(TrainerCallback):
         if state.global_step > 0:
             candidates.append(os.path.join(args.output_dir, f"checkpoint-{state.global_step}"))
         for c in candidates:
-            if c and (Path(c) / CHECKPOINT_SUBDIR / "skill_bank.json").exists():
+            if c and (Path(c) / CHECKPOINT_SUBDIR / BANK_FILE).exists():
                 self.runtime.load(Path(c) / CHECKPOINT_SUBDIR)
                 logger.info("skillrl: restored skill bank v%d from %s", self.runtime.bank.version, c)
                 return
