@@ -39,20 +39,21 @@ Teacher faults (timeouts, HTTP errors, invalid JSON) never raise: the call is re
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Literal, NamedTuple
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from skillrl.bank import SkillBank
-from skillrl.dedup import DEFAULT_DEDUP_THRESHOLD, Deduplicator, normalize
+from skillrl.dedup import DEFAULT_DEDUP_THRESHOLD, Deduplicator
 from skillrl.episode import Episode
-from skillrl.render import estimate_tokens, format_sections, token_counter
-from skillrl.skill import MAX_MISTAKE_FIELD, MAX_PRINCIPLE, MAX_TITLE, MAX_WHEN, Mistake, Provenance, Skill, slugify
+from skillrl.errors import ConfigError, InputTypeError
+from skillrl.filing import Filed, Filer, FilingPolicy, fit_mistake, fit_skill
+from skillrl.render import format_sections, token_counter
+from skillrl.skill import Provenance
 
 __all__ = [
     "DistillCall",
@@ -136,7 +137,7 @@ class DistillReport(BaseModel):
         categories: per category ``{"episodes", "successes", "failures", "skills"}`` (skills in the final bank).
         calls: every teacher call (phase, category, episodes shown, error).
         added / refined / mistakes_added: ids. trimmed: ids whose text was cut to the token budget.
-        rejected: proposals not filed (duplicate, category full, invalid...).
+        rejected: proposals not filed (duplicate, category full, invalid...); quarantined: flagged by screening.
         shape: ``{"general": {"count", "min", "max", "ok"}, "task_specific": {cat: {...}}, "mistakes": {...}}``.
         tokens / cost_usd: teacher usage. bank_version: the new bank's version. seconds: wall time.
     """
@@ -152,6 +153,7 @@ class DistillReport(BaseModel):
     mistakes_added: list[str] = Field(default_factory=list)
     trimmed: list[str] = Field(default_factory=list)
     rejected: list[DistillRejection] = Field(default_factory=list)
+    quarantined: list[DistillRejection] = Field(default_factory=list)
     shape: dict[str, Any] = Field(default_factory=dict)
     tokens: int = 0
     cost_usd: float | None = None
@@ -182,80 +184,6 @@ class Distillation(NamedTuple):
 # token budget
 # ---------------------------------------------------------------------------------------------------
 
-_SENTENCE = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<=[.!?])\s+(?=[A-Z`'\"(\[])")
-
-
-def _skill_line(title: str, principle: str, when: str) -> str:
-    return format_sections([], [Skill(skill_id="x", title=title, principle=principle, when_to_apply=when,
-                                      tier="task_specific", category="c")], [], "c").split("\n", 1)[1]
-
-
-def _clip_words(text: str, fits: Callable[[str], bool]) -> str:
-    words = text.split()
-    lo, hi = 1, len(words)
-    if fits(" ".join(words[:1]) + "..."):
-        while lo < hi:  # the longest prefix that fits
-            mid = (lo + hi + 1) // 2
-            if fits(" ".join(words[:mid]) + "..."):
-                lo = mid
-            else:
-                hi = mid - 1
-    return " ".join(words[:lo]).rstrip(",;:") + "..."
-
-
-def fit_skill(title: str, principle: str, when_to_apply: str, max_tokens: int,
-              count: Callable[[str], int] = estimate_tokens) -> tuple[str, str, bool]:
-    """Fit a skill's rendered line (``- **title**: principle`` + ``_Apply when: ..._``) into ``max_tokens``.
-
-    Drops trailing sentences of the principle (keeping at least one), then shortens ``when_to_apply`` to
-    its words that fit, then cuts the principle at a word boundary (ending ``...``).
-
-    Returns:
-        ``(principle, when_to_apply, trimmed)``.
-    """
-    def fits(p: str, w: str) -> bool:
-        return count(_skill_line(title, p, w)) <= max_tokens
-
-    if fits(principle, when_to_apply):
-        return principle, when_to_apply, False
-    sentences = _SENTENCE.split(principle.strip())
-    while len(sentences) > 1 and not fits(" ".join(sentences), when_to_apply):
-        sentences.pop()
-    p = " ".join(sentences)
-    if fits(p, when_to_apply):
-        return p, when_to_apply, True
-    if when_to_apply and fits(p, ""):  # keep as much of the situation as fits
-        w = _clip_words(when_to_apply, lambda x: fits(p, x))
-        return p, (w if fits(p, w) else ""), True
-    return _clip_words(p, lambda x: fits(x, "")), "", True
-
-
-def fit_mistake(description: str, how_to_avoid: str, max_tokens: int,
-                count: Callable[[str], int] = estimate_tokens) -> tuple[str, str, bool]:
-    """Fit a rendered mistake (``- **Don't**: description`` / ``**Instead**: how_to_avoid``) into ``max_tokens``:
-    trailing sentences of the description go first, then of the remedy, then both are cut at words.
-
-    Returns ``(description, how_to_avoid, trimmed)``.
-    """
-    def fits(d: str, h: str) -> bool:
-        return count(f"- **Don't**: {d}\n  **Instead**: {h}") <= max_tokens
-
-    if fits(description, how_to_avoid):
-        return description, how_to_avoid, False
-    ds = _SENTENCE.split(description.strip())
-    hs = _SENTENCE.split(how_to_avoid.strip())
-    while len(ds) > 1 and not fits(" ".join(ds), " ".join(hs)):
-        ds.pop()
-    while len(hs) > 1 and not fits(" ".join(ds), " ".join(hs)):
-        hs.pop()
-    d, h = " ".join(ds), " ".join(hs)
-    if not fits(d, h):
-        budget_d = lambda x: fits(x, h[: max(40, len(h) // 2)])  # noqa: E731 - keep room for the remedy
-        if not budget_d(d):
-            d = _clip_words(d, budget_d)
-        if not fits(d, h):
-            h = _clip_words(h, lambda x: fits(d, x))
-    return d, h, True
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -348,6 +276,9 @@ class SkillDistiller:
         tokenizer: counts tokens for the per-record budget (a Hugging Face tokenizer or ``str -> int``);
             default the 4-characters-per-token estimate.
         progress: show a tqdm progress bar over teacher calls (default True).
+        accept: ``(record, context) -> reason | None``, a veto for skills and mistakes (as evolution's
+            ``skillrl_accept_skill`` hook).
+        screen: ``(record) -> verdict`` (``flagged``, ``reasons``): flagged proposals are quarantined, not added.
 
     One distiller runs one :meth:`distill` at a time (it keeps per-run state); teacher calls of one phase run
     concurrently when the teacher's ``max_concurrency`` is above 1.
@@ -362,7 +293,9 @@ class SkillDistiller:
     """
 
     def __init__(self, teacher: Any = "offline", config: DistillConfig | None = None, embedder: Any = None,
-                 tokenizer: Any = None, progress: bool = True) -> None:
+                 tokenizer: Any = None, progress: bool = True,
+                 accept: Callable[[Any, dict[str, Any]], str | None] | None = None,
+                 screen: Callable[[Any], Any] | None = None) -> None:
         if isinstance(teacher, str):
             from skillrl.teachers import make_teacher
 
@@ -377,6 +310,8 @@ class SkillDistiller:
                                   threshold=self.config.dedup_threshold, lazy_default=self.config.embedding_dedup)
         self.count = token_counter(tokenizer)
         self.progress = progress
+        self.accept = accept
+        self.screen = screen
 
     @property
     def teacher_name(self) -> str:
@@ -418,10 +353,10 @@ class SkillDistiller:
         t0 = time.perf_counter()
         eps = list(episodes)
         if not eps:
-            raise ValueError("distill() needs at least one episode")
+            raise ConfigError("distill() needs at least one episode")
         for i, ep in enumerate(eps):
             if not isinstance(ep, Episode):
-                raise TypeError(f"episodes[{i}] is a {type(ep).__name__}, expected skillrl.episode.Episode")
+                raise InputTypeError(f"episodes[{i}] is a {type(ep).__name__}, expected skillrl.episode.Episode")
         out = bank.copy() if bank is not None else SkillBank(metadata={})
         report = DistillReport(teacher=self.teacher_name, episodes=len(eps),
                                successes=sum(e.success for e in eps), failures=sum(not e.success for e in eps))
@@ -433,6 +368,8 @@ class SkillDistiller:
         self._known = set(cats) | set(out.categories)
         self._open_categories = any(e.category is None for e in eps)
         self._has_failures = {c for c, v in fail.items() if v}
+        self._filer = self.filer()
+        self._filer.categories = set(self._known)
 
         plan: list[tuple[Phase, str | None, list[list[Episode]]]] = []
         all_succ = [e for v in succ.values() for e in v]
@@ -530,10 +467,31 @@ class SkillDistiller:
             return cfg.max_per_category
         return max(0, cfg.max_per_category - cfg.lesson_slots)
 
+    def filer(self, accept: Callable[[Any, dict[str, Any]], str | None] | None = None,
+              screen: Callable[[Any], Any] | None = None) -> Filer:
+        """The :class:`skillrl.filing.Filer` distillation files through: full tiers reject, budgets from the
+        config."""
+        cfg = self.config
+        policy = FilingPolicy(max_general=cfg.max_general, max_per_category=cfg.max_per_category,
+                              max_mistakes=cfg.max_mistakes, when_full="reject", allow_refine=True,
+                              max_skill_tokens=cfg.max_skill_tokens, max_episode_ids=cfg.max_episode_ids)
+        return Filer(policy, dedup=self.dedup, accept=accept if accept is not None else self.accept,
+                     screen=screen if screen is not None else self.screen, count=self.count)
+
+    def _note(self, filed: Filed, phase: Phase, report: DistillReport) -> None:
+        if filed.outcome == "added":
+            (report.mistakes_added if filed.kind == "mistake" else report.added).append(filed.record_id or "")
+        elif filed.outcome == "refined":
+            report.refined.append(filed.record_id or "")
+        elif filed.outcome in ("rejected", "quarantined"):
+            target = report.quarantined if filed.outcome == "quarantined" else report.rejected
+            target.append(DistillRejection(phase=phase, category=filed.category, title=filed.title,
+                                           reason=filed.reason))
+        if filed.trimmed and filed.ok:
+            report.trimmed.append(filed.record_id or "")
+
     def _file_skill(self, bank: SkillBank, phase: Phase, call_cat: str | None, sp: Any, batch_ids: list[str],
                     report: DistillReport) -> None:
-        cfg = self.config
-
         def reject(reason: str, category: str | None = call_cat) -> None:
             report.rejected.append(DistillRejection(phase=phase, category=category, title=str(sp.title)[:80],
                                                     reason=reason))
@@ -547,84 +505,20 @@ class SkillDistiller:
             if not self._open_categories:
                 return reject(f"category {cat!r} is not a category of the episodes", cat)
             self._known.add(cat)
-        principle, when, trimmed = fit_skill(sp.title, sp.principle, sp.when_to_apply, cfg.max_skill_tokens,
-                                             self.count)
+        if sp.action == "refine" and not (sp.skill_id and sp.skill_id in bank):
+            sp = sp.model_copy(update={"action": "add", "skill_id": None})  # nothing to refine: a new skill
         prov = self._provenance(list(sp.episode_ids), batch_ids, sp.rationale)
-        if sp.action == "refine" and sp.skill_id and sp.skill_id in bank:
-            old = bank.get(sp.skill_id)
-            if call_cat is not None and old.category != call_cat:
-                return reject(f"refines {old.skill_id} ({old.tier} {old.category or ''}) from a call about "
-                              f"{call_cat!r} only", cat)
-            if (old.title, old.principle, old.when_to_apply) == (sp.title, principle, when):
-                return None  # the same text again (e.g. re-proposed after trimming): nothing to do
-            try:
-                bank.update(old.skill_id, title=sp.title, principle=principle, when_to_apply=when,
-                            provenance=old.provenance.model_copy(update={
-                                "episode_ids": list(dict.fromkeys(old.provenance.episode_ids + prov.episode_ids))[
-                                    : cfg.max_episode_ids],
-                                "teacher": prov.teacher, "note": prov.note}))
-            except ValidationError as err:
-                return reject(f"invalid refinement: {err.errors()[0]['msg']}", cat)
-            report.refined.append(old.skill_id)
-            if trimmed:
-                report.trimmed.append(old.skill_id)
-            return
-        prefix = "gen" if tier == "general" else slugify(cat or "task", 40)
-        try:
-            skill = Skill(skill_id=bank.new_skill_id(prefix), title=sp.title[:MAX_TITLE],
-                          principle=principle[:MAX_PRINCIPLE], when_to_apply=when[:MAX_WHEN], tier=tier,
-                          category=cat, provenance=prov)
-        except ValidationError as err:
-            return reject(f"invalid skill: {err.errors()[0]['msg']}", cat)
-        pool = bank.general + (bank.task_specific.get(cat, []) if cat is not None else [])
-        dup = self.dedup.find(skill, pool) if pool else None
-        if dup is not None:
-            return reject(f"duplicate of {dup.skill_id} ({dup.kind} match, cosine {dup.score:.2f})", cat)
-        if tier == "general":
-            if len(bank.general) >= cfg.max_general:
-                return reject(f"general tier full (max_general={cfg.max_general})", None)
-        elif len(bank.task_specific.get(cat, [])) >= self._cap(phase, cat):
-            kind = "lessons" if phase == "lessons" else "success patterns"
-            return reject(f"category full ({self._cap(phase, cat)} slots for {kind})", cat)
-        bank.add(skill)
-        report.added.append(skill.skill_id)
-        if trimmed:
-            report.trimmed.append(skill.skill_id)
+        filed = self._filer.skill(bank, sp, category=cat if tier == "task_specific" else call_cat, provenance=prov,
+                                  cap=self._cap(phase, cat) if cat is not None else None,
+                                  context={"phase": phase, "teacher": self.teacher_name})
+        self._note(filed, phase, report)
 
     def _file_mistake(self, bank: SkillBank, phase: Phase, cat: str | None, mp: Any, batch_ids: list[str],
                       report: DistillReport) -> None:
-        cfg = self.config
-
-        def reject(reason: str) -> None:
-            report.rejected.append(DistillRejection(phase=phase, category=cat, title=str(mp.description)[:80],
-                                                    reason=reason))
-
-        desc, how, trimmed = fit_mistake(mp.description, mp.how_to_avoid, cfg.max_skill_tokens, self.count)
-        try:
-            mistake = Mistake(mistake_id=bank.new_mistake_id(), description=desc[:MAX_MISTAKE_FIELD],
-                              why_it_happens=(mp.why_it_happens or "")[:MAX_MISTAKE_FIELD],
-                              how_to_avoid=how[:MAX_MISTAKE_FIELD],
-                              provenance=self._provenance(list(mp.episode_ids), batch_ids,
-                                                          f"{phase} of {cat or 'all categories'}"))
-        except ValidationError as err:
-            return reject(f"invalid mistake: {err.errors()[0]['msg']}")
-        existing = bank.mistakes
-        key = normalize(mistake.description)
-        same = next((m for m in existing if normalize(m.description) == key), None)
-        if same is not None:
-            return reject(f"duplicate of {same.mistake_id} (same description)")
-        if existing and self.dedup.embedder is not None:
-            vecs = self.dedup.embedder.embed([mistake.text] + [m.text for m in existing])
-            sims = vecs[1:] @ vecs[0]
-            j = int(sims.argmax())
-            if float(sims[j]) >= self.dedup.threshold:
-                return reject(f"duplicate of {existing[j].mistake_id} (embedding match, cosine {float(sims[j]):.2f})")
-        if len(existing) >= cfg.max_mistakes:
-            return reject(f"mistakes full (max_mistakes={cfg.max_mistakes})")
-        bank.add_mistake(mistake)
-        report.mistakes_added.append(mistake.mistake_id)
-        if trimmed:
-            report.trimmed.append(mistake.mistake_id)
+        prov = self._provenance(list(mp.episode_ids), batch_ids, f"{phase} of {cat or 'all categories'}")
+        filed = self._filer.mistake(bank, mp, category=cat, provenance=prov,
+                                    context={"phase": phase, "teacher": self.teacher_name})
+        self._note(filed, phase, report)
 
     def _shape(self, bank: SkillBank) -> dict[str, Any]:
         cfg = self.config

@@ -32,7 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from skillrl.errors import MissingDependencyError, SkillRLError, short_repr
+from skillrl.errors import ConfigError, MissingDependencyError, SkillRLError, short_repr
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
@@ -158,7 +158,7 @@ class SentenceTransformerEmbedder:
     def __init__(self, model: str | Path | None = None, *, name: str | None = None, device: str = "cpu",
                  batch_size: int = 64, local_files_only: bool = True):
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self._model_arg = None if model is None else str(model)
         self._name = name or (DEFAULT_MODEL_NAME if model is None else str(model))
         self.device = device
@@ -266,9 +266,9 @@ class OpenAIEmbedder:
                  api_key_env: str = "OPENAI_API_KEY", dim: int | None = None, dimensions: int | None = None,
                  batch_size: int = 128, timeout: float = 30.0, max_retries: int = 3, name: str | None = None):
         if not model:
-            raise ValueError("model must be a non-empty model name")
+            raise ConfigError("model must be a non-empty model name")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         try:
             import openai
         except ImportError as exc:
@@ -367,7 +367,7 @@ class EmbeddingCache:
 
     def __init__(self, maxsize: int = 100_000, path: str | Path | None = None):
         if maxsize < 1:
-            raise ValueError(f"maxsize must be >= 1, got {maxsize}")
+            raise ConfigError(f"maxsize must be >= 1, got {maxsize}")
         self.maxsize = maxsize
         self.path = Path(path) if path is not None else None
         self.hits = 0
@@ -422,7 +422,7 @@ class EmbeddingCache:
     def put_many(self, model: str, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Store ``vectors[i]`` for ``texts[i]`` (``vectors``: ``(len(texts), d)``)."""
         if len(texts) != len(vectors):
-            raise ValueError(f"put_many: {len(texts)} texts but {len(vectors)} vectors")
+            raise ConfigError(f"put_many: {len(texts)} texts but {len(vectors)} vectors")
         with self._lock:
             rows = []
             for t, v in zip(texts, vectors):

@@ -55,7 +55,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from skillrl.detection import ALFWORLD_TASK_TYPES  # the one definition
-from skillrl.errors import EpisodeFormatError, short_repr
+from skillrl.errors import ConfigError, EpisodeFormatError, InputTypeError, short_repr
 
 __all__ = [
     "ALFWORLD_TASK_TYPES",
@@ -282,7 +282,7 @@ def save_episodes(path: str | Path, episodes: Iterable[Episode]) -> int:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for ep in episodes:
                 if not isinstance(ep, Episode):
-                    raise TypeError(f"save_episodes expects Episode records, got {type(ep).__name__}")
+                    raise InputTypeError(f"save_episodes expects Episode records, got {type(ep).__name__}")
                 fh.write(ep.model_dump_json())
                 fh.write("\n")
                 count += 1
@@ -580,5 +580,5 @@ def load_episodes(path: str | Path, *, format: EpisodeFormat | Literal["auto"] =
         return load_alfworld_demos(path, progress=progress)
     if fmt == "official_memories":
         return load_official_memories(path, progress=progress)
-    raise ValueError(f"unknown episode format {format!r}; use 'auto', 'native', 'alfworld_demos' or "
+    raise ConfigError(f"unknown episode format {format!r}; use 'auto', 'native', 'alfworld_demos' or "
                      "'official_memories'")

@@ -11,8 +11,9 @@ After each validation:
 3. the teacher sees the **real** task text, observations and actions of each failure and the category's
    current skills, and may propose new skills *or refinements* of existing ones; new task-specific skills
    go to their category (the official code puts every new skill in the general tier);
-4. each proposal is checked: schema limits, content dedup (:mod:`skillrl.dedup`, not id-only), plugins
-   (``skillrl_accept_skill``); at most ``max_new_skills`` changes are applied (default 3), taken round-robin
+4. each proposal goes through the one filing path (:mod:`skillrl.filing`, shared with distillation): token budget
+   and schema limits, screening, content dedup (:mod:`skillrl.dedup`, not id-only), plugins
+   (``skillrl_accept_skill``, for skills and mistakes); at most ``max_new_skills`` changes are applied (default 3), taken round-robin
    across categories, lowest success rate first; a category over ``max_skills_per_category`` evicts its least
    recently updated non-official skill (then the least recently updated one);
 5. everything is applied in one :meth:`SkillBank.transaction` (one new version) with provenance (validation
@@ -27,12 +28,13 @@ import time
 from collections import Counter
 from typing import Any, Callable, Sequence
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from skillrl.bank import SkillBank
 from skillrl.dedup import DEFAULT_DEDUP_THRESHOLD, Deduplicator
 from skillrl.episode import Episode, success_rates
-from skillrl.skill import Mistake, Provenance, Skill, slugify
+from skillrl.filing import Filed, Filer, FilingPolicy
+from skillrl.skill import Provenance
 
 logger = logging.getLogger("skillrl.evolve")
 
@@ -51,6 +53,8 @@ class EvolutionConfig(BaseModel):
         dedup_threshold: cosine similarity at or above which a proposal duplicates an existing skill.
         allow_refine: let the teacher rewrite existing skills (default True).
         include_unknown: let episodes without a category trigger (their proposals go to the general tier).
+        max_skill_tokens: token budget of one rendered skill or mistake; longer proposals are trimmed (default 125,
+            the same budget distillation uses; ``None``: no trimming).
     """
 
     update_threshold: float = Field(0.4, ge=0.0, le=1.0)
@@ -62,6 +66,7 @@ class EvolutionConfig(BaseModel):
     dedup_threshold: float = Field(DEFAULT_DEDUP_THRESHOLD, ge=-1.0, le=1.0)
     allow_refine: bool = True
     include_unknown: bool = False
+    max_skill_tokens: int | None = Field(125, ge=16)
 
 
 class Rejected(BaseModel):
@@ -81,7 +86,7 @@ class EvolutionReport(BaseModel):
         low_categories: categories below the threshold, lowest first.
         failures_used: per category, ids of the failures shown to the teacher.
         added / refined / evicted: skill ids; mistakes_added: mistake ids.
-        rejected: proposals not applied, with the reason.
+        rejected: proposals not applied, with the reason; quarantined: proposals screening flagged.
         tokens: teacher tokens spent (prompt + completion); cost_usd when the teacher knows prices.
         teacher: teacher name. errors: what went wrong per category (the step goes on with the others).
         error: a failure that stopped the whole step (bank unchanged).
@@ -97,6 +102,7 @@ class EvolutionReport(BaseModel):
     evicted: list[str] = Field(default_factory=list)
     mistakes_added: list[str] = Field(default_factory=list)
     rejected: list[Rejected] = Field(default_factory=list)
+    quarantined: list[Rejected] = Field(default_factory=list)
     tokens: int = 0
     cost_usd: float = 0.0
     teacher: str = ""
@@ -105,6 +111,17 @@ class EvolutionReport(BaseModel):
     version_before: int = 0
     version_after: int = 0
     seconds: float = 0.0
+
+    def note(self, filed: Filed, category: str | None) -> None:
+        """Record what :class:`skillrl.filing.Filer` did with one proposal."""
+        if filed.outcome == "added":
+            (self.mistakes_added if filed.kind == "mistake" else self.added).append(filed.record_id or "")
+        elif filed.outcome == "refined":
+            self.refined.append(filed.record_id or "")
+        else:
+            target = self.quarantined if filed.outcome == "quarantined" else self.rejected
+            target.append(Rejected(category=category, title=filed.title, reason=filed.reason))
+        self.evicted.extend(filed.evicted)
 
     @property
     def triggered(self) -> bool:
@@ -143,15 +160,19 @@ class Evolver:
         teacher: a :class:`skillrl.teachers.Teacher` (``reflect(failures, category, existing)``).
         config: :class:`EvolutionConfig` (``None``: defaults).
         embedder: embedder for content dedup (``None``: the packaged all-MiniLM-L6-v2 on first use).
-        accept: ``(skill, context) -> reason | None``, a veto (the runtime passes the ``skillrl_accept_skill`` hook).
+        accept: ``(record, context) -> reason | None``, a veto for skills and mistakes (the runtime passes the
+            ``skillrl_accept_skill`` hook).
+        screen: ``(record) -> verdict`` (``flagged``, ``reasons``): flagged proposals are quarantined, not added.
     """
 
     def __init__(self, teacher: Any, config: EvolutionConfig | None = None, embedder: Any = None,
-                 accept: Callable[[Skill, dict[str, Any]], str | None] | None = None) -> None:
+                 accept: Callable[[Any, dict[str, Any]], str | None] | None = None,
+                 screen: Callable[[Any], Any] | None = None) -> None:
         self.teacher = teacher
         self.config = config or EvolutionConfig()
         self.dedup = Deduplicator(embedder, threshold=self.config.dedup_threshold)
         self.accept = accept
+        self.screen = screen
 
     def evolve(self, bank: SkillBank, episodes: Sequence[Episode], step: int = 0) -> EvolutionReport:
         """One evolution step from validation ``episodes`` (see the module docstring). Never raises.
@@ -194,14 +215,23 @@ class Evolver:
             logger.exception("skillrl evolution failed; the bank is unchanged")
             report.error = f"{type(err).__name__}: {err}"
             report.added, report.refined, report.evicted, report.mistakes_added = [], [], [], []
+            report.quarantined = []
         report.version_after = bank.version
         report.seconds = time.perf_counter() - t0
         logger.info(report.summary())
         return report
 
     # ------------------------------------------------------------------ applying proposals
+    def filer(self) -> Filer:
+        """The :class:`skillrl.filing.Filer` evolution files through: full tiers evict, refinements as configured."""
+        cfg = self.config
+        policy = FilingPolicy(max_general=cfg.max_general_skills, max_per_category=cfg.max_skills_per_category,
+                              when_full="evict", allow_refine=cfg.allow_refine, max_skill_tokens=cfg.max_skill_tokens)
+        return Filer(policy, dedup=self.dedup, accept=self.accept, screen=self.screen)
+
     def _apply(self, bank: SkillBank, proposals: dict[str, list[Any]], step: int, report: EvolutionReport) -> None:
         cfg = self.config
+        filer = self.filer()
         budget = cfg.max_new_skills
         queues = {c: list(v) for c, v in proposals.items()}
         while budget > 0 and any(queues.values()):
@@ -212,97 +242,15 @@ class Evolver:
                 bank_cat = None if cat == "unknown" else cat
                 prov = Provenance(source="evolve", episode_ids=episode_ids, teacher=report.teacher, step=step,
                                   note=getattr(prop, "rationale", "") or "")
-                ok = (self._apply_mistake(bank, prop, prov, cat, report) if kind == "mistake"
-                      else self._apply_skill(bank, prop, prov, bank_cat, step, report))
-                budget -= int(ok)
+                ctx = {"step": step, "teacher": report.teacher}
+                filed = (filer.mistake(bank, prop, category=bank_cat, provenance=prov, context=ctx) if kind == "mistake"
+                         else filer.skill(bank, prop, category=bank_cat, provenance=prov, context=ctx))
+                report.note(filed, cat)
+                budget -= int(filed.ok)
         for cat, rest in queues.items():
             for _kind, prop, _ in rest:
                 report.rejected.append(Rejected(category=cat, title=_title(prop),
                                                 reason=f"over max_new_skills={cfg.max_new_skills}"))
-
-    def _apply_skill(self, bank: SkillBank, prop: Any, prov: Provenance, category: str | None, step: int,
-                     report: EvolutionReport) -> bool:
-        cfg = self.config
-        tier = "task_specific" if (prop.tier == "task_specific" and category) else "general"
-        cat = category if tier == "task_specific" else None
-        ctx = {"action": prop.action, "category": cat, "step": step, "teacher": report.teacher}
-
-        def reject(reason: str) -> bool:
-            report.rejected.append(Rejected(category=category, title=_title(prop), reason=reason))
-            return False
-
-        if prop.action == "refine":
-            if not cfg.allow_refine:
-                return reject("refinements are disabled (allow_refine=False)")
-            if not prop.skill_id or prop.skill_id not in bank:
-                return reject(f"refine names an unknown skill {prop.skill_id!r}")
-            old = bank.get(prop.skill_id)
-            try:
-                candidate = Skill(skill_id=old.skill_id, title=prop.title or old.title,
-                                  principle=prop.principle or old.principle,
-                                  when_to_apply=prop.when_to_apply or old.when_to_apply,
-                                  tier=old.tier, category=old.category)
-            except ValidationError as err:
-                return reject(f"invalid skill: {err.errors()[0]['msg']}")
-            if candidate.content_equal(old):
-                return reject("refinement changes nothing")
-            veto = self.accept(candidate, ctx) if self.accept else None
-            if veto:
-                return reject(f"vetoed by a plugin: {veto}")
-            eps = list(dict.fromkeys(old.provenance.episode_ids + prov.episode_ids))
-            new_prov = old.provenance.model_copy(update={"episode_ids": eps, "teacher": prov.teacher, "step": step,
-                                                         "note": prov.note})
-            bank.update(old.skill_id, title=candidate.title, principle=candidate.principle,
-                        when_to_apply=candidate.when_to_apply, provenance=new_prov)
-            report.refined.append(old.skill_id)
-            return True
-
-        prefix = (cat or "gen")[:3] if tier == "task_specific" else "gen"
-        try:
-            candidate = Skill(skill_id=bank.new_skill_id(slugify(prefix, 8)), title=prop.title,
-                              principle=prop.principle, when_to_apply=prop.when_to_apply or "", tier=tier,
-                              category=cat, provenance=prov)
-        except ValidationError as err:
-            return reject(f"invalid skill: {err.errors()[0]['msg']}")
-        # a task-specific lesson may legitimately repeat another category's (same shape, other appliance):
-        # compare it with the general tier and its own category; a general skill with everything
-        pool = bank.skills() if tier == "general" else bank.general + bank.task_specific.get(cat, [])
-        dup = self.dedup.find(candidate, pool)
-        if dup is not None:
-            return reject(f"duplicate of {dup.skill_id} ({dup.kind} match, cosine {dup.score:.2f})")
-        veto = self.accept(candidate, ctx) if self.accept else None
-        if veto:
-            return reject(f"vetoed by a plugin: {veto}")
-        current = bank.general if tier == "general" else bank.task_specific.get(cat, [])
-        cap = cfg.max_general_skills if tier == "general" else cfg.max_skills_per_category
-        if len(current) >= cap:
-            victim = min(current, key=lambda s: (s.provenance.source != "evolve" and s.provenance.source != "distill",
-                                                 s.provenance.updated_version, s.skill_id))
-            bank.remove(victim.skill_id)
-            report.evicted.append(victim.skill_id)
-        bank.add(candidate)
-        report.added.append(candidate.skill_id)
-        return True
-
-    def _apply_mistake(self, bank: SkillBank, prop: Any, prov: Provenance, category: str,
-                       report: EvolutionReport) -> bool:
-        from skillrl.dedup import normalize
-
-        if any(normalize(m.description) == normalize(prop.description) for m in bank.mistakes):
-            report.rejected.append(Rejected(category=category, title=prop.description[:60],
-                                            reason="duplicate mistake (same description)"))
-            return False
-        try:
-            mistake = Mistake(mistake_id=bank.new_mistake_id(), description=prop.description,
-                              why_it_happens=prop.why_it_happens or "", how_to_avoid=prop.how_to_avoid,
-                              provenance=prov)
-        except ValidationError as err:
-            report.rejected.append(Rejected(category=category, title=str(prop.description)[:60],
-                                            reason=f"invalid mistake: {err.errors()[0]['msg']}"))
-            return False
-        bank.add_mistake(mistake)
-        report.mistakes_added.append(mistake.mistake_id)
-        return True
 
 
 def _title(prop: Any) -> str:

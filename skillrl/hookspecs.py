@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from skillrl.episode import Episode
     from skillrl.render import SkillBlock
     from skillrl.retrieval import Retrieval
-    from skillrl.skill import Skill
+    from skillrl.skill import Mistake, Skill
 
 PROJECT = "skillrl"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -53,10 +53,11 @@ def skillrl_place_block(prompt: Any, block: "SkillBlock") -> Any:
 
 
 @hookspec
-def skillrl_accept_skill(skill: "Skill", bank: "SkillBank", context: dict[str, Any]) -> str | None:
-    """Veto a skill evolution wants to add or rewrite: return a reason to reject it, ``None`` to accept.
+def skillrl_accept_skill(skill: "Skill | Mistake", bank: "SkillBank", context: dict[str, Any]) -> str | None:
+    """Veto a skill or common mistake before it is filed (evolution or distillation): a reason rejects it.
 
-    ``context`` holds ``action`` ("add" or "refine"), ``category``, ``step`` and ``teacher``.
+    ``context`` holds ``kind`` ("skill" or "mistake"), ``action`` ("add" or "refine"), ``category`` and the caller's
+    ``step`` / ``phase`` and ``teacher``.
     """
 
 

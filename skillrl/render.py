@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Protocol, Sequence
 
+from skillrl.errors import ConfigError
 from skillrl.skill import Mistake, Skill
 
 Style = Literal["official", "compact"]
@@ -118,7 +119,7 @@ def format_sections(general: Sequence[Skill], task: Sequence[Skill], mistakes: S
         if mistakes:
             sections.append("\n".join(["Instead of common mistakes:"] + [f"- {m.how_to_avoid}" for m in mistakes]))
     else:
-        raise ValueError(f"unknown style {style!r}: expected 'official' or 'compact'")
+        raise ConfigError(f"unknown style {style!r}: expected 'official' or 'compact'")
     return "\n\n".join(sections)
 
 
@@ -147,7 +148,7 @@ def render_block(
         ValueError: unknown ``style`` or a negative ``max_tokens``.
     """
     if max_tokens is not None and max_tokens < 0:
-        raise ValueError(f"max_tokens must be >= 0, got {max_tokens}")
+        raise ConfigError(f"max_tokens must be >= 0, got {max_tokens}")
     count = token_counter(tokenizer)
     general = list(retrieval.general)
     task = list(retrieval.task_specific)
@@ -197,7 +198,7 @@ def inject(prompt: str | list[dict[str, Any]], block: str, placement: Placement 
         ValueError: unknown placement, or a conversation without a user message for the ``user_*`` placements.
     """
     if placement not in ("system", "user_prefix", "user_suffix"):
-        raise ValueError(f"unknown placement {placement!r}: expected 'system', 'user_prefix' or 'user_suffix'")
+        raise ConfigError(f"unknown placement {placement!r}: expected 'system', 'user_prefix' or 'user_suffix'")
     if not block:
         return prompt
     if isinstance(prompt, str):
@@ -213,7 +214,7 @@ def inject(prompt: str | list[dict[str, Any]], block: str, placement: Placement 
         if m.get("role") == "user":
             m["content"] = _join(m.get("content", ""), block, separator, front=placement == "user_prefix")
             return messages
-    raise ValueError("the conversation has no user message to put the skill block into")
+    raise ConfigError("the conversation has no user message to put the skill block into")
 
 
 def _join(content: Any, block: str, separator: str, front: bool) -> Any:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
 from skillrl.bank import SkillBank, atomic_write_json
 from skillrl.episode import Episode, Step, success_rates
+from skillrl.errors import ConfigError
 from skillrl.plugins import BuiltinPlugin, make_plugin_manager
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ class SkillRuntime:
         success_threshold: float = 1.0,
     ) -> None:
         if mode not in ("embedding", "template"):
-            raise ValueError(f"mode must be 'embedding' or 'template', got {mode!r}")
+            raise ConfigError(f"mode must be 'embedding' or 'template', got {mode!r}")
         self.bank = bank if isinstance(bank, SkillBank) else SkillBank.load(bank)
         self.mode = mode
         self.detector = _make_detector(profile)
@@ -194,7 +195,7 @@ class SkillRuntime:
         """
         rows = list(rows) if rows is not None else [{} for _ in prompts]
         if len(rows) != len(prompts):
-            raise ValueError(f"got {len(prompts)} prompts but {len(rows)} rows")
+            raise ConfigError(f"got {len(prompts)} prompts but {len(rows)} rows")
         hook = self.pm.hook
         with self._lock:
             if self.bank.version != self._cache_version:

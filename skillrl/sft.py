@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from skillrl.agent import DEFAULT_SYSTEM_PROMPT, initial_prompt
 from skillrl.episode import Episode
-from skillrl.errors import MissingDependencyError, SkillRLError
+from skillrl.errors import ConfigError, InputTypeError, MissingDependencyError, SkillRLError
 from skillrl.render import estimate_tokens
 from skillrl.runtime import SkillRuntime
 
@@ -134,19 +134,19 @@ class SFTDataBuilder:
                  tokenizer: Any = None, max_history_turns: int | None = None, successes_only: bool = True,
                  with_skills: bool = True, skill_max_tokens: int | None = None, **runtime_kwargs: Any) -> None:
         if granularity not in ("step", "episode"):
-            raise ValueError(f"granularity must be 'step' or 'episode', got {granularity!r}")
+            raise ConfigError(f"granularity must be 'step' or 'episode', got {granularity!r}")
         if max_tokens is not None and max_tokens < 1:
-            raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
+            raise ConfigError(f"max_tokens must be >= 1, got {max_tokens}")
         if max_history_turns is not None and max_history_turns < 0:
-            raise ValueError(f"max_history_turns must be >= 0, got {max_history_turns}")
+            raise ConfigError(f"max_history_turns must be >= 0, got {max_history_turns}")
         if runtime is None:
             if bank is None:
-                raise ValueError("SFTDataBuilder needs a runtime or a bank (SkillBank or path)")
+                raise ConfigError("SFTDataBuilder needs a runtime or a bank (SkillBank or path)")
             if tokenizer is not None:
                 runtime_kwargs.setdefault("tokenizer", tokenizer)
             runtime = SkillRuntime(bank, max_tokens=skill_max_tokens, **runtime_kwargs)
         elif runtime_kwargs or skill_max_tokens is not None:
-            raise ValueError(f"runtime settings {sorted(runtime_kwargs)} are ignored when a runtime is given")
+            raise ConfigError(f"runtime settings {sorted(runtime_kwargs)} are ignored when a runtime is given")
         self.runtime = runtime
         self.granularity = granularity
         self.system_prompt = system_prompt
@@ -185,7 +185,7 @@ class SFTDataBuilder:
         kept: list[Episode] = []
         for i, ep in enumerate(episodes):
             if not isinstance(ep, Episode):
-                raise TypeError(f"episodes[{i}] is a {type(ep).__name__}, expected skillrl.episode.Episode "
+                raise InputTypeError(f"episodes[{i}] is a {type(ep).__name__}, expected skillrl.episode.Episode "
                                 "(load files with skillrl.episode.load_episodes)")
             if self.successes_only and not ep.success:
                 stats.skipped_failures += 1

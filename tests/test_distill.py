@@ -91,7 +91,9 @@ def test_demos_give_a_bank_for_all_six_task_types(demos, distilled):
         assert p.source == "distill" and p.teacher == "offline" and p.note and p.episode_ids, s.skill_id
         pool = by_cat[s.category] if s.category else set().union(*by_cat.values())
         assert set(p.episode_ids) <= pool, s.skill_id
-    assert bank.get("pick_heat_then_place_in_recep_001").skill_id in bank  # ids follow the category key
+    # one id scheme (skillrl.filing.category_prefix): the first distinctive word of the category key
+    assert bank.get("hea_001").category == "pick_heat_then_place_in_recep"
+    assert {s.skill_id.split("_")[0] for s in bank.task_specific["pick_two_obj_and_place"]} == {"two"}
 
 
 def test_the_bank_respects_the_token_budget_and_is_dedup_clean(demos, distilled):

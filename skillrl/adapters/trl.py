@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Literal, Sequence
 
 from skillrl.episode import Episode, Step
-from skillrl.errors import MissingDependencyError, SkillRLError
+from skillrl.errors import ConfigError, MissingDependencyError, SkillRLError
 from skillrl.render import remove_block
 from skillrl.runtime import BANK_FILE, METRIC_PREFIX, SkillRuntime
 
@@ -147,10 +147,10 @@ class SkillCallback(TrainerCallback):
                  eval_split: str = "validation", log_prefix: str = METRIC_PREFIX, **runtime_kwargs: Any) -> None:
         self.trl_version = check_trainer(trainer)
         if reward_prompt not in ("original", "augmented"):
-            raise ValueError(f"reward_prompt must be 'original' or 'augmented', got {reward_prompt!r}")
+            raise ConfigError(f"reward_prompt must be 'original' or 'augmented', got {reward_prompt!r}")
         if runtime is None:
             if bank is None:
-                raise ValueError("SkillCallback needs a bank (SkillBank or path) or a runtime")
+                raise ConfigError("SkillCallback needs a bank (SkillBank or path) or a runtime")
             runtime_kwargs.setdefault("tokenizer", getattr(trainer, "processing_class", None))
             runtime = SkillRuntime(bank, **runtime_kwargs)
         self.runtime = runtime

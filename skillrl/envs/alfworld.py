@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skillrl.detection import ALFWORLD_TASK_TYPES  # the one definition
-from skillrl.errors import MissingDependencyError, SkillRLError, short_repr
+from skillrl.errors import InputTypeError, MissingDependencyError, SkillRLError, short_repr
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -374,7 +374,7 @@ class ALFWorldEnv:
         if self._done:
             raise ALFWorldError("the episode is over (won or out of steps): call reset() to play again")
         if not isinstance(action, str):
-            raise TypeError(f"action must be a str, got {type(action).__name__}")
+            raise InputTypeError(f"action must be a str, got {type(action).__name__}")
         was_won = self._won
         self._state, _score, _game_over = self._env.step(action.strip())
         self._steps += 1
