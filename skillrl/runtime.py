@@ -356,6 +356,9 @@ class SkillRuntime:
         return self._embedder  # None: the evolver loads the default when it needs one
 
     def _accept(self, skill: Any, context: dict[str, Any]) -> str | None:
+        from skillrl.skill import Mistake
+
+        context = {"kind": "mistake" if isinstance(skill, Mistake) else "skill", "action": "add", **context}
         reasons = [r for r in self.pm.hook.skillrl_accept_skill(skill=skill, bank=self.bank, context=context) if r]
         return "; ".join(reasons) or None
 
