@@ -322,6 +322,8 @@ def _analyse_alfworld(ep: Episode, goal: _Goal) -> _AlfTrace:
 
 
 def _alf_failure(ep: Episode, goal: _Goal) -> list[tuple[str, str]]:
+    """The ALFWorld failure points of a failed episode as ``(kind, detail)`` pairs (wrong object, not found,
+    missing transform, lamp before object, missing put, wrong target, only one of two)."""
     acts = [parse_alfworld_action(a) for a in ep.actions]
     out: list[tuple[str, str]] = []
     takes = [a for a in acts if a is not None and a.verb == "take"]

@@ -53,7 +53,6 @@ def _quantile(values: list[int], q: float) -> int:
     return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
 
 
-
 class DistillPhase:
     """:class:`skillrl.teachers.OfflineTeacher`'s distill phase (a mixin: reads ``min_support``,
     ``min_categories`` and ``regularity`` from the teacher)."""
