@@ -30,7 +30,9 @@ ENTRY_POINT_GROUP = "skillrl"
 #: third-party plugin (simonw/llm's ``default_plugins``), so a built-in and a plugin travel the same road.
 BUILTIN_PLUGINS: tuple[str, ...] = (
     # teachers
-    "skillrl.teachers",
+    "skillrl.teachers.offline",
+    "skillrl.teachers.openai",
+    "skillrl.teachers.hf",
     # detection profiles
     "skillrl.detection",
 )

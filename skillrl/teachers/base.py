@@ -1,0 +1,267 @@
+"""The :class:`Teacher` interface, the JSON answer parser shared by the LLM backends, and :func:`make_teacher`.
+
+A backend implements :meth:`Teacher._chat` (one chat call -> text and :class:`~skillrl.teachers.Usage`); the base
+class turns that into :meth:`Teacher.complete_json` (pydantic-validated JSON with one repair round),
+:meth:`Teacher.complete_many` (bounded concurrency) and the two SkillRL questions :meth:`Teacher.distill` /
+:meth:`Teacher.reflect` (arXiv 2602.08234, Sec. 3.2 and 3.4). Backends are found by name through the
+``skillrl_register_teachers`` hook (:func:`skillrl.plugins.teacher_registry`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from abc import ABC
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from skillrl.episode import Episode
+from skillrl.errors import ConfigError, TeacherError, TeacherSpecError
+from skillrl.skill import Skill
+from skillrl.teachers.prompts import _REPAIR, _clip, build_distill_prompt, build_reflect_prompt
+from skillrl.teachers.schemas import Proposals, TeacherAnswer, Usage
+
+__all__ = ["Teacher", "make_teacher", "parse_json_answer"]
+
+# ===================================================================================================
+# JSON parsing shared by the LLM backends
+# ===================================================================================================
+
+_THINK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_FENCE_RE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+
+
+def _short_validation_error(err: ValidationError, limit: int = 5) -> str:
+    parts = []
+    for item in err.errors()[:limit]:
+        loc = ".".join(str(p) for p in item["loc"]) or "(root)"
+        parts.append(f"{loc}: {item['msg']}")
+    more = f" (+{err.error_count() - limit} more)" if err.error_count() > limit else ""
+    return "; ".join(parts) + more
+
+
+def parse_json_answer(raw: str, schema: type[BaseModel]) -> tuple[BaseModel | None, str | None]:
+    """Parse a model's text answer into ``schema``.
+
+    Accepts a bare JSON object, one wrapped in a markdown code fence, or one surrounded by prose (the
+    outermost ``{...}`` is tried); ``<think>...</think>`` blocks of reasoning models are dropped.
+
+    Returns:
+        ``(value, None)`` on success, ``(None, error_message)`` otherwise (empty answer, no JSON object,
+        invalid JSON, or a pydantic validation error listing the failing fields). Never raises.
+    """
+    text = _THINK_RE.sub("", raw or "").strip()
+    if not text:
+        return None, "empty answer: expected one JSON object"
+    if "{" not in text and "[" not in text:
+        return None, f"no JSON object found in the answer (it starts: {_clip(text, 60)!r})"
+    candidates = [text]
+    candidates += [m.group(1).strip() for m in _FENCE_RE.finditer(text)]
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start:end + 1])
+    last_error = "no JSON object found in the answer"
+    for cand in candidates:
+        try:
+            data = json.loads(cand)
+        except json.JSONDecodeError as err:
+            last_error = f"invalid JSON: {err.msg} at line {err.lineno} column {err.colno}"
+            continue
+        if not isinstance(data, dict):
+            last_error = f"expected a JSON object, got {type(data).__name__}"
+            continue
+        try:
+            return schema.model_validate(data), None
+        except ValidationError as err:
+            return None, f"JSON does not match the schema: {_short_validation_error(err)}"
+    return None, last_error
+
+
+# ===================================================================================================
+# the interface
+# ===================================================================================================
+
+
+class Teacher(ABC):
+    """A teacher: proposes skills from episodes (see the module docstring).
+
+    Attributes:
+        name: ``"openai:<model>"``, ``"hf:<path>"``, ``"offline"``; recorded in skill provenance.
+        max_concurrency: parallel calls in :meth:`complete_many` (LLM backends).
+        raise_on_error: raise :class:`skillrl.errors.TeacherError` instead of returning an answer with
+            ``error`` set (for the CLI; training loops keep the default ``False``).
+        repair: make one repair call when the answer is not valid JSON for the schema (default ``True``).
+
+    Raises:
+        ConfigError: ``max_concurrency`` < 1.
+    """
+
+    name: str = "teacher"
+
+    def __init__(self, *, max_concurrency: int = 1, raise_on_error: bool = False, repair: bool = True):
+        if max_concurrency < 1:
+            raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        self.max_concurrency = max_concurrency
+        self.raise_on_error = raise_on_error
+        self.repair = repair
+        self._usage = Usage()
+        self._lock = threading.Lock()
+
+    # -- usage ------------------------------------------------------------------------------------
+    @property
+    def usage(self) -> Usage:
+        """Running totals over every call this teacher made (a copy)."""
+        with self._lock:
+            return self._usage.model_copy()
+
+    def _count(self, usage: Usage) -> None:
+        with self._lock:
+            self._usage = self._usage + usage
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    # -- the LLM primitive ------------------------------------------------------------------------
+    def _chat(self, messages: list[dict[str, str]]) -> tuple[str, Usage]:
+        """One model call: chat ``messages`` -> (answer text, usage of this call).
+
+        Backends raise :class:`TeacherError` for transport faults (after their own retries).
+        """
+        raise TeacherError(f"{self.name} does not answer free-form prompts")
+
+    def _call(self, messages: list[dict[str, str]]) -> tuple[str | None, Usage, str | None]:
+        try:
+            text, usage = self._chat(messages)
+        except TeacherError as err:
+            usage = Usage(calls=1, errors=1)
+            self._count(usage)
+            return None, usage, str(err)
+        self._count(usage)
+        return text, usage, None
+
+    def _finish(self, answer: TeacherAnswer) -> TeacherAnswer:
+        if answer.error is not None and self.raise_on_error:
+            raise TeacherError(f"{self.name}: {answer.error}")
+        return answer
+
+    def complete_json(self, system: str, user: str, schema: type[BaseModel]) -> TeacherAnswer:
+        """Ask for one JSON object matching ``schema`` (a pydantic model class).
+
+        Makes one call; when the answer is not valid JSON for the schema (or empty), sends the error back
+        and asks once for corrected JSON (``repair=True``). Never raises for API faults or bad answers
+        (unless ``raise_on_error``): the returned answer has ``error`` set.
+
+        Returns:
+            :class:`TeacherAnswer` with ``value`` an instance of ``schema`` and the usage of both calls.
+        """
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        text, usage, err = self._call(messages)
+        if err is not None:
+            return self._finish(TeacherAnswer(raw="", usage=usage, error=err))
+        value, perr = parse_json_answer(text, schema)
+        if perr is None:
+            return self._finish(TeacherAnswer(value=value, raw=text, usage=usage))
+        if not self.repair:
+            return self._finish(TeacherAnswer(raw=text, usage=usage, error=perr))
+        messages += [{"role": "assistant", "content": text}, {"role": "user", "content": _REPAIR.format(error=perr)}]
+        text2, usage2, err2 = self._call(messages)
+        usage = usage + usage2
+        if err2 is not None:
+            return self._finish(TeacherAnswer(raw=text, usage=usage, error=f"{perr}; the repair call failed: {err2}"))
+        value, perr2 = parse_json_answer(text2, schema)
+        if perr2 is None:
+            return self._finish(TeacherAnswer(value=value, raw=text2, usage=usage))
+        return self._finish(TeacherAnswer(raw=text2, usage=usage,
+                                          error=f"no valid JSON after one repair: {perr2} (first answer: {perr})"))
+
+    def complete_many(self, requests: Sequence[tuple[str, str]], schema: type[BaseModel]) -> list[TeacherAnswer]:
+        """:meth:`complete_json` for many ``(system, user)`` pairs, at most ``max_concurrency`` at a time.
+
+        Returns the answers in the order of ``requests``.
+        """
+        if self.max_concurrency == 1 or len(requests) <= 1:
+            return [self.complete_json(s, u, schema) for s, u in requests]
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(requests)),
+                                thread_name_prefix="skillrl-teacher") as pool:
+            return list(pool.map(lambda req: self.complete_json(req[0], req[1], schema), requests))
+
+    # -- the SkillRL questions --------------------------------------------------------------------
+    @staticmethod
+    def _fill_category(answer: TeacherAnswer, category: str | None) -> TeacherAnswer:
+        if answer.value is not None and category is not None:
+            for sp in answer.value.skills:
+                if sp.tier == "task_specific" and not sp.category:
+                    sp.category = category
+        return answer
+
+    def distill(self, episodes: Sequence[Episode], category: str | None = None,
+                existing: Sequence[Skill] = ()) -> TeacherAnswer:
+        """Propose skills from episodes (SkillRL Sec. 3.2).
+
+        Args:
+            episodes: episodes to learn from, usually successes (failures are used as counter-examples).
+            category: the task category the episodes belong to; ``None`` = use each episode's own category.
+            existing: the current skills (the teacher may refine them instead of duplicating them).
+
+        Returns:
+            ``TeacherAnswer[Proposals]``; task-specific proposals without a category get ``category``.
+
+        LLM backends show the model at most 8 episodes (round-robin over categories, ~12,000 characters;
+        see :func:`build_distill_prompt`): to learn from thousands of episodes, call once per category or
+        per batch (:meth:`complete_many` runs prompts concurrently). The offline teacher reads them all.
+        """
+        system, user = build_distill_prompt(episodes, category, existing)
+        return self._fill_category(self.complete_json(system, user, Proposals), category)
+
+    def reflect(self, failures: Sequence[Episode], category: str | None = None,
+                existing: Sequence[Skill] = ()) -> TeacherAnswer:
+        """Propose skills and common mistakes from failed episodes (SkillRL Sec. 3.4, skill evolution).
+
+        Args:
+            failures: failed episodes (e.g. validation failures of a category below the threshold).
+            category: their category (``None`` = mixed).
+            existing: the current skills.
+
+        Returns:
+            ``TeacherAnswer[Proposals]``.
+        """
+        system, user = build_reflect_prompt(failures, category, existing)
+        return self._fill_category(self.complete_json(system, user, Proposals), category)
+
+
+# ===================================================================================================
+# factory
+# ===================================================================================================
+
+
+def make_teacher(spec: str, **kwargs: Any) -> Teacher:
+    """Build a teacher from a spec ``"name"`` or ``"name:arg"``: ``"offline"``, ``"openai:<model>"``,
+    ``"hf:<local path>"``, or any backend a plugin registers (hook ``skillrl_register_teachers``).
+
+    Extra keyword arguments go to the backend's factory (``base_url=...``, ``max_new_tokens=...``).
+
+    Raises:
+        TeacherSpecError: an unknown backend name, or a backend that needs an argument got none.
+    """
+    from skillrl.plugins import teacher_registry
+
+    name, _, arg = str(spec).partition(":")
+    registry = teacher_registry()
+    reg = registry.get(name.strip().lower())
+    if reg is None:
+        raise TeacherSpecError(f"unknown teacher {spec!r}: expected one of "
+                               + ", ".join(f"'{n}'" for n in sorted(registry))
+                               + " ('name' or 'name:arg', e.g. 'openai:<model>', 'hf:<path>')")
+    return reg.factory(arg.strip() or None, **kwargs)
+
+
+def _needs_arg(name: str, what: str, arg: str | None) -> str:
+    """``arg``, or raise :class:`TeacherSpecError` saying that teacher ``name`` needs ``what`` (``'name:<what>'``)."""
+    if not arg:
+        raise TeacherSpecError(f"teacher '{name}' needs {what}: use '{name}:<{what}>'")
+    return arg
+
