@@ -104,6 +104,12 @@ class SkillRuntime:
         success_threshold: an episode whose reward is at least this counts as a success when the environment does
             not say (default 1.0: binary "task won" rewards); used by :meth:`episode`.
 
+    Attributes:
+        extra: state an adapter keeps beside the runtime's own (JSON-serialisable, one key per adapter, e.g.
+            ``extra["openrlhf"]``). The runtime never reads it; :meth:`state_dict` / :meth:`load_state_dict` and
+            :meth:`save` / :meth:`load` carry it unchanged (in ``skillrl_state.json``), so an adapter's extra state
+            is checkpointed and broadcast with the bank, by the one state writer. Default ``{}``.
+
     Thread safety: :meth:`augment` and :meth:`after_validation` may run on different threads; they share a lock.
     """
 
@@ -162,6 +168,7 @@ class SkillRuntime:
         self.reports: list["EvolutionReport"] = []
         self.last_batch = _BatchStats()
         self.validations: list[dict[str, Any]] = []
+        self.extra: dict[str, Any] = {}
         if self.output_dir:
             self._write_version()
 
@@ -409,18 +416,21 @@ class SkillRuntime:
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue: the bank (native, with history) and the evolution reports."""
+        """Everything needed to continue: the bank (native, with history), the evolution reports, the validations
+        and the adapters' :attr:`extra` state."""
         return {"bank": self.bank.to_native(), "reports": [r.model_dump(mode="json") for r in self.reports],
-                "validations": self.validations}
+                "validations": self.validations, "extra": dict(self.extra)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Replace the bank (and reports) with ``state`` from :meth:`state_dict` (e.g. a rank-0 broadcast)."""
+        """Replace the bank, reports, validations and :attr:`extra` with ``state`` from :meth:`state_dict` (e.g. a
+        rank-0 broadcast); keys missing from ``state`` reset to empty."""
         from skillrl.evolve import EvolutionReport
 
         new = SkillBank.from_dict(state["bank"])
         self.set_bank(new)
         self.reports = [EvolutionReport.model_validate(r) for r in state.get("reports", [])]
         self.validations = list(state.get("validations", []))
+        self.extra = dict(state.get("extra") or {})
 
     def set_bank(self, bank: SkillBank) -> None:
         """Swap in another bank object (retriever and caches follow)."""

@@ -32,6 +32,7 @@ pytest.importorskip("openrlhf.utils.agent", reason="openrlhf not installed (bash
 ray = pytest.importorskip("ray")
 
 from skillrl.adapters import openrlhf as orl
+from skillrl.adapters.openrlhf.trainer import _eval_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "openrlhf"
@@ -198,6 +199,46 @@ def test_bank_service_in_process(shared_data):
     svc.begin_validation(6)
     svc.record({"task": "tidy the desk.", "reward": 1.0, "split": "validation"}, prompt="p3", label="l3")
     assert svc.abort_validation(6) == 1 and svc.phase == "train" and svc.augment("x")["split"] == "train"
+
+
+def test_bank_service_state_goes_through_the_runtime(shared_data, tmp_path):
+    """Eval episodes wait in the runtime, logs use the runtime's names, snapshots are the runtime's save/load with
+    the service's summaries in ``runtime.extra``, and a newer snapshot is never overwritten by an older bank."""
+    from skillrl.runtime import BANK_FILE, STATE_FILE
+    from skillrl.skill import Skill
+
+    config = {"bank": str(shared_data / BANK), "mode": "template", "profile": "alfworld"}
+    svc = orl.SkillBankService(config)
+    svc.begin_validation(2)
+    svc.augment("Your task is to: put a mug in cabinet.")
+    label = {"game": "valid_seen/g1"}  # a non-string label, as OpenRLHF datasets may carry
+    svc.record({"task": "put a mug in cabinet.", "reward": 0.0, "split": "validation"}, prompt="p", label=label)
+    assert [e.episode_id for e in svc.runtime.pending("validation")] == ["validation-s2-0"]
+    summary = svc.end_validation(2, [{"prompt": "p", "label": label, "reward": 0.0},
+                                     {"prompt": "q", "label": "other", "reward": 1.0, "response": "look"}])
+    assert (summary["matched"], summary["from_samples"], summary["episodes"]) == (1, 1, 2)
+    assert svc.runtime.pending("validation") == []
+    assert svc.runtime.validations[-1]["episodes"] == 2
+    logs = svc.validation_logs(2)
+    assert logs == {**svc.runtime.validation_logs(step=2), "skills/eval_episodes": 2.0,
+                    "skills/eval_from_samples": 1.0}
+    assert all(k.startswith("skills/") for k in logs) and "skills/bank_version" in logs
+
+    snap = tmp_path / "snap"
+    assert svc.save(snap) == 0
+    assert sorted(p.name for p in snap.iterdir()) == sorted([BANK_FILE, STATE_FILE])
+    assert orl.read_snapshot(snap)["extra"]["openrlhf"]["summaries"] == [summary]
+    fresh = orl.SkillBankService(config)
+    assert fresh.summaries == [] and fresh.load(snap) == 0
+    assert fresh.summaries == [summary] and fresh.info()["validations"] == 1
+    assert fresh.runtime.validations == svc.runtime.validations
+
+    fresh.runtime.bank.add(Skill(skill_id="gen_900", title="Check twice", principle="Look before you act."))
+    assert fresh.save(snap) == 1 and svc.save(snap) is None  # v0 does not replace v1
+    assert orl.write_snapshot(snap, svc.state_dict()) is None
+    assert orl.read_snapshot(snap)["bank"]["version"] == 1
+    assert orl.write_snapshot(tmp_path / "other", fresh.state_dict()) == tmp_path / "other"
+    assert orl.read_snapshot(tmp_path / "other")["extra"] == fresh.state_dict()["extra"]
 
 
 def test_wrapping_rejects_a_non_agent_class():
@@ -387,10 +428,10 @@ def test_evaluation_hook_evolves_the_bank_from_failed_samples(openrlhf_modules, 
     assert logs["eval_pick_cool_then_place_in_recep_pass1"] == 0.0 and logs["eval_num_samples"] == 4.0
     summary = trainer._skillrl_last_summary
     assert summary["episodes"] == 4 and summary["matched"] == 4 and summary["from_samples"] == 0
-    assert summary["success_rates"] == {"cool": 0.0} and logs["skillrl/success/cool"] == 0.0
+    assert summary["success_rates"] == {"cool": 0.0} and logs["skills/success/cool"] == 0.0
     ev = summary["evolution"]
     assert ev is not None and ev["error"] is None and ev["low_categories"] == ["cool"]
-    assert summary["bank_version"] == before + 1 == logs["skillrl/bank_version"]
+    assert summary["bank_version"] == before + 1 == logs["skills/bank_version"]
     assert len(ev["added"]) + len(ev["refined"]) + len(ev["mistakes_added"]) >= 1
     state = ray.get(cluster.state_dict.remote())
     from skillrl.bank import SkillBank
@@ -433,14 +474,14 @@ def test_async_generator_eval_hook_and_samples_without_episodes(openrlhf_modules
     actor._last_eval_step, actor.generate_kwargs = 3, {"max_len": 16384, "do_sample": True}
     before = ray.get(cluster.info.remote())["bank_version"]
     logs = actor._run_eval()  # GenerateSamplesActor._run_eval -> compute_eval_metrics, wrapped
-    assert logs["eval_look_at_obj_in_light_pass1"] == 0.0 and logs["skillrl/success/look_at_obj_in_light"] == 0.0
+    assert logs["eval_look_at_obj_in_light_pass1"] == 0.0 and logs["skills/success/look_at_obj_in_light"] == 0.0
     assert actor._skillrl_last_summary["matched"] == 1
     assert (tmp_path / "ckpt" / "_skillrl" / "global_step3" / "skill_bank.json").is_file()
 
     # samples from an executor without skillrl (nothing recorded): episodes are built from the samples themselves
     samples = generator.generate_eval_samples(n_samples_per_prompt=1)
     ray.get(cluster.begin_validation.remote(4))
-    summary = ray.get(cluster.end_validation.remote(4, orl._eval_samples(samples, tokenizer, loader)))
+    summary = ray.get(cluster.end_validation.remote(4, _eval_samples(samples, tokenizer, loader)))
     assert summary["matched"] == 0 and summary["from_samples"] == 1
     assert summary["success_rates"] == {"look_at_obj_in_light": 0.0}
     assert summary["bank_version_before"] >= before
