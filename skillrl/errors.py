@@ -56,6 +56,10 @@ class ConfigError(SkillRLError, ValueError):
     """An argument or setting has a value skillrl cannot use (the message says which and what is allowed)."""
 
 
+class InputTypeError(SkillRLError, TypeError):
+    """An argument has a type skillrl cannot use (the message says which type was expected)."""
+
+
 class MissingDependencyError(SkillRLError, ImportError):
     """An optional dependency (an extra) is needed for the feature that was used."""
 
