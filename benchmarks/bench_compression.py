@@ -47,9 +47,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from skillrl.bank import SkillBank  # noqa: E402
-from skillrl.detection import get_profile  # noqa: E402
+from skillrl.profiles import get_profile  # noqa: E402
 from skillrl.distill import SkillDistiller, episode_text  # noqa: E402
-from skillrl.episode import ALFWORLD_TASK_TYPES, load_episodes  # noqa: E402
+from skillrl.episode import load_episodes  # noqa: E402
+from skillrl.profiles.alfworld import ALFWORLD_TASK_TYPES  # noqa: E402
 from skillrl.render import estimate_tokens, format_sections, render_block  # noqa: E402
 from skillrl.retrieval import template_retrieval  # noqa: E402
 

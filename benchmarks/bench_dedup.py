@@ -60,6 +60,7 @@ import numpy as np  # noqa: E402
 
 from skillrl.bank import SkillBank  # noqa: E402
 from skillrl.dedup import DEFAULT_DEDUP_THRESHOLD, Deduplicator, dedup_text  # noqa: E402
+from skillrl.profiles.alfworld import ALFWORLD_TASK_KINDS  # noqa: E402
 from skillrl.skill import Skill  # noqa: E402
 
 DATA = Path(os.environ.get("SKILLRL_SHARED_DATA") or REPO.parent / "shared" / "data")
@@ -238,9 +239,7 @@ def load_labels(banks: dict[str, SkillBank]) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------------------
 
 DEMOS = "alfworld/expert_demos_train.jsonl"
-_ABBR = {"pick_and_place_simple": "pick", "look_at_obj_in_light": "look", "pick_clean_then_place_in_recep": "clean",
-         "pick_heat_then_place_in_recep": "heat", "pick_cool_then_place_in_recep": "cool",
-         "pick_two_obj_and_place": "two"}
+_ABBR = ALFWORLD_TASK_KINDS  # pick, look, clean, heat, cool, two
 
 
 def _cut_before(ep: Any, verb: str, eid: str) -> Any:
@@ -290,7 +289,7 @@ def real_failures(demos: list[Any], task_type: str, n: int = 8, skip: int = 50) 
 
 def offline_group(official: SkillBank, demos: list[Any], doc: dict[str, Any]) -> list[dict[str, Any]]:
     """The labelled pairs of the offline teacher's skills (see ``offline`` in the labels file)."""
-    from skillrl.detection import get_profile
+    from skillrl.profiles import get_profile
     from skillrl.distill import DistillConfig, SkillDistiller
     from skillrl.skill import slugify
     from skillrl.teachers import OfflineTeacher

@@ -28,7 +28,7 @@ SHARED = Path(os.environ.get("SKILLRL_SHARED_DATA", ROOT.parent / "shared" / "da
 
 def main() -> int:
     from skillrl.bank import SkillBank
-    from skillrl.detection import get_profile
+    from skillrl.profiles import get_profile
     from skillrl.embedders import default_embedder
     from skillrl.envs.alfworld import list_games
 

@@ -50,20 +50,22 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from skillrl.detection import (
+from skillrl.profiles import (
+    WEBSHOP_CATEGORIES,
     extract_goal,
     get_profile,
     official_alfworld_category,
     official_webshop_category,
 )
+from skillrl.profiles.alfworld import OFFICIAL_ALFWORLD_BANK_KEYS
 
 DATA = REPO.parent / "shared" / "data"
 ALFWORLD = DATA / "alfworld"
 OFFICIAL = DATA / "skillrl-official" / "memory_data"
 RESULTS = REPO / "benchmarks" / "results" / "bench_detection.json"
 
-OFFICIAL_ALFWORLD_BANK = ["pick_and_place", "look_at_obj_in_light", "clean", "heat", "cool", "examine"]
-OFFICIAL_WEBSHOP_BANK = ["apparel", "footwear", "home_decor", "electronics", "accessories", "beauty_health", "other"]
+OFFICIAL_ALFWORLD_BANK = list(OFFICIAL_ALFWORLD_BANK_KEYS)
+OFFICIAL_WEBSHOP_BANK = list(WEBSHOP_CATEGORIES)
 
 # Official bank key -> the task types it denotes (task-type convention).
 OFFICIAL_KEY_DENOTES = {

@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -49,13 +48,13 @@ import numpy as np
 
 from skillrl.bank import SkillBank
 from skillrl.embedders import CachedEmbedder, SentenceTransformerEmbedder
+from skillrl.episode import parse_alfworld_goal
 from skillrl.retrieval import SkillRetriever
 
 DATA = REPO.parent / "shared" / "data"
 BANK = DATA / "skillrl-official" / "memory_data" / "alfworld" / "claude_style_skills.json"
 DEMOS = DATA / "alfworld" / "expert_demos_train.jsonl"
 OUT = REPO / "benchmarks" / "results" / "bench_retrieval_batch.json"
-GOAL = re.compile(r"Your task is to:\s*(.+)")
 
 
 def load_goals(n: int) -> list[str]:
@@ -65,10 +64,9 @@ def load_goals(n: int) -> list[str]:
     with DEMOS.open(encoding="utf-8") as f:
         for line in f:
             row = json.loads(line)
-            m = GOAL.search(row["conversations"][0]["value"])
-            if m is None:
+            goal = parse_alfworld_goal(row["conversations"][0]["value"])
+            if goal is None:
                 continue
-            goal = m.group(1).strip()
             if goal not in seen:
                 seen.add(goal)
                 by_type.setdefault(row["task_type"], []).append(goal)

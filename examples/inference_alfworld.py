@@ -7,7 +7,7 @@
     python examples/inference_alfworld.py ... --evolve-every 6 --teacher openai:gpt-4o-mini   # continual learning
 
 Each selected game is played twice with the same policy seed: once with the bank's skills in the prompt
-(:class:`skillrl.agent.SkillAgentMemory`, the same placement as in RL and in the cold-start SFT data) and once
+(:class:`skillrl.adapters.agent.SkillAgentMemory`, the same placement as in RL and in the cold-start SFT data) and once
 without. The policy chooses among ALFWorld's admissible commands (its reply is parsed; when it is not an
 admissible command, the one it contains or the closest is taken). With ``--evolve-every N`` the skills agent's own
 episodes evolve the bank every N episodes (teacher ``--teacher``), as ExpeL / ReasoningBank do at inference.
@@ -29,6 +29,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from skillrl.profiles.alfworld import ALFWORLD_TASK_LABELS
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -36,9 +38,7 @@ SHARED = Path(os.environ.get("SKILLRL_SHARED_DATA") or Path(__file__).resolve().
 DEFAULT_BANK = SHARED / "skillrl-official/memory_data/alfworld/claude_style_skills.json"
 CONDITIONS = ("without_skills", "with_skills")
 #: The paper's short names of ALFWorld's task types (SkillRL Table 1: Pick, Look, Clean, Heat, Cool, Pick2).
-SHORT = {"pick_and_place_simple": "Pick", "look_at_obj_in_light": "Look", "pick_clean_then_place_in_recep": "Clean",
-         "pick_heat_then_place_in_recep": "Heat", "pick_cool_then_place_in_recep": "Cool",
-         "pick_two_obj_and_place": "Pick2"}
+SHORT = ALFWORLD_TASK_LABELS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -102,7 +102,7 @@ def select_games(args: argparse.Namespace) -> list:
 
 
 def make_policy(args: argparse.Namespace, out_dir: Path):
-    from skillrl.agent import HFChatPolicy, OpenAIChatPolicy
+    from skillrl.adapters.agent import HFChatPolicy, OpenAIChatPolicy
 
     if args.base_url or args.model:
         return OpenAIChatPolicy(args.model, base_url=args.base_url, api_key=args.api_key,
@@ -164,7 +164,7 @@ def plot(per_category: dict[str, dict[str, Any]], path: Path, title: str) -> Non
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     t0 = time.perf_counter()
-    from skillrl.agent import SkillAgentMemory
+    from skillrl.adapters.agent import SkillAgentMemory
     from skillrl.envs.alfworld import ALFWorldEnv
 
     out_dir = Path(args.out_dir or tempfile.mkdtemp(prefix="skillrl-inference-"))

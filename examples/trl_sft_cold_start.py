@@ -6,7 +6,7 @@
     python examples/trl_grpo_single_turn.py --model runs/sft                # then RL from the SFT checkpoint
 
 Each training example's prompt carries the skills retrieved for its task exactly as ``SkillCallback`` injects them
-in GRPO (same SkillRuntime settings, same initial prompt: :func:`skillrl.agent.initial_prompt`), so the policy is
+in GRPO (same SkillRuntime settings, same initial prompt: :func:`skillrl.adapters.agent.initial_prompt`), so the policy is
 fine-tuned on the context it will see in RL and at inference. The settings used are written next to the checkpoint
 (``skillrl_sft.json``) together with the bank (``skill_bank.json``): pass them to SkillCallback / SkillAgentMemory.
 

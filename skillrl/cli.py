@@ -85,9 +85,9 @@ def detect(queries: list[str] = typer.Argument(None, help="Task texts."),
         texts += [line.strip() for line in queries_file.read_text().splitlines() if line.strip()]
     if not texts:
         raise typer.BadParameter("give QUERY arguments or --queries FILE")
-    from skillrl.runtime import _make_detector
+    from skillrl.profiles import resolve_profile
 
-    detector = _make_detector(profile)
+    detector = resolve_profile(profile)
     for q in texts:
         cat = detector.detect(q)
         if as_json:
@@ -126,9 +126,9 @@ def retrieve(bank: str = typer.Argument(..., help="Bank file."),
 def _guess_profile(bank: str) -> Optional[str]:
     b = load_bank_spec(bank)
     cats = set(b.categories)
-    from skillrl.detection import ALFWORLD_TASK_TYPES
+    from skillrl.profiles.alfworld import ALFWORLD_TASK_TYPES, OFFICIAL_ALFWORLD_BANK_KEYS
 
-    if {"heat", "cool", "clean", *ALFWORLD_TASK_TYPES} & cats:
+    if {*OFFICIAL_ALFWORLD_BANK_KEYS, *ALFWORLD_TASK_TYPES} & cats:
         return "alfworld"
     if b.task_key == "query_type_skills":
         return "search"
@@ -277,9 +277,9 @@ def evolve(bank: str = typer.Argument(..., help="Bank file (official or native J
     if split is not None:
         eps = [e for e in eps if e.split == split]
     if profile is not None:
-        from skillrl.runtime import _make_detector
+        from skillrl.profiles import resolve_profile
 
-        det = _make_detector(profile)
+        det = resolve_profile(profile)
         eps = [e if e.category in b.categories or e.category is None else
                e.model_copy(update={"category": det.to_bank_category(e.category, b) or e.category}) for e in eps]
     if not eps:

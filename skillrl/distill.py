@@ -30,7 +30,7 @@ Every proposal then passes the same checks, in order:
 
 The result is a native bank whose records carry provenance ``source="distill"``, the episode ids they came
 from and the teacher's name; categories are the episodes' own ``category`` keys (ALFWorld demos: the task
-types ``pick_heat_then_place_in_recep`` ...; :mod:`skillrl.detection` maps task types to whatever keys a bank
+types ``pick_heat_then_place_in_recep`` ...; :mod:`skillrl.profiles` maps task types to whatever keys a bank
 has). All additions form ONE bank version (one :meth:`SkillBank.transaction`).
 
 Teacher faults (timeouts, HTTP errors, invalid JSON) never raise: the call is recorded in

@@ -54,8 +54,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from skillrl.detection import ALFWORLD_TASK_TYPES  # the one definition
 from skillrl.errors import ConfigError, EpisodeFormatError, InputTypeError, short_repr
+from skillrl.profiles.alfworld import ALFWORLD_TASK_TYPES, OFFICIAL_MEMORY_LABELS
+from skillrl.profiles.base import TASK_MARKER, extract_goal
 
 __all__ = [
     "ALFWORLD_TASK_TYPES",
@@ -72,9 +73,6 @@ __all__ = [
     "success_rates",
 ]
 
-
-# Official memory labels that differ from ALFWorld's task_type names.
-_OFFICIAL_ALFWORLD_LABELS = {"pick_and_place": "pick_and_place_simple"}
 
 EpisodeFormat = Literal["native", "alfworld_demos", "official_memories"]
 
@@ -145,9 +143,6 @@ class Episode(BaseModel):
 # helpers
 # ---------------------------------------------------------------------------------------------------
 
-_GOAL_RE = re.compile(r"Your task is to:\s*(.+?)\s*$", re.DOTALL)
-
-
 def success_rates(episodes: Iterable[Episode]) -> dict[str, float]:
     """Success rate per category (``"unknown"`` for episodes without one), SkillRL's per-category validation
     accuracy (Sec. 3.3). Categories are sorted by name."""
@@ -163,14 +158,10 @@ def success_rates(episodes: Iterable[Episode]) -> dict[str, float]:
 def parse_alfworld_goal(observation: str) -> str | None:
     """The goal sentence of an ALFWorld initial observation (text after ``Your task is to:``).
 
-    Returns it verbatim with its final period (``"put a clean apple in fridge."``), or ``None`` when the
-    observation has no ``Your task is to:`` line.
+    Returns it with its final period (``"put a clean apple in fridge."``), or ``None`` when the observation has no
+    ``Your task is to:`` line: :func:`skillrl.profiles.base.extract_goal` with that one marker.
     """
-    idx = observation.rfind("Your task is to:")
-    if idx < 0:
-        return None
-    match = _GOAL_RE.match(observation[idx:])
-    return match.group(1).strip() if match else None
+    return extract_goal(observation, (TASK_MARKER,), keep_period=True, required=True)
 
 
 def _progress(iterable: Iterable, *, enabled: bool, desc: str, total: int | None = None, unit: str = "ep"):
@@ -392,7 +383,7 @@ def _memory_category(description: str, environment: str) -> tuple[str | None, di
     if match:
         label = match.group(1)
         meta["category_label"] = label
-        return _OFFICIAL_ALFWORLD_LABELS.get(label, label), meta
+        return OFFICIAL_MEMORY_LABELS.get(label, label), meta
     if environment.lower().startswith("search"):
         match = _QUERY_TYPE_RE.search(description)
         if match:

@@ -8,7 +8,6 @@ is asked first and wins by returning a value; returning ``None`` falls through t
 from __future__ import annotations
 
 import importlib
-import re
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
@@ -17,6 +16,7 @@ import pluggy
 
 from skillrl import hookspecs
 from skillrl.hookspecs import PROJECT, hookimpl
+from skillrl.profiles.base import TASK_MARKER, extract_goal
 
 if TYPE_CHECKING:
     from skillrl.bank import SkillBank
@@ -34,9 +34,10 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "skillrl.teachers.openai",
     "skillrl.teachers.hf",
     # detection profiles
-    "skillrl.detection",
+    "skillrl.profiles.alfworld",
+    "skillrl.profiles.webshop",
+    "skillrl.profiles.search",
 )
-_GOAL = re.compile(r"Your task is to:\s*(.+?)(?:\n|$)", re.IGNORECASE)
 
 
 def make_plugin_manager(plugins: Iterable[Any] = (), load_entry_points: bool = True) -> pluggy.PluginManager:
@@ -142,9 +143,10 @@ def prompt_text(prompt: Any) -> str:
 
 
 def extract_task(text: str) -> str:
-    """The goal after ``"Your task is to:"`` (ALFWorld / ReAct prompts) when present, else ``text`` stripped."""
-    matches = _GOAL.findall(text)
-    return matches[-1].strip() if matches else text.strip()
+    """The goal after the last ``"Your task is to:"`` (ALFWorld / ReAct prompts), trailing period kept, when
+    present, else ``text`` stripped: :func:`skillrl.profiles.base.extract_goal` with that one marker."""
+    goal = extract_goal(text, (TASK_MARKER,), keep_period=True, required=True)
+    return goal if goal is not None else text.strip()
 
 
 class BuiltinPlugin:

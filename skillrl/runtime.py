@@ -26,6 +26,7 @@ from skillrl.bank import SkillBank, atomic_write_json
 from skillrl.episode import Episode, Step, success_rates
 from skillrl.errors import ConfigError
 from skillrl.plugins import BuiltinPlugin, make_plugin_manager
+from skillrl.profiles import resolve_profile
 
 if TYPE_CHECKING:
     from skillrl.evolve import EvolutionConfig, EvolutionReport
@@ -83,8 +84,9 @@ class SkillRuntime:
         bank: the :class:`SkillBank` (or a path to one) to read and grow. The runtime edits it in place.
         mode: ``"embedding"`` (default: FAISS retrieval, paper Sec. 3.2) or ``"template"`` (all general skills +
             the detected category's skills, the official template mode).
-        profile: category detection profile (``"alfworld"``, ``"webshop"``, ``"search"``), a
-            :class:`skillrl.detection.CategoryDetector`, or ``None`` (no detection: embedding mode then ranks
+        profile: category detection profile (a registered name: ``"alfworld"``, ``"webshop"``, ``"search"`` or a
+            plugin's; a rules JSON path; a :class:`skillrl.profiles.CategoryDetector`; see
+            :func:`skillrl.profiles.resolve_profile`), or ``None`` (no detection: embedding mode then ranks
             every category's task-specific skills; template mode shows general skills only).
         embedder: embedder for embedding mode (default: the packaged all-MiniLM-L6-v2).
         top_k_general, top_k, delta, restrict_to_category: retrieval rule (defaults 6, 6, the embedder's
@@ -142,7 +144,7 @@ class SkillRuntime:
             raise ConfigError(f"mode must be 'embedding' or 'template', got {mode!r}")
         self.bank = bank if isinstance(bank, SkillBank) else SkillBank.load(bank)
         self.mode = mode
-        self.detector = _make_detector(profile)
+        self.detector = resolve_profile(profile)
         self._embedder = embedder
         self.retrieval_args = dict(top_k_general=top_k_general, top_k=top_k, delta=delta,
                                    restrict_to_category=restrict_to_category)
@@ -238,9 +240,28 @@ class SkillRuntime:
                                           tokens=sum(a.block.tokens for a in out) / n)
             return out
 
-    def skills_for(self, task: str) -> Augmentation:
-        """Skills for one task text (inference agents): ``augment([task], [{"task": task}])[0]``."""
-        return self.augment([task], [{self.task_field or "task": task}])[0]
+    def skills_for(self, task: str, query: str | None = None) -> Augmentation:
+        """Skills for one task text (inference agents): ``augment([task], [{"task": task}])[0]``.
+
+        Args:
+            task: the task text; the category is detected from it.
+            query: embedding mode only: retrieve with this text instead of ``task`` (e.g. the task plus the current
+                observation); the block is not cached. Ignored in template mode, where skills depend on the
+                category only.
+
+        Returns:
+            The :class:`Augmentation` of ``task`` (its ``prompt`` is ``task`` with the block placed in it).
+        """
+        if query is None or self.mode != "embedding":
+            return self.augment([task], [{self.task_field or "task": task}])[0]
+        hook = self.pm.hook
+        with self._lock:
+            category = hook.skillrl_detect_category(task=task, bank=self.bank) if task else None
+            retrieval = hook.skillrl_retrieve(tasks=[query], categories=[category], bank=self.bank)[0]
+            block = hook.skillrl_render(retrieval=retrieval)
+            placed = hook.skillrl_place_block(prompt=task, block=block) if block.text else task
+            return Augmentation(prompt=placed, original=task, task=task, category=category, block=block,
+                                bank_version=self.bank.version)
 
     # ------------------------------------------------------------------ episodes and validation
     def episode(self, *, task: str | None = None, steps: Sequence[Step | dict[str, Any] | str] = (),
@@ -465,14 +486,8 @@ class SkillRuntime:
         self.load_state_dict(state)
 
 
-def _make_detector(profile: Any) -> Any:
-    if profile is None or hasattr(profile, "detect_for_bank"):
-        return profile
-    from skillrl.detection import RuleDetector, get_profile
-
-    if str(profile).endswith(".json") and Path(profile).is_file():
-        return RuleDetector.from_json(profile)
-    return get_profile(profile)
+#: Deprecated alias of :func:`skillrl.profiles.resolve_profile` (kept for callers of the old private name).
+_make_detector = resolve_profile
 
 
 def _make_teacher(teacher: Any) -> Any:

@@ -5,8 +5,8 @@ without it ALFWorld success drops from 89.9 to 65.2). This module turns any :cla
 (ALFWorld expert demonstrations, official SkillRL memories, your own rollouts) into examples whose prompt carries
 the task's skills **exactly as the RL adapters inject them**: the same :class:`skillrl.runtime.SkillRuntime`
 ``augment`` call (retrieval, rendering style, token budget, placement, ``task_field``) on the same initial prompt
-(:func:`skillrl.agent.initial_prompt`), so SFT, RL and inference see one context. Use the same runtime settings
-for :class:`SFTDataBuilder` and for ``SkillCallback`` / :class:`skillrl.agent.SkillAgentMemory`.
+(:func:`skillrl.adapters.agent.initial_prompt`), so SFT, RL and inference see one context. Use the same runtime settings
+for :class:`SFTDataBuilder` and for ``SkillCallback`` / :class:`skillrl.adapters.agent.SkillAgentMemory`.
 
 Formats (TRL 1.16 ``SFTTrainer`` dataset types, ``trl/trainer/sft_trainer.py``):
 
@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from skillrl.agent import DEFAULT_SYSTEM_PROMPT, initial_prompt
+from skillrl.adapters.agent.session import DEFAULT_SYSTEM_PROMPT, initial_prompt
 from skillrl.episode import Episode
 from skillrl.errors import ConfigError, InputTypeError, MissingDependencyError, SkillRLError
 from skillrl.render import estimate_tokens
@@ -92,7 +92,7 @@ class SFTStats:
 
 
 def default_prompt(episode: Episode, system_prompt: str | None = DEFAULT_SYSTEM_PROMPT) -> Messages:
-    """The initial prompt of ``episode`` before skills: :func:`skillrl.agent.initial_prompt` on its initial
+    """The initial prompt of ``episode`` before skills: :func:`skillrl.adapters.agent.initial_prompt` on its initial
     observation, or on ``"Your task is to: <task>"`` when none was recorded (official memories)."""
     observation = episode.initial_observation.strip() or f"Your task is to: {episode.task}"
     return initial_prompt(observation, system_prompt)
@@ -107,7 +107,7 @@ class SFTDataBuilder:
         bank: a :class:`SkillBank` or a path, when no ``runtime`` is given.
         granularity: ``"step"`` (prompt-completion, one example per action; default) or ``"episode"``
             (``messages``, one example per episode). See the module docstring.
-        system_prompt: system message of the initial prompt (default :data:`skillrl.agent.DEFAULT_SYSTEM_PROMPT`;
+        system_prompt: system message of the initial prompt (default :data:`skillrl.adapters.agent.DEFAULT_SYSTEM_PROMPT`;
             ``None``: none). Ignored when ``prompt_builder`` is given.
         prompt_builder: ``Episode -> messages`` for the initial prompt (default :func:`default_prompt`). It must
             build the same prompt as your RL dataset's ``prompt`` column.
@@ -116,7 +116,7 @@ class SFTDataBuilder:
             also the runtime's tokenizer when the runtime is built here (as ``SkillCallback`` passes the
             trainer's). Default: the runtime's tokenizer, else the character estimate.
         max_history_turns: keep at most the last ``N`` (action, observation) turns in step prompts (``None``: all),
-            as :class:`skillrl.agent.SkillSession` does at inference.
+            as :class:`skillrl.adapters.agent.SkillSession` does at inference.
         successes_only: leave out unsuccessful episodes (default ``True``).
         with_skills: ``False`` builds the same examples without skills (the no-skill SFT baseline).
         skill_max_tokens: token budget of the skill block (the runtime's ``max_tokens``) when the runtime is built

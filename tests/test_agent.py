@@ -1,4 +1,4 @@
-"""skillrl.agent and examples/inference_alfworld.py: skills for inference agents, with real policies and ALFWorld.
+"""skillrl.adapters.agent and examples/inference_alfworld.py: skills for inference agents, with real policies and ALFWorld.
 
 The policies are real: a tiny local transformers model (skillrl.testing) and an OpenAI-compatible HTTP server on
 127.0.0.1 (tests/httpserver.py) that parses the admissible commands from the request and answers one of them.
@@ -19,14 +19,16 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from httpserver import OpenAICompatServer, RecordedRequest, chat_reply, error_reply
 
-from skillrl.agent import (
+from skillrl.adapters.agent import (
     DEFAULT_SYSTEM_PROMPT,
     OpenAIChatPolicy,
     PolicyError,
     SkillAgentMemory,
+    SkillSession,
     admissible_text,
     choose_admissible,
 )
+from skillrl import hookimpl
 from skillrl.bank import SkillBank
 from skillrl.episode import Episode, load_alfworld_demos
 from skillrl.errors import SkillRLError
@@ -118,6 +120,36 @@ def test_skills_and_sessions_place_what_the_runtime_injects(bank_path):
         memory.skills("  ")
 
 
+def test_sessions_finish_through_the_runtime_episode_builder(bank_path):
+    class RuntimeWatch:
+        """A plugin on the memory's runtime: counts the category detections the runtime asks for."""
+
+        def __init__(self):
+            self.tasks = []
+
+        @hookimpl
+        def skillrl_detect_category(self, task, bank):
+            self.tasks.append(task)
+            return None  # fall through to the profile
+
+    watch = RuntimeWatch()
+    memory = SkillAgentMemory(bank_path, mode="template", profile="alfworld", plugins=[watch], load_entry_points=False)
+    task = "put a hot apple in fridge."
+    session = memory.start(ROOM + f"Your task is to: {task}", episode_id="e1")
+    ep = session.finish(success=True, game_id="g1")
+    # what only SkillRuntime.episode adds: the injected mistakes' ids from the augmentation
+    assert ep.metadata["mistake_ids"] == list(session.block.mistake_ids) and session.block.mistake_ids
+    assert (ep.episode_id, ep.source, ep.split, ep.category) == ("e1", "skillrl-agent", "inference", "heat")
+    bare = memory.start(ROOM + f"Your task is to: {task}", use_skills=False)
+    n = len(watch.tasks)
+    bare_ep = bare.finish(success=False)
+    # the runtime detects the bare episode's category with the same hook (the session showed no skills)
+    assert watch.tasks[n:] == [task] and bare_ep.category == "heat" and bare.category is None
+    assert bare_ep.skill_ids == [] and bare_ep.metadata["with_skills"] is False
+    with pytest.raises(SkillRLError, match="needs the session's memory"):
+        SkillSession(ROOM + f"Your task is to: {task}").finish(success=True)
+
+
 def test_embedding_mode_adds_the_observation_to_the_query(bank_path, embedder):
     from skillrl.embedders import CachedEmbedder
 
@@ -165,7 +197,7 @@ def test_record_evolves_the_bank_every_n_episodes(bank_path, demos):
 
 
 def test_hf_policy_chooses_an_admissible_command_reproducibly(tiny_model):
-    from skillrl.agent import HFChatPolicy
+    from skillrl.adapters.agent import HFChatPolicy
 
     policy = HFChatPolicy(tiny_model, max_new_tokens=6, temperature=1.0)
     msgs = [{"role": "user", "content": ROOM + "Your task is to: put a hot apple in fridge."}]

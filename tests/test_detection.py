@@ -1,4 +1,4 @@
-"""Category detection (template mode): skillrl.detection.
+"""Category detection (template mode): skillrl.profiles.
 
 Accuracy tests read the real ALFWorld games and the official SkillRL memories from ../shared/data and
 skip when they are absent.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from skillrl.detection import (
+from skillrl.profiles import (
     ALFWORLD_TASK_TYPES,
     DetectionError,
     RuleDetector,
@@ -408,7 +408,7 @@ def test_missing_rules_file_and_unknown_profile():
 _DIGEST_SCRIPT = """
 import hashlib, json, sys
 sys.path.insert(0, {repo!r})
-from skillrl.detection import get_profile, WebShopDetector
+from skillrl.profiles import get_profile, WebShopDetector
 texts = json.load(open({texts!r}))
 out = [get_profile(p).detect(t) for p in ("alfworld", "webshop", "search") for t in texts]
 out += [WebShopDetector().detect(t) for t in texts]
@@ -434,7 +434,7 @@ def test_detection_is_deterministic_across_processes(tmp_path):
 
 
 def test_import_stays_light():
-    code = ("import sys, skillrl.detection; heavy = {'torch', 'faiss', 'sentence_transformers', 'trl', 'openai', "
+    code = ("import sys, skillrl.profiles; heavy = {'torch', 'faiss', 'sentence_transformers', 'trl', 'openai', "
             "'transformers'} & set(sys.modules); print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(REPO)).stdout.strip()

@@ -19,7 +19,7 @@ from httpserver import OpenAICompatServer, RecordedRequest, Reply, chat_reply, e
 
 from skillrl.bank import SkillBank  # noqa: E402
 from skillrl.dedup import DEFAULT_DEDUP_THRESHOLD, Deduplicator, dedup_text  # noqa: E402
-from skillrl.detection import get_profile  # noqa: E402
+from skillrl.profiles import get_profile  # noqa: E402
 from skillrl.distill import (  # noqa: E402
     DistillConfig,
     SkillDistiller,

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from httpserver import OpenAICompatServer, RecordedRequest, Reply, chat_reply, error_reply  # noqa: E402
 
 from skillrl.bank import SkillBank  # noqa: E402
-from skillrl.detection import get_profile  # noqa: E402
+from skillrl.profiles import get_profile  # noqa: E402
 from skillrl.embedders import CachedEmbedder  # noqa: E402
 from skillrl.episode import Episode, Step, load_episodes, parse_alfworld_goal, parse_transcript  # noqa: E402
 from skillrl.evolve import EvolutionConfig, Evolver, failure_severity, select_failures  # noqa: E402

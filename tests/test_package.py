@@ -12,7 +12,8 @@ HEAVY = ("torch", "faiss", "sentence_transformers", "trl", "transformers", "open
          "textworld", "alfworld", "datasets")
 LIGHT_MODULES = ["skillrl", "skillrl.cli", "skillrl.runtime", "skillrl.evolve", "skillrl.distill", "skillrl.retrieval",
                  "skillrl.embedders", "skillrl.teachers", "skillrl.agent", "skillrl.sft", "skillrl.detection",
-                 "skillrl.envs.alfworld", "skillrl.testing"]  # adapters import their framework when imported
+                 "skillrl.envs.alfworld", "skillrl.testing", "skillrl.profiles", "skillrl.adapters.agent",
+                 "skillrl.actions"]  # adapters import their framework when imported
 
 
 def test_importing_skillrl_and_its_core_modules_loads_no_heavy_framework():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from skillrl.agent import DEFAULT_SYSTEM_PROMPT
+from skillrl.adapters.agent import DEFAULT_SYSTEM_PROMPT
 from skillrl.episode import Episode, load_alfworld_demos, load_official_memories
 from skillrl.errors import SkillRLError
 from skillrl.runtime import SkillRuntime
@@ -156,7 +156,7 @@ def test_sft_prompts_equal_what_skill_callback_injects(tiny_model, tmp_path, ext
 
 @pytest.mark.parametrize("granularity", ["step", "episode"])
 def test_sft_example_trains_and_saves_a_checkpoint_the_policies_load(tiny_model, tmp_path, granularity):
-    from skillrl.agent import HFChatPolicy
+    from skillrl.adapters.agent import HFChatPolicy
     from skillrl.bank import SkillBank
 
     example = load_example()

@@ -50,8 +50,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skillrl.detection import ALFWORLD_TASK_TYPES  # the one definition
 from skillrl.errors import InputTypeError, MissingDependencyError, SkillRLError, short_repr
+from skillrl.profiles.alfworld import ALFWORLD_TASK_TYPES  # the one definition
+from skillrl.profiles.base import TASK_MARKER
+from skillrl.profiles.base import extract_goal as _extract_goal
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -73,10 +75,10 @@ __all__ = [
 #: in-distribution evaluation), ``valid_unseen`` (134 out-of-distribution games).
 SPLITS: tuple[str, ...] = ("train", "valid_seen", "valid_unseen")
 
-GOAL_MARKER = "Your task is to:"
+GOAL_MARKER = TASK_MARKER
 _ARRIVE_RE = re.compile(r"^You arrive at loc \d+\.\s*")
-# The goal sentence sits in the game's grammar as  "task": [{"rhs": "Your task is to: <goal>"}]
-_GRAMMAR_GOAL_RE = re.compile(r'"task"\s*:\s*\[\s*\{\s*"rhs"\s*:\s*"Your task is to:\s*([^"]*)"')
+# The goal line sits in the game's grammar as  "task": [{"rhs": "Your task is to: <goal>"}]
+_GRAMMAR_TASK_RE = re.compile(r'"task"\s*:\s*\[\s*\{\s*"rhs"\s*:\s*"([^"]*)"')
 
 
 class ALFWorldError(SkillRLError, RuntimeError):
@@ -135,9 +137,9 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
 
 
 def extract_goal(observation: str) -> str | None:
-    """The text after ``"Your task is to:"`` in an observation, stripped; ``None`` when absent."""
-    _, found, goal = observation.rpartition(GOAL_MARKER)
-    return goal.strip() if found else None
+    """The goal after the last ``"Your task is to:"`` in an observation, trailing period kept (``"put a mug in
+    desk."``); ``None`` when absent: :func:`skillrl.profiles.base.extract_goal` with that one marker."""
+    return _extract_goal(observation, (GOAL_MARKER,), keep_period=True, required=True)
 
 
 def strip_arrive_loc(observation: str) -> str:
@@ -194,12 +196,12 @@ def list_games(
         game = _read_json(game_file)
         if not isinstance(game, dict) or not game.get("solvable", False):
             continue
-        match = _GRAMMAR_GOAL_RE.search(str(game.get("grammar", "")))
+        match = _GRAMMAR_TASK_RE.search(str(game.get("grammar", "")))
         games.append(
             GameInfo(
                 path=game_file,
                 task_type=task_type,
-                goal=match.group(1).strip() if match else None,
+                goal=extract_goal(match.group(1)) if match else None,
                 split=split,
                 game_id=trial.relative_to(root).as_posix(),
             )

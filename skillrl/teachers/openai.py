@@ -1,7 +1,7 @@
 """The OpenAI-compatible teacher backend (``"openai:<model>"``) and the one OpenAI client factory.
 
 :func:`openai_client` and :func:`openai_credentials` are shared with the inference policy
-(:class:`skillrl.agent.OpenAIChatPolicy`). The ``openai`` package is imported on first use only, so importing this
+(:class:`skillrl.adapters.agent.OpenAIChatPolicy`). The ``openai`` package is imported on first use only, so importing this
 module stays light.
 """
 
