@@ -82,7 +82,7 @@ def skillrl_bank_changed(bank: "SkillBank", old_version: int, new_version: int) 
 
 
 # ------------------------------------------------------------------ registries (process-wide, like simonw/llm's
-# ``register_models``): called once by :func:`skillrl.plugins.get_plugin_manager` to collect what plugins provide.
+# ``register_models``): called once by :func:`skillrl.registry.get_plugin_manager` to collect what plugins provide.
 
 
 @hookspec

@@ -499,7 +499,7 @@ def get_profile(name: str) -> CategoryDetector:
     Raises:
         DetectionError: unknown profile name (the message lists the registered ones).
     """
-    from skillrl.plugins import profile_registry
+    from skillrl.registry import profile_registry
 
     key = str(name).strip().lower()
     registry = profile_registry()
@@ -538,6 +538,6 @@ def resolve_profile(profile: Any) -> CategoryDetector | None:
 
 
 def _registered_names() -> set[str]:
-    from skillrl.plugins import profile_registry
+    from skillrl.registry import profile_registry
 
     return set(profile_registry())

@@ -247,7 +247,7 @@ def make_teacher(spec: str, **kwargs: Any) -> Teacher:
     Raises:
         TeacherSpecError: an unknown backend name, or a backend that needs an argument got none.
     """
-    from skillrl.plugins import teacher_registry
+    from skillrl.registry import teacher_registry
 
     name, _, arg = str(spec).partition(":")
     registry = teacher_registry()
