@@ -400,7 +400,8 @@ class Filer:
     def mistake(self, bank: SkillBank, proposal: Any, *, category: str | None, provenance: Provenance,
                 context: dict[str, Any] | None = None) -> Filed:
         """File one common-mistake proposal (fields ``description``, ``why_it_happens``, ``how_to_avoid``): the same
-        checks as a skill (trim, screening, dedup against every mistake, veto, room)."""
+        checks as a skill (trim, screening, dedup against every mistake, veto, room). The mistake is tagged with
+        ``category`` (:attr:`skillrl.skill.Mistake.category`), so retrieval shows it to that category's tasks."""
         pol = self.policy
         description = str(getattr(proposal, "description", "") or "")
 
@@ -414,7 +415,8 @@ class Filer:
         try:
             mistake = Mistake(mistake_id=bank.new_mistake_id(), description=description[:MAX_MISTAKE_FIELD],
                               why_it_happens=str(getattr(proposal, "why_it_happens", "") or "")[:MAX_MISTAKE_FIELD],
-                              how_to_avoid=how[:MAX_MISTAKE_FIELD], provenance=self._cap_ids(provenance))
+                              how_to_avoid=how[:MAX_MISTAKE_FIELD], category=category or None,
+                              provenance=self._cap_ids(provenance))
         except ValidationError as err:
             return result("rejected", reason=f"invalid mistake: {_first_error(err)}")
         flagged = self._flagged(mistake)

@@ -1,16 +1,19 @@
 """Skill retrieval: the SkillRL embedding rule over FAISS, and the official template mode.
 
-The rule (arXiv 2602.08234, Sec. 3.3): for a task description with embedding ``e_task``, the policy's
-prompt gets general skills plus ``TopK({s in S_k : sim(e_task, e_s) > delta}, K)`` task-specific skills,
-with cosine similarity, ``K = 6`` and ``delta = 0.4``. Here:
+The paper's rule (arXiv 2602.08234, Sec. 3.2): for a task with embedding ``e_task`` the policy's prompt gets the
+general skills plus ``TopK({s in S_k : sim(e_task, e_s) > delta}, K)`` task-specific skills, cosine similarity,
+``K = 6``, ``delta = 0.4``. Here (the defaults of :class:`skillrl.config.SkillConfig`, which explains the choices):
 
-* general skills: the ``top_k_general`` most similar (default 6; ``None`` = all general skills in bank
-  order, as the paper states it), no threshold;
-* task-specific skills: those with similarity ``> delta``, the ``top_k`` most similar; with a
-  ``category`` and ``restrict_to_category=True`` only that category's skills are searched, otherwise all
-  categories are ranked together (the official code's embedding mode, which has no threshold in code);
-* ties (scores equal to 1e-6) are broken by ``skill_id``, so results never depend on insertion order;
-* mistakes: all of the bank's common mistakes in bank order (the renderer shows the first 5).
+* general skills: **all** of them in bank order (``top_k_general=None``; an int keeps the most similar);
+* task-specific skills of a **detected category** (``restrict_to_category=True``): that category's ``top_k`` most
+  similar, kept whatever their cosine (``delta_in_category=False``; set it for the formula as written);
+* with **no category** (or ``restrict_to_category=False``): all categories ranked together, cosine ``> delta``
+  (the official code's embedding mode, which has no threshold in code: ``delta=-1``);
+* ties (scores equal to 1e-6) are broken by ``skill_id``, so results never depend on insertion order; queries are
+  embedded one by one (never padded into a batch), so the same task gets bit-identical scores in every batch and on
+  every rank, and a GRPO group split across ranks sees one block;
+* mistakes (:func:`rank_mistakes`): those tagged with the task's category first, newest first, then untagged ones
+  (most similar first; bank order in template mode); mistakes of other categories are left out.
 
 :class:`SkillRetriever` keeps one FAISS index per tier/category, embeds each distinct skill text once
 (keyed by the SHA-256 of :attr:`skillrl.skill.Skill.text`), follows ``bank.version`` incrementally, and
@@ -46,6 +49,7 @@ __all__ = [
     "SkillRetriever",
     "VectorIndex",
     "import_faiss",
+    "rank_mistakes",
     "set_faiss_threads",
     "template_retrieval",
 ]
@@ -312,7 +316,7 @@ class Retrieval:
         general: general skills, most similar first (bank order in template mode or with
             ``top_k_general=None``).
         task_specific: task-specific skills passing the threshold, most similar first.
-        mistakes: the bank's common mistakes in bank order.
+        mistakes: the common mistakes, most relevant first (:func:`rank_mistakes`).
         bank_version: ``bank.version`` the result was computed from.
     """
 
@@ -345,20 +349,45 @@ class Retrieval:
         }
 
 
-def template_retrieval(bank: Any, category: str | None, query: str = "") -> Retrieval:
-    """The official template mode: all general skills, all of ``category``'s task-specific skills and all
-    mistakes, in bank order, each with score 1.0.
+def rank_mistakes(mistakes: Sequence[Mistake], category: str | None, scores: dict[str, float] | None = None,
+                  order: Literal["relevant", "first"] = "relevant") -> list[Mistake]:
+    """The common mistakes to show for a task of ``category``, most relevant first.
+
+    ``"relevant"``: mistakes tagged with ``category`` (:attr:`skillrl.skill.Mistake.category`) first, newest first
+    (highest ``provenance.created_version``: what evolution just learnt from this category's failures), then untagged
+    mistakes, by descending ``scores`` (cosine to the task, embedding mode) or in bank order; mistakes tagged with
+    another category are left out. ``"first"``: the bank order, all of them (the official code shows the first 5).
+    """
+    if order == "first":
+        return list(mistakes)
+    own = [m for m in mistakes if category is not None and m.category == category]
+    own.sort(key=lambda m: -m.provenance.created_version)  # stable: bank order among equals
+    untagged = [m for m in mistakes if m.category is None]
+    if scores:
+        untagged.sort(key=lambda m: (-round(scores.get(m.mistake_id, -2.0), TIE_DECIMALS), m.mistake_id))
+    return own + untagged
+
+
+def template_retrieval(bank: Any, category: str | None, query: str = "", *, top_k_general: int | None = None,
+                       mistakes: Literal["relevant", "first"] = "relevant") -> Retrieval:
+    """The template mode (no embeddings): general skills, all of ``category``'s task-specific skills, in bank
+    order, each with score 1.0, and the mistakes by :func:`rank_mistakes`.
 
     Args:
         bank: a :class:`skillrl.bank.SkillBank`.
         category: the detected category; ``None`` or a category with no skills gives no task-specific skills.
         query: recorded in the result only.
+        top_k_general: ``None`` (default) all general skills; an int the first that many (the official run script's
+            ``top_k=6`` in template mode).
+        mistakes: ``"relevant"`` or ``"first"`` (see :func:`rank_mistakes`).
     """
     ts = list(bank.task_specific.get(category, [])) if category is not None else []
+    general = list(bank.general) if top_k_general is None else list(bank.general)[:top_k_general]
     return Retrieval(query=query, category=category,
-                     general=[ScoredSkill(s, 1.0) for s in bank.general],
+                     general=[ScoredSkill(s, 1.0) for s in general],
                      task_specific=[ScoredSkill(s, 1.0) for s in ts],
-                     mistakes=list(bank.mistakes), bank_version=int(getattr(bank, "version", 0)))
+                     mistakes=rank_mistakes(list(bank.mistakes), category, order=mistakes),
+                     bank_version=int(getattr(bank, "version", 0)))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -377,17 +406,20 @@ class SkillRetriever:
             :class:`~skillrl.embedders.CachedEmbedder` (query and skill embeddings cached by
             ``(model name, text)``). ``None`` uses :func:`skillrl.embedders.default_embedder` (the packaged
             all-MiniLM-L6-v2, loaded once per process).
-        top_k_general: general skills returned (default 6); ``None`` returns all general skills in bank
-            order (the paper's "all general skills").
+        top_k_general: general skills returned: ``None`` (default) all of them in bank order (the paper's "all
+            general skills"); an int, the most similar.
         top_k: maximum task-specific skills ``K`` (default 6, paper).
-        delta: similarity threshold for task-specific skills, strict ``>``. ``None`` (default): the embedder's
-            ``recommended_delta`` when it has one, else 0.4 (the paper's value, set for Qwen3-Embedding-0.6B).
-            The packaged all-MiniLM-L6-v2 recommends :data:`MINILM_DELTA` (0.22): its goal-to-skill cosines are
-            far lower, and at 0.4 only 16% of ALFWorld valid_seen goals get any task-specific skill
-            (``benchmarks/bench_delta.py``).
+        delta: similarity threshold for task-specific candidates, strict ``>``, applied when the category is unknown
+            or not restricted to (and inside the category with ``delta_in_category``). ``None`` (default): the
+            embedder's ``recommended_delta`` when it has one, else 0.4 (the paper's value, set for
+            Qwen3-Embedding-0.6B). The packaged all-MiniLM-L6-v2 recommends :data:`MINILM_DELTA` (0.22): its
+            goal-to-skill cosines are far lower (``benchmarks/bench_delta.py``).
         restrict_to_category: when a ``category`` is passed to :meth:`retrieve`, search only that
             category's task-specific skills (default ``True``); ``False`` ranks all categories (official
             embedding mode).
+        delta_in_category: apply ``delta`` within a detected category too (default False: its ``top_k`` best are
+            kept, see :mod:`skillrl.config`).
+        mistakes: ``"relevant"`` (default) or ``"first"`` (see :func:`rank_mistakes`).
         index: ``"auto"`` (exact below ``hnsw_threshold`` skills per index, HNSW above), ``"flat"`` or ``"hnsw"``.
         hnsw_threshold: index size above which ``"auto"`` switches to HNSW (default 20,000).
         hnsw_m, ef_construction, ef_search: HNSW parameters (see :class:`VectorIndex`).
@@ -400,8 +432,9 @@ class SkillRetriever:
         RetrievalError: a negative ``top_k``/``top_k_general``, ``delta`` outside [-1, 1], an unknown ``index``.
     """
 
-    def __init__(self, bank: Any, embedder: Embedder | None = None, top_k_general: int | None = 6, top_k: int = 6,
+    def __init__(self, bank: Any, embedder: Embedder | None = None, top_k_general: int | None = None, top_k: int = 6,
                  delta: float | None = None, restrict_to_category: bool = True, index: str = "auto", *,
+                 delta_in_category: bool = False, mistakes: Literal["relevant", "first"] = "relevant",
                  hnsw_threshold: int = 20_000, hnsw_m: int = 16, ef_construction: int = 64, ef_search: int = 64):
         from skillrl.embedders import CachedEmbedder, default_embedder
 
@@ -423,6 +456,10 @@ class SkillRetriever:
         self.top_k = top_k
         self.delta = float(delta)
         self.restrict_to_category = restrict_to_category
+        self.delta_in_category = bool(delta_in_category)
+        if mistakes not in ("relevant", "first"):
+            raise RetrievalError(f"mistakes must be 'relevant' or 'first', got {mistakes!r}")
+        self.mistake_order = mistakes
         self.index_mode = index
         self.hnsw_threshold = hnsw_threshold
         self.hnsw_m = hnsw_m
@@ -440,6 +477,7 @@ class SkillRetriever:
         self._skill: dict[str, Skill] = {}
         self._general_order: list[str] = []
         self._mistakes: list[Mistake] = []
+        self._mistake_hash: dict[str, str] = {}
         self._indexes: dict[tuple[str, str | None], VectorIndex] = {}
 
     # -- index maintenance ----------------------------------------------------------------------
@@ -516,12 +554,22 @@ class SkillRetriever:
                     new = self._new_index(kind)
                     new.add([self._int_of[s] for s in sids], np.stack([self._vec_of_hash[self._entry[s][1]] for s in sids]))
                     self._indexes[part] = new
-            used = {h for _p, h in current.values()}
+            # untagged mistakes are ranked by similarity to the task (tagged ones by category and recency)
+            mistake_hash = {m.mistake_id: text_key(m.text) for m in mistakes if m.category is None}
+            if self.mistake_order == "relevant":
+                need_m = list(dict.fromkeys(h for h in mistake_hash.values() if h not in self._vec_of_hash))
+                if need_m:
+                    texts_m = {text_key(m.text): m.text for m in mistakes}
+                    for h, v in zip(need_m, self.embedder.embed([texts_m[h] for h in need_m])):
+                        self._vec_of_hash[h] = np.asarray(v, dtype=np.float32)
+                    self.skill_texts_embedded += len(need_m)
+            used = {h for _p, h in current.values()} | set(mistake_hash.values())
             for h in [h for h in self._vec_of_hash if h not in used]:
                 del self._vec_of_hash[h]
             self._skill = skills
             self._general_order = [s.skill_id for s in parts[0][1]]
             self._mistakes = mistakes
+            self._mistake_hash = mistake_hash if self.mistake_order == "relevant" else {}
             self._synced_version = version
 
     def index_kinds(self) -> dict[str, str]:
@@ -604,7 +652,7 @@ class SkillRetriever:
             keys = list(dict.fromkeys(zip(queries, cats)))
             distinct_q = list(dict.fromkeys(q for q, _c in keys))
             self.query_texts_requested += len(distinct_q)
-            qvec = self.embedder.embed(distinct_q)
+            qvec = self._embed_queries(distinct_q)
             row_of = {q: i for i, q in enumerate(distinct_q)}
             results = self._search(keys, qvec, [row_of[q] for q, _c in keys])
             result_of_key = dict(zip(keys, results))
@@ -650,6 +698,12 @@ class SkillRetriever:
                 raise RetrievalError(f"categories[{i}] must be a str or None, got {short_repr(c)}")
         return queries, cats
 
+    def _embed_queries(self, queries: Sequence[str]) -> np.ndarray:
+        """float32 ``(n, dim)`` query vectors, each embedded on its own (cached by text): a query's vector never
+        depends on the batch it came in (padding changes the last bits), so every rank scores a task identically."""
+        rows = [np.asarray(self.embedder.embed([q])[0], dtype=np.float32) for q in queries]
+        return np.stack(rows) if rows else np.zeros((0, self.embedder.dim), dtype=np.float32)
+
     def _search(self, keys: list[tuple[str, str | None]], qvec: np.ndarray, rows: list[int]) -> list[Retrieval]:
         """One :class:`Retrieval` per ``keys[j]`` = (query, category), whose vector is ``qvec[rows[j]]``."""
         used = np.array(sorted(set(rows)), dtype=np.int64)
@@ -660,23 +714,32 @@ class SkillRetriever:
         else:
             gen_rows = self._topk([_GENERAL], qsub, self.top_k_general, None)
         task_parts_all = [p for p in self._indexes if p[0] == "task"]
-        # group the keys by the partitions they search, to search each group in one call
-        groups: dict[tuple[tuple[str, str | None], ...], list[int]] = {}
+        # group the keys by the partitions they search (and whether delta applies), to search each group in one call
+        groups: dict[tuple[tuple[tuple[str, str | None], ...], bool], list[int]] = {}
         for j, (_q, c) in enumerate(keys):
-            parts = [("task", c)] if (c is not None and self.restrict_to_category) else task_parts_all
-            groups.setdefault(tuple(parts), []).append(j)
+            own = c is not None and self.restrict_to_category
+            parts = [("task", c)] if own else task_parts_all
+            groups.setdefault((tuple(parts), self.delta_in_category or not own), []).append(j)
         ts_of_key: dict[int, list[ScoredSkill]] = {}
-        for parts_t, js in groups.items():
+        for (parts_t, thresholded), js in groups.items():
             res = self._topk(list(parts_t), qvec[np.array([rows[j] for j in js], dtype=np.int64)],
-                             self.top_k, self.delta)
+                             self.top_k, self.delta if thresholded else None)
             for j, r in zip(js, res):
                 ts_of_key[j] = r
+        mistake_scores: list[dict[str, float] | None] = [None] * len(used)
+        if self._mistake_hash:
+            ids = list(self._mistake_hash)
+            mat = np.stack([self._vec_of_hash[self._mistake_hash[i]] for i in ids])
+            mistake_scores = [dict(zip(ids, map(float, row))) for row in qsub @ mat.T]
         version = int(self._synced_version or 0)
         return [Retrieval(query=qt, category=c, general=list(gen_rows[local[rows[j]]]), task_specific=ts_of_key[j],
-                          mistakes=list(self._mistakes), bank_version=version)
+                          mistakes=rank_mistakes(self._mistakes, c, mistake_scores[local[rows[j]]],
+                                                 self.mistake_order),
+                          bank_version=version)
                 for j, (qt, c) in enumerate(keys)]
 
     def __repr__(self) -> str:
         return (f"SkillRetriever(embedder={self.embedder.name!r}, top_k_general={self.top_k_general}, "
                 f"top_k={self.top_k}, delta={self.delta}, restrict_to_category={self.restrict_to_category}, "
+                f"delta_in_category={self.delta_in_category}, mistakes={self.mistake_order!r}, "
                 f"index={self.index_mode!r})")

@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
+from pydantic import BaseModel
+
 from skillrl.bank import SkillBank, atomic_write_json
+from skillrl.config import SkillConfig
 from skillrl.episode import Episode, Step, success_rates
 from skillrl.errors import ConfigError
 from skillrl.plugins import BuiltinPlugin, make_plugin_manager
@@ -75,6 +78,8 @@ class _BatchStats:
     distinct_tasks: int = 0
     skills: float = 0.0
     tokens: float = 0.0
+    dropped: float = 0.0
+    unknown: float = 0.0
 
 
 class SkillRuntime:
@@ -82,35 +87,28 @@ class SkillRuntime:
 
     Args:
         bank: the :class:`SkillBank` (or a path to one) to read and grow. The runtime edits it in place.
-        mode: ``"embedding"`` (default: FAISS retrieval, paper Sec. 3.2) or ``"template"`` (all general skills +
-            the detected category's skills, the official template mode).
-        profile: category detection profile (a registered name: ``"alfworld"``, ``"webshop"``, ``"search"`` or a
-            plugin's; a rules JSON path; a :class:`skillrl.profiles.CategoryDetector`; see
-            :func:`skillrl.profiles.resolve_profile`), or ``None`` (no detection: embedding mode then ranks
-            every category's task-specific skills; template mode shows general skills only).
-        embedder: embedder for embedding mode (default: the packaged all-MiniLM-L6-v2).
-        top_k_general, top_k, delta, restrict_to_category: retrieval rule (defaults 6, 6, the embedder's
-            recommended threshold (0.22 for the packaged MiniLM, else the paper's 0.4), True; see
-            :class:`skillrl.retrieval.SkillRetriever`).
-        style, max_tokens, tokenizer, max_mistakes: rendering (see :func:`skillrl.render.render_block`).
-        placement: where the block goes (``"user_prefix"`` default, ``"user_suffix"``, ``"system"``).
-        task_field: dataset column holding the task text (default ``"task"``); without it the task text is
-            taken from the prompt (the goal after "Your task is to:", else the last user message).
-        teacher: a :class:`skillrl.teachers.Teacher` or a spec (``"offline"``, ``"openai:MODEL"``,
-            ``"hf:PATH"``); ``None`` disables evolution.
-        evolution: :class:`skillrl.evolve.EvolutionConfig` (defaults from the paper: threshold 0.4, ...).
-        evolve_split: only validations of this split evolve the bank (``None``: any split). Name a split you do
-            not report to keep evolution out of the reported score.
-        plugins: extra pluggy plugins (objects or modules with ``@skillrl.hookimpl`` functions).
-        output_dir: when set, every bank version is written there as ``bank_v<version>.json``.
-        success_threshold: an episode whose reward is at least this counts as a success when the environment does
-            not say (default 1.0: binary "task won" rewards); used by :meth:`episode`.
+        config: a :class:`skillrl.config.SkillConfig` (``None``: the defaults, the paper's rule; see
+            :mod:`skillrl.config` for every setting and why).
+        **settings: :class:`~skillrl.config.SkillConfig` fields overriding ``config`` (``mode="template"``,
+            ``profile="alfworld"``, ``teacher="offline"``, ``top_k=3``, ``evolution={...}``, ...). ``profile``,
+            ``teacher`` and ``embedder`` may also be objects (a :class:`skillrl.profiles.CategoryDetector`, a
+            :class:`skillrl.teachers.Teacher`, an :class:`skillrl.embedders.Embedder`); objects are used as given and
+            are not part of the saved configuration.
+        tokenizer: counts block tokens exactly (a Hugging Face tokenizer or ``str -> int``; default: an estimate).
+        plugins: extra pluggy plugins (objects or modules with ``@skillrl.hookimpl`` functions), registered after
+            those named in ``config.plugins``.
+        load_entry_points: load plugins published under the ``skillrl`` entry-point group (default True).
+        output_dir: when set, every bank version is written there as ``banks/bank_v<version>.json``.
 
     Attributes:
+        config: the resolved :class:`~skillrl.config.SkillConfig` (saved beside the bank by :meth:`save`).
         extra: state an adapter keeps beside the runtime's own (JSON-serialisable, one key per adapter, e.g.
             ``extra["openrlhf"]``). The runtime never reads it; :meth:`state_dict` / :meth:`load_state_dict` and
             :meth:`save` / :meth:`load` carry it unchanged (in ``skillrl_state.json``), so an adapter's extra state
             is checkpointed and broadcast with the bank, by the one state writer. Default ``{}``.
+
+    Raises:
+        ConfigError: an unknown setting or an invalid value (the message names it).
 
     Thread safety: :meth:`augment` and :meth:`after_validation` may run on different threads; they share a lock.
     """
@@ -118,47 +116,34 @@ class SkillRuntime:
     def __init__(
         self,
         bank: SkillBank | str | Path,
+        config: SkillConfig | None = None,
         *,
-        mode: Mode = "embedding",
-        profile: Any = None,
-        embedder: Any = None,
-        top_k_general: int | None = 6,
-        top_k: int = 6,
-        delta: float | None = None,
-        restrict_to_category: bool = True,
-        style: str = "official",
-        max_tokens: int | None = None,
         tokenizer: Any = None,
-        max_mistakes: int = 5,
-        placement: str = "user_prefix",
-        task_field: str | None = "task",
-        teacher: Any = None,
-        evolution: "EvolutionConfig | None" = None,
-        evolve_split: str | None = None,
         plugins: Sequence[Any] = (),
         load_entry_points: bool = True,
         output_dir: str | Path | None = None,
-        success_threshold: float = 1.0,
+        **settings: Any,
     ) -> None:
-        if mode not in ("embedding", "template"):
-            raise ConfigError(f"mode must be 'embedding' or 'template', got {mode!r}")
+        objects = {k: settings.pop(k) for k in ("profile", "teacher", "embedder")
+                   if k in settings and settings[k] is not None and not isinstance(settings[k], (str, Path))}
+        for k in ("profile", "embedder"):
+            if isinstance(settings.get(k), Path):
+                settings[k] = str(settings[k])
+        if isinstance(settings.get("evolution"), BaseModel):
+            settings["evolution"] = settings["evolution"].model_dump()
+        base = (config or SkillConfig()).skill_config()
+        self.config: SkillConfig = base.replace(**settings) if settings else base
         self.bank = bank if isinstance(bank, SkillBank) else SkillBank.load(bank)
-        self.mode = mode
-        self.detector = resolve_profile(profile)
-        self._embedder = embedder
-        self.retrieval_args = dict(top_k_general=top_k_general, top_k=top_k, delta=delta,
-                                   restrict_to_category=restrict_to_category)
-        self.style, self.max_tokens, self.tokenizer, self.max_mistakes = style, max_tokens, tokenizer, max_mistakes
-        self.placement = placement
-        self.task_field = task_field
-        self.teacher = _make_teacher(teacher)
-        self.evolution_config = evolution
-        self.evolve_split = evolve_split
+        self.detector = objects["profile"] if "profile" in objects else resolve_profile(self.config.profile)
+        self._embedder = objects.get("embedder")
+        if self._embedder is None and self.config.embedder:
+            self._embedder = _make_embedder(self.config.embedder)
+        self.tokenizer = tokenizer
+        self.teacher = objects["teacher"] if "teacher" in objects else _make_teacher(self.config.teacher)
         self.output_dir = Path(output_dir) if output_dir else None
-        self.success_threshold = float(success_threshold)
         self.pm = make_plugin_manager(load_entry_points=load_entry_points)
         self.pm.register(BuiltinPlugin(self), name="skillrl-builtin")
-        for p in plugins:
+        for p in [*load_plugins(self.config.plugins), *plugins]:
             self.pm.register(p)
         self._retriever: "SkillRetriever | None" = None
         self._lock = threading.RLock()
@@ -173,6 +158,51 @@ class SkillRuntime:
         self.extra: dict[str, Any] = {}
         if self.output_dir:
             self._write_version()
+
+    # ------------------------------------------------------------------ settings (read-only views of the config)
+    @property
+    def mode(self) -> str:
+        return self.config.mode
+
+    @property
+    def style(self) -> str:
+        return self.config.style
+
+    @property
+    def max_tokens(self) -> int | None:
+        return self.config.max_tokens
+
+    @property
+    def max_mistakes(self) -> int:
+        return self.config.max_mistakes
+
+    @property
+    def placement(self) -> str:
+        return self.config.placement
+
+    @property
+    def task_field(self) -> str | None:
+        return self.config.task_field
+
+    @property
+    def evolution_config(self) -> "EvolutionConfig":
+        return self.config.evolution
+
+    @property
+    def evolve_split(self) -> str | None:
+        return self.config.evolve_split
+
+    @property
+    def success_threshold(self) -> float:
+        return self.config.success_threshold
+
+    @property
+    def retrieval_args(self) -> dict[str, Any]:
+        """What :class:`skillrl.retrieval.SkillRetriever` is built with (from :attr:`config`)."""
+        c = self.config
+        return dict(top_k_general=c.top_k_general, top_k=c.top_k, delta=c.delta,
+                    restrict_to_category=c.restrict_to_category, delta_in_category=c.delta_in_category,
+                    mistakes=c.mistakes)
 
     # ------------------------------------------------------------------ pieces built on first use
     @property
@@ -190,13 +220,17 @@ class SkillRuntime:
         return self.pm.hook
 
     # ------------------------------------------------------------------ prompts
-    def augment(self, prompts: Sequence[Any], rows: Sequence[dict[str, Any]] | None = None) -> list[Augmentation]:
+    def augment(self, prompts: Sequence[Any], rows: Sequence[dict[str, Any]] | None = None, *,
+                track: bool = True) -> list[Augmentation]:
         """Skills into each prompt of a batch.
 
         Args:
             prompts: ``n`` prompts, text or conversations (lists of ``{"role", "content"}``). In a GRPO batch
                 each prompt appears ``G`` times; identical prompts get identical augmented prompts.
             rows: ``n`` dataset rows (dicts) that may carry the task text under ``task_field``.
+            track: count this call as one batch in :meth:`metrics` (and warn when most of its prompts have no known
+                category); an adapter that augments a batch one prompt at a time passes ``False`` and reports the
+                whole batch with :meth:`note_batch`.
 
         Returns:
             ``n`` :class:`Augmentation` in input order. Distinct tasks are retrieved and rendered once per bank
@@ -207,8 +241,9 @@ class SkillRuntime:
             raise ConfigError(f"got {len(prompts)} prompts but {len(rows)} rows")
         hook = self.pm.hook
         with self._lock:
-            if self.bank.version != self._cache_version:
+            if self.bank.version != self._cache_version:  # any bank change: categories may have been added too
                 self._cache.clear()
+                self._category_cache.clear()
                 self._cache_version = self.bank.version
             tasks = [hook.skillrl_task_text(prompt=p, row=r or {}) or "" for p, r in zip(prompts, rows)]
             cats: list[str | None] = []
@@ -234,11 +269,40 @@ class SkillRuntime:
                 placed = hook.skillrl_place_block(prompt=p, block=block) if block.text else p
                 out.append(Augmentation(prompt=placed, original=p, task=t, category=c, block=block,
                                         bank_version=self.bank.version))
-            n = max(len(out), 1)
-            self.last_batch = _BatchStats(prompts=len(out), distinct_tasks=len(keys),
-                                          skills=sum(len(a.skill_ids) for a in out) / n,
-                                          tokens=sum(a.block.tokens for a in out) / n)
-            return out
+        if track:
+            self.note_batch(out, distinct_tasks=len(keys))
+        return out
+
+    def note_batch(self, augmentations: Sequence[Augmentation], distinct_tasks: int | None = None) -> None:
+        """Record one generation batch's numbers for :meth:`metrics` (skills, tokens and dropped items per prompt,
+        share of prompts with no known category) and warn when most prompts have no known category."""
+        out = list(augmentations)
+        n = max(len(out), 1)
+        unknown = sum(a.category is None for a in out)
+        self.last_batch = _BatchStats(prompts=len(out),
+                                      distinct_tasks=len({(a.task, a.category) for a in out})
+                                      if distinct_tasks is None else distinct_tasks,
+                                      skills=sum(len(a.skill_ids) for a in out) / n,
+                                      tokens=sum(a.block.tokens for a in out) / n,
+                                      dropped=sum(len(a.block.dropped_ids) for a in out) / n,
+                                      unknown=unknown / n)
+        if out and unknown * 2 > len(out):
+            self._warn_unknown(out)
+
+    def _warn_unknown(self, out: Sequence[Augmentation]) -> None:
+        self._unknown_batches = getattr(self, "_unknown_batches", 0) + 1
+        if self._unknown_batches not in (1, 10, 100) and self._unknown_batches % 1000:
+            return
+        example = next((a.task for a in out if a.category is None), "")
+        fix = ("no detection profile is set: pass profile=... (a registered name or a rules JSON)"
+               if self.detector is None else
+               f"the task text is what the profile {getattr(self.detector, 'name', '')!r} reads: name the task with a "
+               f"'{self.task_field or 'task'}' column (task_field), or task_source='environment' when an "
+               "environment's reset() states it")
+        logger.warning("skillrl: %d/%d prompts of this batch have no known category (e.g. task text %r), so they get "
+                       "general skills only and their failures cannot trigger evolution; %s. Counted in "
+                       "skills/unknown_category_frac. (warning %d)", sum(a.category is None for a in out), len(out),
+                       example[:80], fix, self._unknown_batches)
 
     def skills_for(self, task: str, query: str | None = None) -> Augmentation:
         """Skills for one task text (inference agents): ``augment([task], [{"task": task}])[0]``.
@@ -408,6 +472,7 @@ class SkillRuntime:
             "bank_version": c["version"], "bank_size": c["total"], "general": c["general"],
             "task_specific": sum(c["task_specific"].values()), "mistakes": c["mistakes"],
             "injected_per_prompt": self.last_batch.skills, "tokens_per_prompt": self.last_batch.tokens,
+            "dropped_per_prompt": self.last_batch.dropped, "unknown_category_frac": self.last_batch.unknown,
         }
         if self.reports:
             r = self.reports[-1]
@@ -459,6 +524,7 @@ class SkillRuntime:
             old = self.bank.version
             self.bank = bank
             self._cache.clear()
+            self._category_cache.clear()  # a new bank may have new categories for tasks seen before
             self._cache_version = bank.version
             if self._retriever is not None:
                 self._retriever.bank = bank
@@ -473,7 +539,25 @@ class SkillRuntime:
         state = self.state_dict()
         state.pop("bank")
         atomic_write_json(directory / STATE_FILE, state)
+        self.config.save_pretrained(directory)
         return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, **settings: Any) -> SkillRuntime:
+        """A runtime restored from a state directory written by :meth:`save`: its bank (with history), state and
+        configuration (``skillrl_config.json``; ``settings`` override it). The shape of ``save_pretrained`` /
+        ``from_pretrained`` in sentence-transformers and PEFT, so SFT, RL and inference read the same context.
+
+        Raises:
+            ConfigError: the directory holds no configuration, or an invalid one.
+            BankFormatError: the bank file is missing or malformed.
+        """
+        config = SkillConfig.from_pretrained(directory)
+        objects = {k: settings.pop(k) for k in ("tokenizer", "plugins", "load_entry_points", "output_dir")
+                   if k in settings}
+        runtime = cls(Path(directory) / BANK_FILE, config, **objects, **settings)
+        runtime.load(directory)
+        return runtime
 
     def load(self, directory: str | Path) -> None:
         """Restore what :meth:`save` wrote. Raises ``FileNotFoundError`` when ``directory`` has no bank."""
@@ -488,6 +572,36 @@ class SkillRuntime:
 
 #: Deprecated alias of :func:`skillrl.profiles.resolve_profile` (kept for callers of the old private name).
 _make_detector = resolve_profile
+
+
+def load_plugins(paths: Sequence[str]) -> list[Any]:
+    """Import the plugins named by ``"pkg.module"`` or ``"pkg.module:attribute"`` (an attribute that is a class is
+    instantiated with no arguments).
+
+    Raises:
+        ConfigError: a module or attribute that cannot be imported.
+    """
+    import importlib
+
+    out = []
+    for spec in paths:
+        module_name, _, attr = str(spec).partition(":")
+        try:
+            obj: Any = importlib.import_module(module_name)
+            for part in filter(None, attr.split(".")):
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"plugin {spec!r} cannot be imported: {exc}") from None
+        out.append(obj() if isinstance(obj, type) else obj)
+    return out
+
+
+def _make_embedder(spec: str) -> Any:
+    from skillrl.embedders import OpenAIEmbedder, SentenceTransformerEmbedder
+
+    if spec.startswith("openai:"):
+        return OpenAIEmbedder(spec.split(":", 1)[1])
+    return SentenceTransformerEmbedder(spec)
 
 
 def _make_teacher(teacher: Any) -> Any:

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from skillrl.adapters.agent.session import DEFAULT_SYSTEM_PROMPT, initial_prompt
+from skillrl.config import SkillConfig
 from skillrl.episode import Episode
 from skillrl.errors import ConfigError, InputTypeError, MissingDependencyError, SkillRLError
 from skillrl.render import estimate_tokens
@@ -120,7 +121,9 @@ class SFTDataBuilder:
         successes_only: leave out unsuccessful episodes (default ``True``).
         with_skills: ``False`` builds the same examples without skills (the no-skill SFT baseline).
         skill_max_tokens: token budget of the skill block (the runtime's ``max_tokens``) when the runtime is built
-            here (default ``None``, as ``SkillCallback``).
+            here (default: the configuration's).
+        config: the :class:`skillrl.config.SkillConfig` of your RL run (e.g. ``SkillConfig.from_pretrained(dir)``),
+            when the runtime is built here: the SFT prompts then carry the block RL will inject.
         **runtime_kwargs: other :class:`SkillRuntime` settings when the runtime is built here (``mode``,
             ``profile``, ``style``, ``placement``, ``task_field``, ``top_k``, ``delta``...).
 
@@ -132,7 +135,8 @@ class SFTDataBuilder:
                  granularity: Granularity = "step", system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
                  prompt_builder: Callable[[Episode], Messages] | None = None, max_tokens: int | None = None,
                  tokenizer: Any = None, max_history_turns: int | None = None, successes_only: bool = True,
-                 with_skills: bool = True, skill_max_tokens: int | None = None, **runtime_kwargs: Any) -> None:
+                 with_skills: bool = True, skill_max_tokens: int | None = None, config: SkillConfig | None = None,
+                 **runtime_kwargs: Any) -> None:
         if granularity not in ("step", "episode"):
             raise ConfigError(f"granularity must be 'step' or 'episode', got {granularity!r}")
         if max_tokens is not None and max_tokens < 1:
@@ -144,8 +148,10 @@ class SFTDataBuilder:
                 raise ConfigError("SFTDataBuilder needs a runtime or a bank (SkillBank or path)")
             if tokenizer is not None:
                 runtime_kwargs.setdefault("tokenizer", tokenizer)
-            runtime = SkillRuntime(bank, max_tokens=skill_max_tokens, **runtime_kwargs)
-        elif runtime_kwargs or skill_max_tokens is not None:
+            if skill_max_tokens is not None:
+                runtime_kwargs["max_tokens"] = skill_max_tokens
+            runtime = SkillRuntime(bank, config, **runtime_kwargs)
+        elif runtime_kwargs or skill_max_tokens is not None or config is not None:
             raise ConfigError(f"runtime settings {sorted(runtime_kwargs)} are ignored when a runtime is given")
         self.runtime = runtime
         self.granularity = granularity

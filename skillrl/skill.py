@@ -146,6 +146,9 @@ class Mistake(BaseModel):
         description: what the agent does wrong.
         why_it_happens: the cause (may be empty).
         how_to_avoid: the remedy, rendered after ``**Instead**:``.
+        category: the task category the mistake was learnt in (evolution and distillation tag their mistakes), shown
+            first to that category's tasks and never to another's; ``None`` (official mistakes): every category
+            (native format only; the official export leaves it out).
         provenance: where it came from (native format only).
     """
 
@@ -155,6 +158,7 @@ class Mistake(BaseModel):
     description: str = Field(max_length=MAX_MISTAKE_FIELD)
     why_it_happens: str = Field(default="", max_length=MAX_MISTAKE_FIELD)
     how_to_avoid: str = Field(max_length=MAX_MISTAKE_FIELD)
+    category: str | None = Field(default=None, min_length=1)
     provenance: Provenance = Field(default_factory=Provenance)
 
     @field_validator("description", "how_to_avoid")
@@ -174,7 +178,10 @@ class Mistake(BaseModel):
         return out
 
     def to_native(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        out = self.model_dump(mode="json")
+        if out.get("category") is None:
+            out.pop("category", None)  # untagged: the same document as before tags existed
+        return out
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")

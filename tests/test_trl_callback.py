@@ -110,7 +110,8 @@ def test_evaluation_with_failures_grows_the_bank_and_checkpoint_restores_it(tiny
     touched = {cb.runtime.bank.get(i).category for i in changed.added + list(changed.changed)}
     assert touched <= {"cool", "heat", None}
     logged = {k for entry in trainer.state.log_history for k in entry}
-    assert "skills/evolution/added" in logged and "skills/success/heat" in logged
+    # validation and evolution numbers carry TRL's eval_ prefix: dashboards file them beside eval_reward
+    assert "eval_skills/evolution/added" in logged and "eval_skills/success/heat" in logged
     ckpt = Path(trainer.args.output_dir) / "checkpoint-2" / "skillrl" / "skill_bank.json"
     assert ckpt.exists()
     saved = SkillBank.load(ckpt)

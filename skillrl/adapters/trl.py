@@ -35,14 +35,17 @@ The private methods are checked at construction: a TRL without them (or with oth
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import os
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
+from skillrl.config import SkillConfig
 from skillrl.episode import Episode, Step
 from skillrl.errors import ConfigError, MissingDependencyError, SkillRLError
+from skillrl.plugins import prompt_text
 from skillrl.render import remove_block
 from skillrl.runtime import BANK_FILE, METRIC_PREFIX, SkillRuntime
 
@@ -124,47 +127,68 @@ class SkillCallback(TrainerCallback):
         trainer: the ``trl.GRPOTrainer`` (callbacks do not receive it, so like TRL's own
             ``LogCompletionsCallback`` it is passed here).
         bank: a :class:`skillrl.bank.SkillBank`, or a path to one; ignored when ``runtime`` is given.
-        runtime: a ready :class:`SkillRuntime` (otherwise one is built from ``bank`` and ``runtime_kwargs``).
+        runtime: a ready :class:`SkillRuntime` (otherwise one is built from ``bank``, ``config`` and ``settings``).
+        config: a :class:`skillrl.config.SkillConfig` (the same object every adapter takes; default: its defaults).
         reward_prompt: ``"original"`` (default) - reward functions see the prompt without skills; ``"augmented"``
             - with them.
         skill_ids_column: name of the column carrying the injected skill ids to reward functions (``None``: no
             column).
-        success_threshold: an episode counts as a success when its reward (weighted sum over reward functions)
-            is at least this (default 1.0: binary "task won" rewards).
         eval_split: the split name eval episodes are recorded under (default ``"validation"``).
-        log_prefix: prefix of logged metric names (default ``"skills/"``).
-        **runtime_kwargs: passed to :class:`SkillRuntime` (``mode``, ``profile``, ``teacher``, ``evolution``,
-            ``top_k``, ``delta``, ``placement``, ``output_dir``, ...).
+        log_prefix: prefix of logged metric names (default :data:`skillrl.runtime.METRIC_PREFIX`, ``"skills/"``);
+            what is logged after an evaluation gets TRL's ``eval_`` prefix in front, so dashboards show it beside
+            ``eval_reward``.
+        **settings: :class:`~skillrl.config.SkillConfig` fields (``mode``, ``profile``, ``teacher``, ``evolution``,
+            ``top_k``, ``task_source``, ``success_threshold``, ...) and the runtime's own keywords (``output_dir``,
+            ``plugins``, ``tokenizer``). ``success_threshold``: an episode counts as a success when its reward
+            (weighted sum over reward functions) is at least this.
+
+    Where the task comes from (``config.task_source``): with a ``task`` column (``config.task_field``) the skills are
+    retrieved for it and put into the prompt before generation. Without one, when the trainer has an
+    ``environment_factory`` (multi-turn), the skills are retrieved for the task the environment states: each
+    environment's ``reset(**row)`` is wrapped, the block is retrieved for the observation it returns (the goal after
+    "Your task is to:") and placed in that observation (before it for ``user_prefix``, after it for ``user_suffix``),
+    which TRL appends to the last user message. The G copies of a group reset to the same task and so get the same
+    block. Otherwise the prompt's own text is used.
 
     Raises:
         UnsupportedTRLVersion: the trainer lacks the wrapped internals.
         MissingDependencyError: TRL is not installed (``pip install -e '.[trl]'``).
+        ConfigError: an unknown setting or an invalid value.
     """
 
     def __init__(self, trainer: Any, bank: Any = None, *, runtime: SkillRuntime | None = None,
-                 reward_prompt: Literal["original", "augmented"] = "original",
-                 skill_ids_column: str | None = "skill_ids", success_threshold: float = 1.0,
-                 eval_split: str = "validation", log_prefix: str = METRIC_PREFIX, **runtime_kwargs: Any) -> None:
+                 config: SkillConfig | None = None, reward_prompt: Literal["original", "augmented"] = "original",
+                 skill_ids_column: str | None = "skill_ids", eval_split: str = "validation",
+                 log_prefix: str = METRIC_PREFIX, **settings: Any) -> None:
         self.trl_version = check_trainer(trainer)
         if reward_prompt not in ("original", "augmented"):
             raise ConfigError(f"reward_prompt must be 'original' or 'augmented', got {reward_prompt!r}")
         if runtime is None:
             if bank is None:
                 raise ConfigError("SkillCallback needs a bank (SkillBank or path) or a runtime")
-            runtime_kwargs.setdefault("tokenizer", getattr(trainer, "processing_class", None))
-            runtime = SkillRuntime(bank, **runtime_kwargs)
+            settings.setdefault("tokenizer", getattr(trainer, "processing_class", None))
+            runtime = SkillRuntime(bank, config, **settings)
+        elif config is not None or settings:
+            raise ConfigError("pass settings to the SkillRuntime you give (runtime=...), not to SkillCallback: "
+                              f"got {sorted(settings) + (['config'] if config is not None else [])}")
         self.runtime = runtime
         self.trainer = trainer
         self.reward_prompt = reward_prompt
         self.skill_ids_column = skill_ids_column
-        self.success_threshold = success_threshold
         self.eval_split = eval_split
         self.log_prefix = log_prefix
         self._batch: list[Any] = []  # Augmentations of the batch being scored
+        self._env_batch = False  # this batch's skills come from the environments' reset()
         self._resume_dir: str | None = None
+        self.last_error: str | None = None  # why the last evolution failed on the main process (all ranks see it)
         self.episodes_seen = {"train": 0, eval_split: 0}
         self.injection_log: list[dict[str, Any]] = []  # per generation batch: mode, prompts, min/mean skills
         self._wrap(trainer)
+
+    @property
+    def success_threshold(self) -> float:
+        """Reward at or above which an episode counts as a success (``runtime.config.success_threshold``)."""
+        return self.runtime.success_threshold
 
     # ------------------------------------------------------------------ wrapping the trainer
     def _wrap(self, trainer: Any) -> None:
@@ -178,6 +202,14 @@ class SkillCallback(TrainerCallback):
             return generate(self._augment_inputs(inputs))
 
         def _calculate_rewards(inputs, prompts, completions, completion_ids_list):  # noqa: ANN001
+            if self._env_batch:
+                self._batch = [getattr(env, "_skillrl_augmentation", None) for env in (trainer.environments or [])]
+                if len(self._batch) != len(completions) or any(a is None for a in self._batch):
+                    logger.warning("skillrl: the environments' augmentations do not match this batch; no episodes "
+                                   "are recorded for it")
+                    self._batch = []
+                elif self.skill_ids_column:
+                    inputs = [{**x, self.skill_ids_column: list(a.skill_ids)} for x, a in zip(inputs, self._batch)]
             shown = prompts
             if self.reward_prompt == "original" and self._batch:
                 shown = [remove_block(p, a.block.text) if a.block.text else p for p, a in zip(prompts, self._batch)]
@@ -190,6 +222,7 @@ class SkillCallback(TrainerCallback):
 
         trainer._generate_and_score_completions = _generate_and_score_completions
         trainer._calculate_rewards = _calculate_rewards
+        self._wrap_environments(trainer)
         if hasattr(trainer, "_load_from_checkpoint"):
             load = trainer._load_from_checkpoint
 
@@ -199,11 +232,75 @@ class SkillCallback(TrainerCallback):
 
             trainer._load_from_checkpoint = _load_from_checkpoint
 
+    def _wrap_environments(self, trainer: Any) -> None:
+        """Wrap ``reset`` of every environment instance, present (TRL's pool) and future (its factories)."""
+        factories = getattr(trainer, "environment_factories", None)
+        if not factories or self.runtime.config.task_source in ("row", "prompt"):
+            return
+        for pool in getattr(trainer, "_environment_pool", {}).values():
+            for env in pool:
+                self._wrap_environment(env)
+
+        def wrapped(factory: Any) -> Any:
+            def make() -> Any:
+                return self._wrap_environment(factory())
+            return make
+
+        trainer.environment_factories = {name: wrapped(f) for name, f in factories.items()}
+
+    def _wrap_environment(self, env: Any) -> Any:
+        if getattr(env, "_skillrl_reset", None) is not None:
+            return env
+        original = env.reset
+        env._skillrl_reset = original
+
+        def reset(**row: Any) -> Any:
+            observation = original(**row)
+            if not self._env_batch:
+                return observation
+            aug = self._augment_observation(observation, row)
+            env._skillrl_augmentation = aug
+            return aug.prompt if isinstance(observation, str) or observation is None else observation
+
+        env.reset = reset
+        return env
+
+    def _augment_observation(self, observation: Any, row: dict[str, Any]) -> Any:
+        """The skills for the task an environment's first observation states, placed in that observation."""
+        text = observation if isinstance(observation, str) else prompt_text(
+            [{"role": "user", "content": observation}]) if observation is not None else ""
+        placement = self.runtime.placement if self.runtime.placement != "system" else "user_prefix"
+        aug = self.runtime.augment([text], rows=[{k: v for k, v in row.items() if k != self.runtime.task_field}],
+                                   track=False)[0]
+        if isinstance(observation, str) and aug.block.text:
+            from skillrl.render import inject
+
+            body = observation.lstrip()  # keep the environment's own leading separator in front
+            lead = observation[: len(observation) - len(body)] or "\n\n"
+            aug = dataclasses.replace(aug, prompt=lead + inject(body, aug.block.text, placement=placement))
+        return aug
+
+    def _uses_environment(self, inputs: list[dict[str, Any]]) -> bool:
+        source = self.runtime.config.task_source
+        if not getattr(self.trainer, "environment_factories", None) or source in ("row", "prompt"):
+            return False
+        if source == "environment":
+            return True
+        field = self.runtime.task_field
+        return not (field and all(isinstance(x.get(field), str) and x[field].strip() for x in inputs))
+
     @property
     def _mode(self) -> str:
         return "train" if self.trainer.model.training else "eval"
 
     def _augment_inputs(self, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self._env_batch = self._uses_environment(inputs)
+        if self._env_batch:
+            self._batch = []  # filled from the environments after their reset()
+            self.injection_log.append({"step": int(self.trainer.state.global_step), "mode": self._mode,
+                                       "prompts": len(inputs), "source": "environment",
+                                       "bank_version": self.runtime.bank.version})
+            return inputs
         prompts = [x.get("prompt", [{"role": "user", "content": ""}]) for x in inputs]
         augs = self.runtime.augment(prompts, rows=inputs)
         self._batch = augs
@@ -213,21 +310,31 @@ class SkillCallback(TrainerCallback):
             if self.skill_ids_column:
                 row[self.skill_ids_column] = list(a.skill_ids)
             out.append(row)
+        self._log_batch(augs)
+        return out
+
+    def _log_batch(self, augs: Sequence[Any]) -> None:
         counts = [len(a.skill_ids) for a in augs]
-        self.injection_log.append({"step": int(self.trainer.state.global_step), "mode": self._mode,
-                                   "prompts": len(augs), "min_skills": min(counts, default=0),
-                                   "mean_skills": sum(counts) / max(len(counts), 1),
-                                   "bank_version": self.runtime.bank.version})
+        entry = {"step": int(self.trainer.state.global_step), "mode": self._mode, "prompts": len(augs),
+                 "min_skills": min(counts, default=0), "mean_skills": sum(counts) / max(len(counts), 1),
+                 "bank_version": self.runtime.bank.version}
+        if self.injection_log and self.injection_log[-1].get("source") == "environment" and \
+                self.injection_log[-1]["step"] == entry["step"]:
+            self.injection_log[-1].update(entry)
+        else:
+            self.injection_log.append(entry)
         metrics = getattr(self.trainer, "_metrics", None)
         if metrics is not None:
             for k, v in self.runtime.metrics(prefix=self.log_prefix).items():
                 if "/evolution/" not in k:
                     metrics[self._mode][k].append(v)
-        return out
 
     def _record(self, prompts: Sequence[Any], completions: Sequence[Any], rewards_per_func: Any) -> None:
         if not self._batch or len(self._batch) != len(completions):
             return
+        if self._env_batch:
+            self.runtime.note_batch(self._batch)
+            self._log_batch(self._batch)
         n = len(completions)
         rank = int(getattr(self.trainer.accelerator, "process_index", 0))
         local = rewards_per_func[rank * n:(rank + 1) * n]
@@ -252,27 +359,42 @@ class SkillCallback(TrainerCallback):
                     **kwargs: Any) -> None:
         """Gather eval episodes, evolve on the main process, broadcast the bank, log the outcome."""
         acc = self.trainer.accelerator
+        step = int(state.global_step)
         local = self.runtime.take_pending(self.eval_split)
         episodes = local
         if acc.num_processes > 1:
             from accelerate.utils import gather_object
 
             episodes = [Episode.model_validate(e) for e in gather_object([e.model_dump() for e in local])]
-        report = None
+        report, error = None, None
         if acc.is_main_process:
-            report = self.runtime.after_validation(int(state.global_step), split=self.eval_split, episodes=episodes)
+            before = self.runtime.state_dict()
+            try:
+                report = self.runtime.after_validation(step, split=self.eval_split, episodes=episodes)
+            except Exception as err:  # noqa: BLE001 - a plugin or a disk write failed: every rank keeps the old bank
+                error = f"{type(err).__name__}: {err}"
+                logger.exception("skillrl: evolution after the evaluation at step %d failed; every rank keeps bank "
+                                 "v%d", step, before["bank"]["version"])
+                self.runtime.load_state_dict(before)
         if acc.num_processes > 1:
             from accelerate.utils import broadcast_object_list
 
-            payload = [self.runtime.state_dict() if acc.is_main_process else None]
+            # always reached, also after a failure on the main process, so no rank waits for a collective that
+            # never comes; the payload is the bank every rank must hold
+            payload = [(self.runtime.state_dict(), error) if acc.is_main_process else None]
             broadcast_object_list(payload, from_process=0)
+            state_dict, error = payload[0]
             if not acc.is_main_process:
-                self.runtime.load_state_dict(payload[0])
-        logs = self.runtime.validation_logs(prefix=self.log_prefix, step=int(state.global_step))
+                self.runtime.load_state_dict(state_dict)
+        self.last_error = error
+        logs = self.runtime.validation_logs(prefix=self.log_prefix, step=step)
+        if error is not None:
+            logs[f"{self.log_prefix}evolution/failed"] = 1.0
         if report is not None:
             logger.info("skillrl: %s", report.summary())
         if acc.is_main_process:
-            self.trainer.log(logs)
+            # "eval_" first: Trainer.log and the TensorBoard / W&B callbacks file these under eval/, beside eval_reward
+            self.trainer.log({f"eval_{k}": v for k, v in logs.items()})
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """Write the bank and evolution state into the checkpoint just saved (``checkpoint-N/skillrl/``)."""

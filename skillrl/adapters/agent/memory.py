@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from skillrl.adapters.agent.session import DEFAULT_SYSTEM_PROMPT, SkillSession
+from skillrl.config import SkillConfig
 from skillrl.episode import Episode
 from skillrl.errors import ConfigError, InputTypeError, SkillRLError
 from skillrl.render import SkillBlock, as_message
@@ -38,10 +39,10 @@ class SkillAgentMemory:
             you call it). Needs a teacher.
         split: the split name the agent's episodes are recorded under (default ``"inference"``).
         system_prompt: default system message of :meth:`start` sessions.
-        **runtime_kwargs: passed to :class:`SkillRuntime`, with its defaults (``mode="embedding"``,
-            ``profile=None``, ``style="official"``, ``placement="user_prefix"``, ``teacher=None``, ``top_k``,
-            ``delta``, ``max_tokens``, ``evolution``, ``output_dir``...). Use the same settings as your trainer's
-            SkillCallback so the policy sees at inference the context it was trained on.
+        config: a :class:`skillrl.config.SkillConfig` (e.g. ``SkillConfig.from_pretrained(run_dir)`` of the training
+            run, so the policy sees at inference the context it was trained on).
+        **runtime_kwargs: :class:`~skillrl.config.SkillConfig` fields overriding ``config`` and the runtime's own
+            keywords (``output_dir``, ``plugins``, ``tokenizer``), as :class:`SkillRuntime` takes them.
 
     Raises:
         ConfigError: no bank and no runtime; runtime settings beside a ``runtime``; ``evolve_every`` < 1, or
@@ -53,12 +54,13 @@ class SkillAgentMemory:
 
     def __init__(self, bank: SkillBank | str | Path | None = None, *, runtime: SkillRuntime | None = None,
                  evolve_every: int | None = None, split: str = "inference",
-                 system_prompt: str | None = DEFAULT_SYSTEM_PROMPT, **runtime_kwargs: Any) -> None:
+                 system_prompt: str | None = DEFAULT_SYSTEM_PROMPT, config: SkillConfig | None = None,
+                 **runtime_kwargs: Any) -> None:
         if runtime is None:
             if bank is None:
                 raise ConfigError("SkillAgentMemory needs a bank (SkillBank or path) or a runtime")
-            runtime = SkillRuntime(bank, **runtime_kwargs)
-        elif runtime_kwargs:
+            runtime = SkillRuntime(bank, config, **runtime_kwargs)
+        elif runtime_kwargs or config is not None:
             raise ConfigError(f"runtime settings {sorted(runtime_kwargs)} are ignored when a runtime is given")
         if evolve_every is not None:
             if evolve_every < 1:

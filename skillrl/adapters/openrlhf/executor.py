@@ -23,11 +23,12 @@ from skillrl.adapters.openrlhf.service import BankClient, get_bank_actor
 from skillrl.chat_template import ChatLayout
 from skillrl.episode import Step
 from skillrl.errors import SkillRLError, short_repr
-from skillrl.render import inject
+from skillrl.hookspecs import hookimpl
+from skillrl.render import SkillBlock, inject
 
 logger = logging.getLogger("skillrl.openrlhf")
 
-__all__ = ["AgentClassError", "EpisodeContext", "skillrl_agent_executor"]
+__all__ = ["AgentClassError", "ChatPlacement", "EpisodeContext", "placement_hooks", "skillrl_agent_executor"]
 
 
 class AgentClassError(SkillRLError, TypeError):
@@ -49,8 +50,10 @@ class EpisodeContext:
         category, task, success: set from the instance's ``reset`` / ``step`` extras, or by hand.
     """
 
-    def __init__(self, client: BankClient, prompt: str, label: Any, tokenizer: Any) -> None:
+    def __init__(self, client: BankClient, prompt: str, label: Any, tokenizer: Any,
+                 plugins: tuple[str, ...] = ()) -> None:
         self.client = client
+        self.plugins = tuple(plugins)
         self.prompt, self.label, self.tokenizer = prompt, label, tokenizer
         self.layout = ChatLayout.from_tokenizer(tokenizer) if tokenizer is not None else None
         self.skills: dict[str, Any] | None = None
@@ -81,11 +84,13 @@ class EpisodeContext:
         text = self.layout.user_content(observation) if self.layout else observation
         self.initial_observation = text
         self.skills = await self.client.call("augment", text, task=self.task, category=self.category)
-        block = self.skills["block"]
-        if self.layout is not None:
-            new = self.layout.inject(observation, block, self.skills["placement"])
-        else:  # no chat template: plain text
-            new = inject(observation, block, self.skills["placement"])
+        block = SkillBlock(text=self.skills["block"], skill_ids=tuple(self.skills["skill_ids"]),
+                           mistake_ids=tuple(self.skills.get("mistake_ids", ())), tokens=int(self.skills["tokens"]))
+        if not block.text:
+            return result
+        # the skillrl_place_block hook, as under TRL: a plugin (entry point or config.plugins) is asked first, the
+        # default places the block in the user turn the tokenizer's chat template delimits
+        new = placement_hooks(self.plugins).skillrl_place_block(prompt=observation, block=block)
         return {**result, "observation": new}
 
     def on_step(self, states: dict[str, Any], result: dict[str, Any]) -> None:
@@ -113,6 +118,38 @@ class EpisodeContext:
             "metadata": {"bank_version": skills.get("bank_version"), "mistake_ids": skills.get("mistake_ids", []),
                          "truncated": bool(response.get("truncated", False)), "block_tokens": skills.get("tokens", 0)},
         }
+
+
+class ChatPlacement:
+    """The default ``skillrl_place_block`` for chat-templated text (registered ``trylast``): the block goes into the
+    user turn of the prompt, located with the tokenizer's own chat template (:class:`ChatLayout`), at the placement
+    the bank reports; plain text without a template gets :func:`skillrl.render.inject`."""
+
+    @hookimpl(trylast=True)
+    def skillrl_place_block(self, prompt: Any, block: SkillBlock) -> Any:
+        ctx = _CURRENT.get()
+        placement = (ctx.skills or {}).get("placement", "user_prefix") if ctx is not None else "user_prefix"
+        if ctx is not None and ctx.layout is not None and isinstance(prompt, str):
+            return ctx.layout.inject(prompt, block.text, placement)
+        return inject(prompt, block.text, placement)
+
+
+_HOOKS: dict[tuple[str, ...], Any] = {}
+
+
+def placement_hooks(plugins: tuple[str, ...] = ()) -> Any:
+    """The hook relay the executor places blocks with: entry-point plugins, ``plugins`` (import paths, from
+    ``SkillRLConfig.plugins``) and :class:`ChatPlacement` as the default; built once per process."""
+    if plugins not in _HOOKS:
+        from skillrl.plugins import make_plugin_manager
+        from skillrl.runtime import load_plugins
+
+        pm = make_plugin_manager()
+        pm.register(ChatPlacement(), name="skillrl-chat-placement")
+        for plugin in load_plugins(plugins):
+            pm.register(plugin)
+        _HOOKS[plugins] = pm.hook
+    return _HOOKS[plugins]
 
 
 class _EngineProxy:
@@ -197,7 +234,8 @@ def skillrl_agent_executor(instance_cls: type, *, config: SkillRLConfig | None =
 
     async def execute(self: Any, prompt: str, label: Any, sampling_params: Any, max_length: int, hf_tokenizer: Any,
                       llm_engine: Any, images: Any = None) -> dict[str, Any]:
-        ctx = EpisodeContext(self.client(), prompt, label, hf_tokenizer)
+        cfg = self.skillrl_config = self.skillrl_config or SkillRLConfig.from_env()
+        ctx = EpisodeContext(self.client(), prompt, label, hf_tokenizer, plugins=tuple(cfg.plugins))
         token = _CURRENT.set(ctx)
         try:
             response = await MultiTurnAgentExecutor.execute(

@@ -61,7 +61,6 @@ class SkillBankService:
     """
 
     def __init__(self, config: SkillRLConfig | dict[str, Any]) -> None:
-        from skillrl.evolve import EvolutionConfig
         from skillrl.runtime import SkillRuntime
 
         self.config = config if isinstance(config, SkillRLConfig) else SkillRLConfig.model_validate(config)
@@ -74,12 +73,9 @@ class SkillBankService:
             tokenizer = AutoTokenizer.from_pretrained(self.config.tokenizer)
         self._override = _CategoryOverride()
         c = self.config
-        self.runtime = SkillRuntime(
-            c.bank, mode=c.mode, profile=c.profile, top_k_general=c.top_k_general, top_k=c.top_k, delta=c.delta,
-            restrict_to_category=c.restrict_to_category, style=c.style, max_tokens=c.max_tokens, tokenizer=tokenizer,
-            max_mistakes=c.max_mistakes, placement=c.placement, teacher=c.teacher,
-            evolution=EvolutionConfig(**c.evolution), evolve_split=c.evolve_split, plugins=[self._override],
-            output_dir=c.output_dir, success_threshold=c.success_threshold)
+        # the one configuration: the same settings (and defaults) as SkillCallback and the inference agent
+        self.runtime = SkillRuntime(c.bank, c.skill_config(), tokenizer=tokenizer, plugins=[self._override],
+                                    output_dir=c.output_dir)
         self.phase = "train"
         self.validation_step: int | None = None
         self._in_flight: Counter[str] = Counter()
