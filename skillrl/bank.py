@@ -766,7 +766,8 @@ class SkillBank:
         mode). A crash mid-save leaves the previous file intact. Returns ``Path(path)``.
 
         When this bank was loaded from (or last saved to) ``path``, the file must still be what it was then (same
-        sha256, hence same version): otherwise another writer saved in between and nothing is written.
+        sha256, hence same version): otherwise another writer saved in between and nothing is written. A file
+        this bank never read or wrote is replaced; a file deleted since is written again.
 
         Args:
             path: the file.

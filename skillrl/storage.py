@@ -432,7 +432,13 @@ def file_lock(path: str | os.PathLike[str], timeout: float = LOCK_TIMEOUT) -> It
 
 
 def _is_temp_of(name: str, entry: str) -> bool:
-    return entry.startswith(f".{name}.") and entry.endswith(".tmp")
+    """``entry`` is a temp file of ours for ``name``: ``.NAME.<no dot>.tmp`` (``<pid>-<hex>``, or mkstemp's 8
+    characters of older versions); ``.NAME.bak.<x>.tmp`` belongs to ``NAME.bak``, not to ``NAME``."""
+    prefix = f".{name}."
+    if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+        return False
+    middle = entry[len(prefix):-4]
+    return bool(middle) and "." not in middle
 
 
 def remove_stale_temps(path: str | os.PathLike[str]) -> list[str]:

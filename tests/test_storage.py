@@ -258,7 +258,8 @@ def test_stale_temp_files_of_our_pattern_are_removed_on_the_next_save(tmp_path):
     stale = [tmp_path / ".bank.json.4242-deadbeef.tmp", tmp_path / ".bank.json.abc123.tmp"]  # ours, old mkstemp style
     for p in stale:
         p.write_bytes(b'{"general_skills": [')  # partial writes of a killed writer
-    keep = [tmp_path / ".other.json.1-2.tmp", tmp_path / "bank.json.bak", tmp_path / ".bank.json.tmp.keep"]
+    keep = [tmp_path / ".other.json.1-2.tmp", tmp_path / "bank.json.bak", tmp_path / ".bank.json.tmp.keep",
+            tmp_path / ".bank.json.bak.77-0badf00d.tmp"]  # the last is a writer of bank.json.bak: not ours to remove
     for p in keep:
         p.write_text("not ours")
     SkillBank.load(path).save(path)

@@ -16,11 +16,12 @@ After its first loop (so the previous kill's leftovers had a save to be cleaned 
 * corrupt bank: ``SkillBank.load(bank.json)`` fails (strict: history replays), or its version went backwards;
 * disagreeing state: ``SkillRuntime.load(state)`` fails, or the state's last ``bank_version`` is not the bank's
   version, or the version went backwards;
-* leftovers: temp files ``.bank.json.*.tmp`` and state-directory leftovers (old generations, temp links) left by
-  the kill (expected: a kill mid-write leaves one), and of those, how many were still there after the next
+* leftovers: temp files ``.NAME.*.tmp`` in the bank folder and the state directory and state generations other
+  than the current one, left by the kill (expected: a kill mid-write leaves one), and of those, how many were still there after the next
   writer's first save (``stale_after_next_save``; must be 0), and after a final clean save (``final_leftovers``).
 
-Prints / returns one JSON object with the counts.
+Prints / returns one JSON object with the counts. Also runs against code from before issue 10 (no
+``SkillBank.edit``: plain load-add-save), for before/after figures: ``PYTHONPATH=/path/to/old/checkout``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import argparse
 import json
 import os
 import random
+import re
 import select
 import signal
 import sys
@@ -48,8 +50,13 @@ def _writer(workdir: Path, round_no: int, signal_fd: int) -> None:  # runs in th
         while True:
             sid = f"r{round_no:04d}_{i:04d}"
             skill = Skill(skill_id=sid, title=f"Kill round {round_no} loop {i}", principle=f"Written in loop {i}.")
-            with SkillBank.edit(workdir / "bank.json") as bank:
+            if hasattr(SkillBank, "edit"):
+                with SkillBank.edit(workdir / "bank.json") as bank:
+                    bank.add(skill, reason=sid)
+            else:  # code before issue 10: plain load-add-save
+                bank = SkillBank.load(workdir / "bank.json")
                 bank.add(skill, reason=sid)
+                bank.save(workdir / "bank.json")
             rt.bank.add(skill, reason=sid)
             rt.validations.append({"step": i, "split": "validation", "episodes": 0, "success_rates": {},
                                    "bank_version": rt.bank.version})
@@ -69,19 +76,22 @@ def _runtime_from(state: Path, runtime_cls: Any, bank_cls: Any) -> Any:
     return rt
 
 
-def _bank_leftovers(workdir: Path) -> list[str]:
-    return sorted(p.name for p in workdir.iterdir() if p.name.startswith(".bank.json.") and p.name.endswith(".tmp"))
-
-
 def _leftovers(workdir: Path) -> list[str]:
-    from skillrl.storage import state_dir_leftovers
-
-    return _bank_leftovers(workdir) + [f"state/{n}" for n in state_dir_leftovers(workdir / "state")]
+    """Temp files ``.NAME.*.tmp`` in the bank folder and the state directory, and state generations other than the
+    current one (self-contained, so the harness also measures code without skillrl.storage)."""
+    out = [p.name for p in workdir.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
+    state = workdir / "state"
+    out += [f"state/{p.name}" for p in state.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
+    sub = state / ".skillrl-state"
+    if sub.is_dir():
+        current = os.readlink(sub / "current") if os.path.islink(sub / "current") else None
+        out += [f"state/.skillrl-state/{p.name}" for p in sub.iterdir()
+                if p.name.endswith(".tmp") or (re.match(r"^g\d+-", p.name) and p.name != current)]
+    return sorted(out)
 
 
 def _check(workdir: Path, last: dict[str, int]) -> dict[str, Any]:
     from skillrl.bank import SkillBank
-    from skillrl.errors import SkillRLError
     from skillrl.runtime import SkillRuntime
 
     out: dict[str, Any] = {"corrupt_bank": 0, "disagree_state": 0, "errors": []}
@@ -91,7 +101,7 @@ def _check(workdir: Path, last: dict[str, int]) -> dict[str, Any]:
             out["corrupt_bank"] = 1
             out["errors"].append(f"bank went back from v{last['bank']} to v{bank.version}")
         last["bank"] = bank.version
-    except SkillRLError as err:
+    except Exception as err:  # any failure to read it back counts (older code raises more than SkillRLError)
         out["corrupt_bank"] = 1
         out["errors"].append(str(err))
     try:
@@ -101,7 +111,7 @@ def _check(workdir: Path, last: dict[str, int]) -> dict[str, Any]:
             out["disagree_state"] = 1
             out["errors"].append(f"state says v{recorded}, bank is v{rt.bank.version} (before: v{last['state']})")
         last["state"] = rt.bank.version
-    except SkillRLError as err:
+    except Exception as err:
         out["disagree_state"] = 1
         out["errors"].append(str(err))
     return out
@@ -165,8 +175,9 @@ def run(workdir: str | os.PathLike[str], kills: int = 50, seed: int = 0, max_del
         totals["kills_leaving_leftovers"] += bool(pending)
         totals["leftovers_left_by_kills"] += len(pending)
     # one clean save of each kind: every leftover must be gone
-    with SkillBank.edit(workdir / "bank.json") as b:
-        b.metadata = {**(b.metadata if isinstance(b.metadata, dict) else {}), "final": True}
+    b = SkillBank.load(workdir / "bank.json")
+    b.metadata = {**(b.metadata if isinstance(b.metadata, dict) else {}), "final": True}
+    b.save(workdir / "bank.json")
     rt = _runtime_from(workdir / "state", SkillRuntime, SkillBank)
     rt.save(workdir / "state")
     final = _leftovers(workdir)
