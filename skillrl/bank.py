@@ -14,29 +14,46 @@ Two on-disk formats, both JSON and autodetected by :meth:`SkillBank.load`:
 Every edit (add, update, remove, merge, revert, and the mistake equivalents) bumps :attr:`SkillBank.version`
 by one and appends a :class:`Change` with its reason. Several edits can share one version with
 :meth:`SkillBank.transaction`, which also undoes them all if the block raises.
+
+Files (reading, strict parsing, atomic writes, locks) are :mod:`skillrl.storage`'s job. Loading is strict: every
+failure is one :class:`~skillrl.errors.BankFormatError` line naming the file and JSON path, and a native file's
+history must run 1..version and replay to the stored records. Several processes may share a bank file: a loaded
+bank remembers the file's version and sha256, and :meth:`SkillBank.save` raises
+:class:`~skillrl.errors.StaleBankError` (a :class:`~skillrl.errors.BankConflictError`) instead of overwriting a file
+another process saved in between. Two ways to cooperate:
+
+* ``with SkillBank.edit(path) as bank: ...`` - load, edit and save under the file's lock (no conflict possible
+  among skillrl writers; others wait);
+* keep a bank in memory, and when ``save`` raises, ``bank.rebase(path)`` (re-applies this bank's unsaved changes
+  onto the file's current version; raises BankConflictError when they touch a record the other writer changed)
+  and ``save`` again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import json
+import difflib
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Iterator, Literal, get_args
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
-from skillrl.errors import BankConflictError, BankFormatError, short_repr
+from skillrl import storage
+from skillrl.errors import (BankConflictError, BankFormatError, BankNotFoundError, ConfigError, StaleBankError,
+                            short_repr)
 from skillrl.skill import Mistake, Provenance, Skill
+from skillrl.storage import LOCK_TIMEOUT, MAX_BANK_BYTES, NATIVE_FORMAT, NATIVE_FORMAT_VERSION, TASK_KEYS
+from skillrl.storage import atomic_write_json  # noqa: F401  (re-exported: adapters import it from skillrl.bank)
 
-NATIVE_FORMAT = "skillrl-bank"
-NATIVE_FORMAT_VERSION = 1
-TASK_KEYS = ("task_specific_skills", "query_type_skills")
-"""Keys under which official banks keep task-specific skills (the Search bank uses ``query_type_skills``)."""
+Op = Literal["add", "update", "remove", "merge", "revert", "add_mistake", "update_mistake", "remove_mistake",
+             "transaction", "evolve", "distill"]
+HISTORY_OPS: tuple[str, ...] = get_args(Op)
+"""The ``op`` values a :class:`Change` may have; :meth:`SkillBank.transaction` takes one of them and a file whose
+history has another is rejected."""
 
 Kind = Literal["skill", "mistake"]
 
@@ -48,12 +65,14 @@ class Edit(BaseModel):
     ``"mistakes"``) and its index there, so undoing an edit restores the exact order.
     """
 
+    model_config = ConfigDict(extra="forbid")
+
     kind: Kind
     item_id: str
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
-    before_at: tuple[str, int] | None = None
-    after_at: tuple[str, int] | None = None
+    before_at: tuple[str, StrictInt] | None = None
+    after_at: tuple[str, StrictInt] | None = None
     creates_category: str | None = None
     drops_category: str | None = None
 
@@ -63,20 +82,29 @@ class Change(BaseModel):
 
     Attributes:
         version: the bank version this change produced.
-        op: ``add``, ``update``, ``remove``, ``merge``, ``revert``, ``add_mistake``, ``update_mistake``,
-            ``remove_mistake`` or ``transaction``.
+        op: one of :data:`HISTORY_OPS` (``add``, ``update``, ``remove``, ``merge``, ``revert``, ``add_mistake``,
+            ``update_mistake``, ``remove_mistake``, ``transaction``, ``evolve``, ``distill``).
         reason: why (free text; evolution puts the validation step and categories here).
         edits: the record edits, in the order applied.
         timestamp: seconds since the epoch.
         meta: anything else worth keeping (e.g. teacher model, tokens).
     """
 
-    version: int
-    op: str
+    model_config = ConfigDict(extra="forbid")
+
+    version: StrictInt = Field(ge=1)
+    op: Op
     reason: str = ""
     edits: list[Edit] = Field(default_factory=list)
     timestamp: float = Field(default_factory=time.time)
     meta: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _number(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("timestamp must be a number of seconds since the epoch")
+        return value
 
     @property
     def summary(self) -> str:
@@ -169,6 +197,8 @@ class SkillBank:
         self._key_order: list[str] = ["general_skills", task_key, "common_mistakes", "metadata"]
         self._extra: dict[str, Any] = {}
         self._open: Change | None = None
+        self._disk: dict[str, tuple[int, str]] = {}  # real path -> (version, sha256) of the file as loaded/saved
+        self.source_format: storage.Format | None = None
         for s in general or []:
             self._load_skill(s.model_copy(update={"tier": "general", "category": None}) if s.tier != "general" else s)
         for cat, skills in (task_specific or {}).items():
@@ -382,7 +412,12 @@ class SkillBank:
                 bank.add(skill_a)
                 bank.update("hea_001", principle="...")
             # bank.version went up by exactly one (or not at all when nothing was edited)
+
+        Raises:
+            ConfigError: ``op`` is not one of :data:`HISTORY_OPS` (the file would not load again).
         """
+        if op not in HISTORY_OPS:
+            raise ConfigError(f"transaction op {op!r} is not one of {', '.join(HISTORY_OPS)} (skillrl.bank.HISTORY_OPS)")
         with self._lock, self._change(op, reason, meta):
             yield self
 
@@ -501,7 +536,8 @@ class SkillBank:
         if edit.before is not None:
             seq = self._seq(edit.before_at[0]) if edit.before_at else None
             item = index.pop(edit.item_id)
-            (seq if seq is not None else self._seq(self._where(item))).remove(item)
+            seq = seq if seq is not None else self._seq(self._where(item))
+            del seq[next(i for i, x in enumerate(seq) if x is item)]  # by identity: pydantic __eq__ is slow
         if edit.drops_category and not self._task.get(edit.drops_category):
             self._task.pop(edit.drops_category, None)
         if edit.after is not None:
@@ -518,37 +554,70 @@ class SkillBank:
 
     # ------------------------------------------------------------------ (de)serialisation
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "SkillBank":
-        """Read an official or native bank file (autodetected).
+    def load(cls, path: str | os.PathLike[str], *, max_bytes: int = MAX_BANK_BYTES) -> "SkillBank":
+        """Read an official or native bank file (autodetected), strictly (see :mod:`skillrl.storage`).
+
+        The bank remembers the file's version and sha256, so a later :meth:`save` to the same file can tell whether
+        another process saved in between (:class:`~skillrl.errors.StaleBankError`).
+
+        Args:
+            path: the file (symlinks followed).
+            max_bytes: largest file accepted (default :data:`skillrl.storage.MAX_BANK_BYTES`, 64 MiB).
 
         Raises:
-            BankFormatError: the file is not JSON or does not have the expected shape (names file, JSON path, expectation).
-            FileNotFoundError: no such file.
+            BankFormatError: any read or parse failure, as one line naming the file and the JSON path: OS errors
+                (a directory, permissions), size beyond ``max_bytes``, encoding (BOM, UTF-16, invalid UTF-8),
+                invalid JSON, too deep nesting, NaN/Infinity, duplicate keys, no known key, a misspelt key or
+                ``format``, a malformed native header or a history that does not run 1..version or does not
+                replay to the stored records (:meth:`from_bytes`).
+            BankNotFoundError: no such file (a BankFormatError and a ``FileNotFoundError``).
         """
-        path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise BankFormatError(path, f"$ (line {err.lineno}, column {err.colno})", "valid JSON", err.msg) from None
-        return cls.from_dict(data, file=str(path))
+        data = storage.read_bytes(path, max_bytes=max_bytes)
+        bank = cls.from_bytes(data, file=str(path))
+        bank._disk[str(storage.resolve(path))] = (bank.version, storage.sha256_hex(data))
+        return bank
+
+    @classmethod
+    def from_bytes(cls, data: bytes, file: str | os.PathLike[str] | None = None) -> "SkillBank":
+        """Build a bank from the bytes of a bank file (:func:`skillrl.storage.parse_json`, then :meth:`from_dict`).
+        ``file`` only names the source in errors. Raises :class:`~skillrl.errors.BankFormatError` (see :meth:`load`)."""
+        doc = storage.parse_json(data, file)
+        return cls._from_document(doc, None if file is None else str(file))
 
     @classmethod
     def from_dict(cls, data: Any, file: str | None = None) -> "SkillBank":
-        """Build a bank from an already-parsed official or native document (see :meth:`load`)."""
-        if isinstance(data, dict) and data.get("format") == NATIVE_FORMAT:
-            return cls._from_native(data, file)
-        return cls.from_official(data, file=file)
+        """Build a bank from an already-parsed official or native document (see :meth:`load`; in-memory data gets
+        the same checks: NaN/Infinity, nesting, surrogates, keys, history)."""
+        storage.check_tree(data, file)
+        return cls._from_document(data, file)
+
+    @classmethod
+    def _from_document(cls, data: Any, file: str | None) -> "SkillBank":
+        fmt = storage.document_format(data, file)
+        bank = cls._from_native(data, file) if fmt == "native" else cls._from_official_checked(data, file)
+        bank.source_format = fmt
+        return bank
 
     @classmethod
     def from_official(cls, data: Any, file: str | None = None) -> "SkillBank":
-        """Build a bank from the official SkillRL JSON shape. Every skill gets provenance ``source="official"``."""
+        """Build a bank from the official SkillRL JSON shape. Every skill gets provenance ``source="official"``.
+
+        Raises:
+            BankFormatError: not an object, no known key, a misspelt known key, both task keys, or a record that
+                does not validate (with its JSON path).
+        """
         if not isinstance(data, dict):
             raise BankFormatError(file, "$", "a JSON object with 'general_skills'", type(data).__name__)
+        storage.check_official_keys(data, file)
+        return cls._from_official_checked(data, file)
+
+    @classmethod
+    def _from_official_checked(cls, data: dict[str, Any], file: str | None,
+                               task_key: str | None = None) -> "SkillBank":
         present = [k for k in TASK_KEYS if k in data]
         if len(present) > 1:
             raise BankFormatError(file, "$", "only one of 'task_specific_skills' / 'query_type_skills'", str(present))
-        task_key = present[0] if present else "task_specific_skills"
+        task_key = task_key or (present[0] if present else "task_specific_skills")
         bank = cls(metadata=data.get("metadata", {}), task_key=task_key)
         bank._key_order = list(data) or bank._key_order
         bank._extra = {k: v for k, v in data.items()
@@ -558,16 +627,19 @@ class SkillBank:
             raise BankFormatError(file, "$.general_skills", "a list of skill objects", type(general).__name__)
         for i, raw in enumerate(general):
             p = f"$.general_skills[{i}]"
-            bank._load_skill(_parse(Skill, raw, file, p, source="official"), file, p)
+            bank._load_skill(_parse(Skill, raw, file, p, source="official", tier="general", category=None), file, p)
         tasks = data.get(task_key, {})
         if not isinstance(tasks, dict):
             raise BankFormatError(file, f"$.{task_key}", "an object {category: [skills]}", type(tasks).__name__)
         for cat, skills in tasks.items():
+            cp = storage.key_path(f"$.{task_key}", cat)
             if not isinstance(skills, list):
-                raise BankFormatError(file, f"$.{task_key}.{cat}", "a list of skill objects", type(skills).__name__)
+                raise BankFormatError(file, cp, "a list of skill objects", type(skills).__name__)
+            if not cat.strip():
+                raise BankFormatError(file, cp, "a non-empty category name", repr(cat))
             bank._task.setdefault(cat, [])
             for i, raw in enumerate(skills):
-                p = f"$.{task_key}.{cat}[{i}]"
+                p = f"{cp}[{i}]"
                 bank._load_skill(_parse(Skill, raw, file, p, source="official", tier="task_specific", category=cat),
                                  file, p)
         mistakes = data.get("common_mistakes", [])
@@ -580,32 +652,96 @@ class SkillBank:
 
     @classmethod
     def _from_native(cls, data: dict[str, Any], file: str | None) -> "SkillBank":
-        fv = data.get("format_version")
-        if fv != NATIVE_FORMAT_VERSION:
-            raise BankFormatError(file, "$.format_version", f"{NATIVE_FORMAT_VERSION}", short_repr(fv))
-        bank = cls.from_official({k: data[k] for k in ("general_skills", data.get("task_key", "task_specific_skills"),
-                                                        "common_mistakes", "metadata") if k in data}, file=file)
-        bank._key_order = data.get("key_order", bank._key_order)
-        bank._extra = data.get("extra", {})
-        version = data.get("version", 0)
-        if not isinstance(version, int) or version < 0:
-            raise BankFormatError(file, "$.version", "a non-negative integer", short_repr(version))
-        bank.version = version
-        try:
-            bank.history = [Change.model_validate(c) for c in data.get("history", [])]
-        except ValidationError as err:
-            raise _pydantic_to_format_error(err, file, "$.history", data.get("history")) from None
+        task_key = storage.check_native_header(data, file)
+        bank = cls._from_official_checked({k: data[k] for k in ("general_skills", task_key, "common_mistakes",
+                                                                 "metadata")}, file, task_key=task_key)
+        bank._key_order = list(data["key_order"])
+        bank._extra = dict(data["extra"])
+        bank.version = data["version"]
+        history = data["history"]
+        for i, c in enumerate(history):
+            try:
+                bank.history.append(Change.model_validate(c))
+            except ValidationError as err:
+                raise _pydantic_to_format_error(err, file, f"$.history[{i}]", c) from None
+        bank._verify_history(file)
         return bank
+
+    def _verify_history(self, file: str | None) -> None:
+        """The history must be versions 1..version without gaps, and undoing it then redoing it must give the stored
+        records exactly (each edit's ``before`` is what the record was, its ``after`` what it became)."""
+        for i, change in enumerate(self.history):
+            if change.version != i + 1:
+                raise BankFormatError(file, f"$.history[{i}].version",
+                                      f"{i + 1} (the history runs 1..version without gaps)", repr(change.version))
+        if len(self.history) != self.version:
+            raise BankFormatError(file, "$.history", f"versions 1..{self.version} for a bank at version {self.version}",
+                                  f"{len(self.history)} change(s)")
+        work = self._bare_copy()
+        for i in reversed(range(len(self.history))):
+            edits = self.history[i].edits
+            for j in reversed(range(len(edits))):
+                work._replay_edit(_inverse(edits[j]), file, f"$.history[{i}].edits[{j}]", undo=True)
+        for i, change in enumerate(self.history):
+            for j, edit in enumerate(change.edits):
+                work._replay_edit(edit, file, f"$.history[{i}].edits[{j}]", undo=False)
+        if work._content() != self._content():
+            raise BankFormatError(file, "$.history", "a history that replays to the stored records",
+                                  "different records after replaying it")
+
+    def _bare_copy(self) -> "SkillBank":
+        out = SkillBank(task_key=self.task_key)
+        out._general = list(self._general)
+        out._task = {c: list(v) for c, v in self._task.items()}
+        out._mistakes = list(self._mistakes)
+        out._skill_index = dict(self._skill_index)
+        out._mistake_index = dict(self._mistake_index)
+        return out
+
+    def _content(self) -> tuple[Any, ...]:
+        return ([s.to_native() for s in self._general], {c: [s.to_native() for s in v] for c, v in self._task.items()},
+                [m.to_native() for m in self._mistakes])
+
+    def _replay_edit(self, edit: Edit, file: str | None, path: str, undo: bool) -> None:
+        index = self._skill_index if edit.kind == "skill" else self._mistake_index
+        cur = index.get(edit.item_id)
+        side, other = ("after", "before") if undo else ("before", "after")
+        what = f"{edit.kind} {edit.item_id!r}"
+        if edit.before is None:
+            if cur is not None:
+                raise BankFormatError(file, f"{path}.{side}", f"no {what} (the edit adds it)", "one present")
+        elif cur is None:
+            raise BankFormatError(file, f"{path}.{side}", f"{what} present", "it is absent")
+        elif cur.to_native() != edit.before:
+            raise BankFormatError(file, f"{path}.{side}", f"{what} as the history records it",
+                                  "a different record")
+        if edit.after is not None:
+            id_key = "skill_id" if edit.kind == "skill" else "mistake_id"
+            if edit.after.get(id_key) != edit.item_id:
+                raise BankFormatError(file, f"{path}.{other}.{id_key}", repr(edit.item_id),
+                                      short_repr(edit.after.get(id_key)))
+            model = Skill if edit.kind == "skill" else Mistake
+            try:
+                record = model.model_validate(edit.after)
+            except ValidationError as err:
+                raise _pydantic_to_format_error(err, file, f"{path}.{other}", edit.after) from None
+            where = self._where(record) if edit.kind == "skill" else "mistakes"
+            if edit.after_at is None or edit.after_at[0] != where:
+                raise BankFormatError(file, f"{path}.{other}_at", f"[{where!r}, index]", short_repr(edit.after_at))
+        try:
+            self._apply(edit, record=False)
+        except (KeyError, ValueError, IndexError) as err:
+            raise BankFormatError(file, path, "an edit that applies to the bank", short_repr(err)) from None
 
     def to_official(self) -> dict[str, Any]:
         """The official SkillRL JSON document (no tier/category/provenance/history; key order as loaded)."""
         with self._lock:
             parts = {
+                **self._extra,
                 "general_skills": [s.to_official() for s in self._general],
                 self.task_key: {c: [s.to_official() for s in v] for c, v in self._task.items()},
                 "common_mistakes": [m.to_official() for m in self._mistakes],
                 "metadata": self.metadata,
-                **self._extra,
             }
             order = [k for k in self._key_order if k in parts] + [k for k in parts if k not in self._key_order]
             return {k: parts[k] for k in order}
@@ -623,42 +759,143 @@ class SkillBank:
                 "history": [c.model_dump(mode="json") for c in self.history],
             }
 
-    def save(self, path: str | os.PathLike[str], format: Literal["native", "official"] = "native") -> Path:
-        """Write the bank atomically (temporary file in the same folder, fsync, rename).
+    def save(self, path: str | os.PathLike[str], format: Literal["native", "official"] = "native", *,
+             overwrite: bool = False, timeout: float = LOCK_TIMEOUT) -> Path:
+        """Write the bank atomically (:func:`skillrl.storage.atomic_write_bytes`: temporary file beside the real
+        target, fsync, rename, under the file's lock; a symlink's target is written, a replaced file keeps its
+        mode). A crash mid-save leaves the previous file intact. Returns ``Path(path)``.
 
-        A crash mid-save leaves the previous file intact. Returns the path written.
+        When this bank was loaded from (or last saved to) ``path``, the file must still be what it was then (same
+        sha256, hence same version): otherwise another writer saved in between and nothing is written. A file
+        this bank never read or wrote is replaced; a file deleted since is written again.
+
+        Args:
+            path: the file.
+            format: ``"native"`` (default: version, provenance, history) or ``"official"``.
+            overwrite: skip the conflict check and replace whatever is there.
+            timeout: seconds to wait for the file lock.
+
+        Raises:
+            StaleBankError: the file changed since this bank read or wrote it (names both versions and hashes);
+                merge with :meth:`rebase` and save again, or use :meth:`edit`.
+            BankConflictError: the lock was not acquired within ``timeout``.
+            ConfigError: an unknown ``format``.
+            BankFormatError: the bank holds NaN/Infinity or an unpaired surrogate (metadata).
+            OSError: the write failed (the old file is intact).
         """
-        doc = self.to_native() if format == "native" else self.to_official()
-        return atomic_write_json(path, doc)
+        if format not in ("native", "official"):
+            raise ConfigError(f"format must be 'native' or 'official', got {format!r}")
+        with self._lock:
+            doc = self.to_native() if format == "native" else self.to_official()
+            version = self.version
+        data = storage.dump_json(doc, file=path)
+        key = str(storage.resolve(path))
+        with storage.file_lock(key, timeout):
+            seen = None if overwrite else self._disk.get(key)
+            if seen is not None:
+                now = storage.disk_stamp(key)
+                if now is not None and now[1] != seen[1]:
+                    unsaved = sum(1 for c in self.history if c.version > seen[0])
+                    raise StaleBankError(path, seen[0], seen[1], now[0], now[1], unsaved)
+            storage.atomic_write_bytes(key, data, timeout=timeout)
+            with self._lock:
+                self._disk[key] = (version, storage.sha256_hex(data))
+        return Path(path)
 
+    @classmethod
+    @contextlib.contextmanager
+    def edit(cls, path: str | os.PathLike[str], *, format: Literal["auto", "native", "official"] = "auto",
+             create: bool = False, timeout: float = LOCK_TIMEOUT) -> Iterator["SkillBank"]:
+        """Load, edit and save a bank file under its inter-process lock (``filelock``)::
 
-def atomic_write_json(path: str | os.PathLike[str], doc: Any, indent: int | None = 2) -> Path:
-    """Write ``doc`` as JSON to ``path`` atomically: temp file in the same folder, flush, fsync, ``os.replace``.
+            with SkillBank.edit("bank.json") as bank:
+                bank.add(skill, reason="manual")
+            # saved; other processes using edit() waited, none of their edits is lost
 
-    Readers see either the old file or the new one, never a partial write. Raises ``TypeError`` for
-    values JSON cannot encode (nothing is written then).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(doc, indent=indent, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename durable; not possible on every filesystem
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    return path
+        The bank is saved when the block ends without an exception (nothing is written otherwise).
+
+        Args:
+            path: the bank file.
+            format: ``"auto"`` (the format it was loaded in; native for a new file), ``"native"`` or ``"official"``.
+            create: start from an empty bank when the file does not exist (else BankNotFoundError).
+            timeout: seconds to wait for the lock.
+
+        Raises:
+            BankFormatError / BankNotFoundError: see :meth:`load`.
+            BankConflictError: the lock was not acquired within ``timeout``; StaleBankError when a writer that does
+                not take the lock changed the file meanwhile.
+        """
+        with storage.file_lock(path, timeout):
+            try:
+                bank = cls.load(path)
+            except BankNotFoundError:
+                if not create:
+                    raise
+                bank = cls()
+            yield bank
+            fmt = (bank.source_format or "native") if format == "auto" else format
+            bank.save(path, format=fmt, timeout=timeout)  # type: ignore[arg-type]
+
+    def rebase(self, path: str | os.PathLike[str]) -> "SkillBank":
+        """Merge after a :class:`~skillrl.errors.StaleBankError`: load ``path`` as it is now and re-apply this bank's
+        changes that are not on disk (those after the version it was loaded or last saved at) on top of it, each as a
+        new version with its op, reason and meta; this bank then holds the result (in place, so a runtime or
+        retriever holding it follows). Call :meth:`save` next. Typical loop::
+
+            while True:
+                try:
+                    bank.save(path)
+                    break
+                except StaleBankError:
+                    bank.rebase(path)
+
+        Raises:
+            BankConflictError: this bank never read or wrote ``path``, or an unsaved change touches a record the
+                other writer also added, changed or removed (this bank is unchanged then).
+            BankFormatError: see :meth:`load`.
+        """
+        key = str(storage.resolve(path))
+        with self._lock:
+            seen = self._disk.get(key)
+            if seen is None:
+                raise BankConflictError(f"{path}: this bank was not loaded from or saved to it; nothing to rebase onto")
+            local = [c for c in self.history if c.version > seen[0]]
+        disk = type(self).load(path)
+        for change in local:
+            disk._reapply(change)
+        with self._lock:
+            disk._disk = {**self._disk, **disk._disk}
+            self.__dict__.update({k: v for k, v in disk.__dict__.items() if k != "_lock"})
+        return self
+
+    def _reapply(self, change: Change) -> None:
+        """Apply another bank's ``change`` here as a new version, checking every record it touches is as it was."""
+        with self._lock, self._change(change.op, change.reason, dict(change.meta)):
+            v = self._pending_version()
+            for edit in change.edits:
+                index = self._skill_index if edit.kind == "skill" else self._mistake_index
+                cur = index.get(edit.item_id)
+                what = f"cannot re-apply v{change.version} {change.op} ({change.reason or 'no reason'}): " \
+                       f"{edit.kind} {edit.item_id!r}"
+                if edit.before is None and cur is not None:
+                    raise BankConflictError(f"{what} was added by the other writer too")
+                if edit.before is not None and (cur is None or cur.to_native() != edit.before):
+                    raise BankConflictError(f"{what} was changed or removed by the other writer")
+                after = copy.deepcopy(edit.after)
+                if after is not None and isinstance(after.get("provenance"), dict):
+                    prov = after["provenance"]
+                    for k in ("created_version", "updated_version"):
+                        if prov.get(k) == change.version and (k == "updated_version" or edit.before is None):
+                            prov[k] = v
+                before_at = None
+                if cur is not None:
+                    before_at = self._location(cur) if edit.kind == "skill" else ("mistakes", self._mistakes.index(cur))
+                after_at = edit.after_at
+                if after is not None and before_at is not None and after_at is not None and after_at[0] == before_at[0]:
+                    after_at = before_at
+                self._apply(Edit(kind=edit.kind, item_id=edit.item_id, before=None if cur is None else cur.to_native(),
+                                 after=after, before_at=before_at, after_at=after_at,
+                                 drops_category=edit.drops_category))
 
 
 def _strip_tier(d: dict[str, Any]) -> dict[str, Any]:
@@ -673,10 +910,21 @@ def _inverse(edit: Edit) -> Edit:
                 creates_category=edit.drops_category, drops_category=edit.creates_category)
 
 
+_RECORD_KEYS = {Skill: ("skill_id", "title", "principle", "when_to_apply", "tier", "category", "provenance"),
+                Mistake: ("mistake_id", "description", "why_it_happens", "how_to_avoid", "provenance")}
+
+
 def _parse(model: type[Skill] | type[Mistake], raw: Any, file: str | None, path: str, source: str,
            **fixed: Any) -> Any:
     if not isinstance(raw, dict):
         raise BankFormatError(file, path, f"a {model.__name__.lower()} object", type(raw).__name__)
+    known = _RECORD_KEYS[model]
+    for key in raw:
+        if key not in known:
+            close = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.8)
+            if close:
+                raise BankFormatError(file, storage.key_path(path, key), f"a known field (did you mean {close[0]!r}?)",
+                                      repr(key))
     for key in ("tier", "category"):
         if key in raw and key in fixed and raw[key] != fixed[key]:
             raise BankFormatError(file, f"{path}.{key}", repr(fixed[key]), short_repr(raw[key]))

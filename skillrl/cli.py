@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -19,10 +21,11 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from skillrl.bank import SkillBank
-from skillrl.errors import SkillRLError
+from skillrl.errors import ConfigError, SkillRLError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="SkillRL skill banks: inspect, detect categories, retrieve, convert, diff, distill, evolve.")
@@ -34,11 +37,27 @@ def _emit(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
+_VERSION_SUFFIX = re.compile(r"@([0-9]+)\Z")  # ASCII digits only: "@²" and "@١" are not versions
+
+
+def parse_bank_spec(spec: str) -> tuple[str, Optional[int]]:
+    """Split ``PATH@VERSION`` into ``(PATH, VERSION)``; ``(spec, None)`` for a plain path.
+
+    VERSION is ``@`` followed by ASCII digits at the end (``bank.json@3``). When ``PATH`` does not exist but the
+    whole ``spec`` does (a file literally named ``bank@3``), the literal path wins.
+    """
+    m = _VERSION_SUFFIX.search(spec)
+    if m is None or (not os.path.exists(spec[:m.start()]) and os.path.exists(spec)):
+        return spec, None
+    return spec[:m.start()], int(m.group(1))
+
+
 def load_bank_spec(spec: str) -> SkillBank:
-    """``PATH`` or ``PATH@VERSION`` (an older version of a native bank, rebuilt from its history)."""
-    path, _, version = spec.rpartition("@") if "@" in spec and spec.rpartition("@")[2].isdigit() else (spec, "", "")
+    """``PATH`` or ``PATH@VERSION`` (an older version of a native bank, rebuilt from its history; see
+    :func:`parse_bank_spec`). Raises BankFormatError (the file) or BankConflictError (no such version)."""
+    path, version = parse_bank_spec(spec)
     bank = SkillBank.load(path)
-    return bank.at_version(int(version)) if version else bank
+    return bank.at_version(version) if version is not None else bank
 
 
 def _block_tokens(bank: SkillBank, category: Optional[str]) -> int:
@@ -63,11 +82,11 @@ def inspect(bank: str = typer.Argument(..., help="Bank file (official or native 
     if as_json:
         _emit(summary)
         return
-    t = Table(title=f"{bank}  (version {b.version}, {len(b.history)} changes in history)")
+    t = Table(title=f"{escape(bank)}  (version {b.version}, {len(b.history)} changes in history)")
     for col in ("tier", "category", "skills", "block tokens*"):
         t.add_column(col, justify="right" if col in ("skills", "block tokens*") else "left")
     for r in rows:
-        t.add_row(r["tier"], r["category"], str(r["skills"]), str(r["tokens"]))
+        t.add_row(r["tier"], escape(r["category"]), str(r["skills"]), str(r["tokens"]))
     t.add_row("mistakes", "-", str(len(b.mistakes)), "")
     console.print(t)
     console.print("* tokens of the rendered template-mode block for that category (general skills + first 5 "
@@ -145,12 +164,21 @@ def convert(src: str = typer.Argument(..., help="Input bank (PATH or PATH@VERSIO
     """Convert between the official SkillRL format and the native one."""
     if fmt not in ("native", "official"):
         raise typer.BadParameter("--format must be native or official")
+    src_path, _ = parse_bank_spec(src)
     b = load_bank_spec(src)
+    if os.path.exists(dst) and os.path.samefile(src_path, dst):
+        on_disk = SkillBank.load(src_path)
+        kept = 0 if fmt == "official" else len(b.history)
+        if kept < len(on_disk.history):
+            raise ConfigError(f"convert would overwrite its source {src_path} (version {on_disk.version}, "
+                              f"{len(on_disk.history)} changes in history) with {fmt} version {b.version} keeping "
+                              f"{kept} changes; write to another file")
     b.save(dst, format=fmt)  # type: ignore[arg-type]
     if as_json:
         _emit({"src": src, "dst": str(dst), "format": fmt, "skills": len(b), "version": b.version})
     else:
-        console.print(f"wrote {dst} ({fmt}, {len(b)} skills, {len(b.mistakes)} mistakes, version {b.version})")
+        console.print(f"wrote {escape(str(dst))} ({fmt}, {len(b)} skills, {len(b.mistakes)} mistakes, "
+                      f"version {b.version})")
 
 
 @app.command()
@@ -212,13 +240,13 @@ def distill(episodes: list[Path] = typer.Argument(..., help="Episode files: nati
         _emit({"output": str(output), "format": fmt, "counts": bank.counts(), "report": report.model_dump(),
                "compression": comp})
         return
-    t = Table(title=f"{output}: {len(bank)} skills, {len(bank.mistakes)} mistakes (teacher {report.teacher})")
+    t = Table(title=escape(f"{output}: {len(bank)} skills, {len(bank.mistakes)} mistakes (teacher {report.teacher})"))
     t.add_column("category", no_wrap=True)
     for col in ("eps", "succ", "fail", "skills", "raw tok", "skill tok", "raw/skill"):
         t.add_column(col, justify="right", no_wrap=True)
     for c, st in report.categories.items():
         cs = comp["categories"].get(c, {})
-        t.add_row(c, str(st["episodes"]), str(st["successes"]), str(st["failures"]), str(st["skills"]),
+        t.add_row(escape(c), str(st["episodes"]), str(st["successes"]), str(st["failures"]), str(st["skills"]),
                   f"{cs.get('raw_tokens', 0):,}", f"{cs.get('skill_tokens', 0):,}", _ratio(cs.get("ratio")))
     t.add_row("(general)", "", "", "", str(len(bank.general)), "", f"{comp['general']['skill_tokens']:,}", "")
     t.add_row("(mistakes)", "", "", "", str(len(bank.mistakes)), "", f"{comp['mistakes']['tokens']:,}", "")
@@ -233,14 +261,14 @@ def distill(episodes: list[Path] = typer.Argument(..., help="Episode files: nati
     off += [f"{c} {v['count']} (target {v['min']}-{v['max']})" for c, v in report.shape["task_specific"].items()
             if not v["ok"]]
     if off:
-        console.print("outside the target shape: " + "; ".join(off))
+        console.print("outside the target shape: " + escape("; ".join(off)))
     if report.rejected:
         reasons = Counter(r.reason.split(" (")[0].split(" of ")[0] for r in report.rejected)
-        console.print(f"{len(report.rejected)} proposals not filed: " + ", ".join(f"{k} x{v}" for k, v in
-                                                                                 reasons.most_common()))
+        console.print(f"{len(report.rejected)} proposals not filed: " + escape(", ".join(f"{k} x{v}" for k, v in
+                                                                                        reasons.most_common())))
     for err in report.errors:
-        console.print(f"[yellow]teacher call failed[/yellow] {err}")
-    console.print(report.summary())
+        console.print(f"[yellow]teacher call failed[/yellow] {escape(str(err))}")
+    console.print(escape(report.summary()))
     if report.calls and not any(c.ok for c in report.calls):
         raise typer.Exit(1)
 
@@ -300,26 +328,27 @@ def evolve(bank: str = typer.Argument(..., help="Bank file (official or native J
     if as_json:
         _emit({"report": report.model_dump(), "wrote": wrote, "format": fmt, "counts": b.counts()})
     else:
-        t = Table(title=f"evolution at step {step} ({report.teacher}): v{report.version_before} -> v{report.version_after}")
+        t = Table(title=escape(f"evolution at step {step} ({report.teacher}): v{report.version_before} -> "
+                               f"v{report.version_after}"))
         for col in ("category", "episodes", "success rate", "evolved", "failures shown"):
             t.add_column(col, justify="left" if col == "category" else "right")
         counts = Counter(e.category or "unknown" for e in eps)
         for c, r in report.success_rates.items():
-            t.add_row(c, str(counts[c]), f"{r:.2f}", "yes" if c in report.low_categories else "",
+            t.add_row(escape(c), str(counts[c]), f"{r:.2f}", "yes" if c in report.low_categories else "",
                       str(len(report.failures_used.get(c, []))))
         console.print(t)
         for label, ids in (("added", report.added), ("refined", report.refined), ("evicted", report.evicted),
                            ("mistakes added", report.mistakes_added)):
             if ids:
-                console.print(f"{label}: {', '.join(ids)}")
+                console.print(f"{label}: {escape(', '.join(ids))}")
         for r in report.rejected:
-            console.print(f"rejected [{r.category}] {r.title}: {r.reason}")
+            console.print(escape(f"rejected [{r.category}] {r.title}: {r.reason}"))
         for e in report.errors:
-            console.print(f"[yellow]{e}[/yellow]")
+            console.print(f"[yellow]{escape(str(e))}[/yellow]")
         if report.error:
-            console.print(f"[red]evolution failed, bank unchanged:[/red] {report.error}")
-        console.print(report.summary())
-        console.print(f"wrote {wrote} ({fmt})" if wrote else "bank unchanged, nothing written")
+            console.print(f"[red]evolution failed, bank unchanged:[/red] {escape(str(report.error))}")
+        console.print(escape(report.summary()))
+        console.print(f"wrote {escape(wrote)} ({fmt})" if wrote else "bank unchanged, nothing written")
     if report.error or (report.errors and not report.changed):
         raise typer.Exit(1)
 
@@ -328,11 +357,8 @@ def main() -> None:
     """Console entry point: turns skillrl errors into a one-line message and exit code 2."""
     try:
         app()
-    except SkillRLError as err:
-        Console(stderr=True).print(f"[red]error:[/red] {err}")
-        raise SystemExit(2) from None
-    except FileNotFoundError as err:
-        Console(stderr=True).print(f"[red]error:[/red] {err}")
+    except (SkillRLError, FileNotFoundError) as err:
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(str(err))}")
         raise SystemExit(2) from None
 
 

@@ -153,7 +153,7 @@ class SkillConfig(BaseModel):
     # ------------------------------------------------------------------ files and environment
     def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
         """Write ``skillrl_config.json`` into ``directory`` (created if needed). Returns the file's path."""
-        from skillrl.bank import atomic_write_json
+        from skillrl.storage import atomic_write_json
 
         path = Path(directory) / CONFIG_FILE
         atomic_write_json(path, self.skill_config().model_dump(mode="json"))

@@ -33,8 +33,44 @@ class BankFormatError(SkillRLError, ValueError):
         super().__init__(f"{where}{json_path}: expected {expected}{found}")
 
 
+class BankNotFoundError(BankFormatError, FileNotFoundError):
+    """A bank (or state) file does not exist. A :class:`BankFormatError` (one error type for every read failure)
+    and a ``FileNotFoundError`` (what callers caught before)."""
+
+    def __init__(self, file: str | Path):
+        BankFormatError.__init__(self, file, "$", "an existing file", "no such file")
+
+
 class BankConflictError(SkillRLError, ValueError):
     """An edit conflicts with the bank's contents (duplicate id, unknown id, unknown version)."""
+
+
+class StaleBankError(BankConflictError):
+    """:meth:`SkillBank.save` found the file on disk is not the one this bank was loaded from (another writer saved
+    in between): nothing was written.
+
+    Attributes:
+        file: the file.
+        loaded_version, loaded_sha256: what this bank was loaded from (or last saved).
+        disk_version, disk_sha256: what is on disk now (``disk_version`` ``None`` when it has none / is unreadable).
+        unsaved: how many of this bank's changes are not on disk.
+
+    Merge with ``bank.rebase(file)`` (re-applies the unsaved changes onto the disk version) and save again, or do
+    load-edit-save under the file lock with ``SkillBank.edit(file)``.
+    """
+
+    def __init__(self, file: str | Path, loaded_version: int, loaded_sha256: str, disk_version: int | None,
+                 disk_sha256: str, unsaved: int):
+        self.file = str(file)
+        self.loaded_version, self.loaded_sha256 = loaded_version, loaded_sha256
+        self.disk_version, self.disk_sha256 = disk_version, disk_sha256
+        self.unsaved = unsaved
+        disk = f"v{disk_version}" if disk_version is not None else "an unversioned file"
+        super().__init__(
+            f"{self.file}: changed on disk since this bank was loaded (loaded v{loaded_version} sha256 "
+            f"{loaded_sha256[:12]}, on disk {disk} sha256 {disk_sha256[:12]}); nothing written. Merge with "
+            f"bank.rebase(path) ({unsaved} unsaved change(s)) and save again, or edit under the lock with "
+            f"SkillBank.edit(path)")
 
 
 class TeacherError(SkillRLError, RuntimeError):

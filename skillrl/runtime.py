@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
 from pydantic import BaseModel
 
-from skillrl.bank import SkillBank, atomic_write_json
-from skillrl.config import SkillConfig
+from skillrl import storage
+from skillrl.bank import SkillBank
+from skillrl.config import CONFIG_FILE, SkillConfig
 from skillrl.episode import Episode, Step, success_rates
-from skillrl.errors import ConfigError
+from skillrl.errors import BankFormatError, BankNotFoundError, ConfigError
 from skillrl.plugins import BuiltinPlugin, make_plugin_manager
 from skillrl.profiles import resolve_profile
 
@@ -533,13 +534,15 @@ class SkillRuntime:
             self._bank_changed(old)
 
     def save(self, directory: str | Path) -> Path:
-        """Write ``skill_bank.json`` (native) and ``skillrl_state.json`` into ``directory`` (atomically)."""
+        """Write ``skill_bank.json`` (native), ``skillrl_state.json`` and ``skillrl_config.json`` (the
+        :class:`~skillrl.config.SkillConfig`) into ``directory`` as ONE atomic unit
+        (:func:`skillrl.storage.write_state_dir`: a new generation folder, then one rename), so after a kill at any
+        moment :meth:`load` finds the bank and the state of the same save. Other files in ``directory`` are left alone."""
         directory = Path(directory)
-        self.bank.save(directory / BANK_FILE)
         state = self.state_dict()
-        state.pop("bank")
-        atomic_write_json(directory / STATE_FILE, state)
-        self.config.save_pretrained(directory)
+        bank = state.pop("bank")
+        storage.write_state_dir(directory, {BANK_FILE: bank, STATE_FILE: state,
+                                            CONFIG_FILE: self.config.model_dump(mode="json")})
         return directory
 
     @classmethod
@@ -560,13 +563,24 @@ class SkillRuntime:
         return runtime
 
     def load(self, directory: str | Path) -> None:
-        """Restore what :meth:`save` wrote. Raises ``FileNotFoundError`` when ``directory`` has no bank."""
-        directory = Path(directory)
-        state: dict[str, Any] = {"bank": SkillBank.load(directory / BANK_FILE).to_native()}
-        if (directory / STATE_FILE).exists():
-            import json
+        """Restore what :meth:`save` wrote (:func:`skillrl.storage.read_state_dir`, each file checked against the
+        manifest's sha256; a directory of the older layout is read as plain files).
 
-            state.update(json.loads((directory / STATE_FILE).read_text()))
+        Raises:
+            BankNotFoundError: ``directory`` has no bank (also a ``FileNotFoundError``).
+            BankFormatError: the bank or the state is unreadable, malformed, or not the one the manifest names.
+        """
+        directory = Path(directory)
+        files = storage.read_state_dir(directory, names=(BANK_FILE, STATE_FILE))
+        if BANK_FILE not in files:
+            raise BankNotFoundError(directory / BANK_FILE)
+        state: dict[str, Any] = {"bank": SkillBank.from_bytes(files[BANK_FILE], directory / BANK_FILE).to_native()}
+        if STATE_FILE in files:
+            extra = storage.parse_json(files[STATE_FILE], directory / STATE_FILE)
+            if not isinstance(extra, dict) or "bank" in extra:
+                raise BankFormatError(directory / STATE_FILE, "$", "an object of runtime state (no 'bank')",
+                                      type(extra).__name__)
+            state.update(extra)
         self.load_state_dict(state)
 
 

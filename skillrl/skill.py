@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 MAX_TITLE = 120
@@ -53,8 +53,8 @@ class Provenance(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     source: str = "manual"
-    created_version: int = 0
-    updated_version: int = 0
+    created_version: StrictInt = 0  # strict: a boolean or "3" in a file is an error, not a version
+    updated_version: StrictInt = 0
     episode_ids: list[str] = Field(default_factory=list)
     teacher: str | None = None
     step: int | None = None
