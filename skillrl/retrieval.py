@@ -617,7 +617,7 @@ class SkillRetriever:
         if not self._general_order:
             return [[] for _ in range(q.shape[0])]
         mat = np.stack([self._vec_of_hash[self._entry[sid][1]] for sid in self._general_order])
-        sims = q @ mat.T
+        sims = [mat @ row for row in q]  # one matrix-vector product per query: scores independent of the batch
         return [[ScoredSkill(self._skill[sid], float(s)) for sid, s in zip(self._general_order, row)] for row in sims]
 
     def retrieve(self, query: str, category: str | None = None) -> Retrieval:
@@ -705,38 +705,36 @@ class SkillRetriever:
         return np.stack(rows) if rows else np.zeros((0, self.embedder.dim), dtype=np.float32)
 
     def _search(self, keys: list[tuple[str, str | None]], qvec: np.ndarray, rows: list[int]) -> list[Retrieval]:
-        """One :class:`Retrieval` per ``keys[j]`` = (query, category), whose vector is ``qvec[rows[j]]``."""
-        used = np.array(sorted(set(rows)), dtype=np.int64)
-        local = {int(r): i for i, r in enumerate(used)}
-        qsub = qvec[used]
-        if self.top_k_general is None:
-            gen_rows = self._all_general(qsub)
-        else:
-            gen_rows = self._topk([_GENERAL], qsub, self.top_k_general, None)
+        """One :class:`Retrieval` per ``keys[j]`` = (query, category), whose vector is ``qvec[rows[j]]``.
+
+        Every query is scored on its own (a ``(1, d)`` matrix): BLAS and FAISS sum in an order that depends on how
+        many queries share a call, which moves the last bits of a score, and a GRPO group split across ranks (each
+        rank with other queries in its batch) must see bit-identical scores to get one block.
+        """
         task_parts_all = [p for p in self._indexes if p[0] == "task"]
-        # group the keys by the partitions they search (and whether delta applies), to search each group in one call
-        groups: dict[tuple[tuple[tuple[str, str | None], ...], bool], list[int]] = {}
-        for j, (_q, c) in enumerate(keys):
+        mistake_ids = list(self._mistake_hash)
+        mistake_mat = (np.stack([self._vec_of_hash[self._mistake_hash[i]] for i in mistake_ids])
+                       if mistake_ids else None)
+        version = int(self._synced_version or 0)
+        general_of: dict[int, list[ScoredSkill]] = {}
+        mistakes_of: dict[int, dict[str, float] | None] = {}
+        out = []
+        for j, (qt, c) in enumerate(keys):
+            r = rows[j]
+            q = qvec[r: r + 1]
+            if r not in general_of:
+                general_of[r] = (self._all_general(q) if self.top_k_general is None
+                                 else self._topk([_GENERAL], q, self.top_k_general, None))[0]
+                mistakes_of[r] = (dict(zip(mistake_ids, map(float, (mistake_mat @ q[0]).tolist())))
+                                  if mistake_mat is not None else None)
             own = c is not None and self.restrict_to_category
             parts = [("task", c)] if own else task_parts_all
-            groups.setdefault((tuple(parts), self.delta_in_category or not own), []).append(j)
-        ts_of_key: dict[int, list[ScoredSkill]] = {}
-        for (parts_t, thresholded), js in groups.items():
-            res = self._topk(list(parts_t), qvec[np.array([rows[j] for j in js], dtype=np.int64)],
-                             self.top_k, self.delta if thresholded else None)
-            for j, r in zip(js, res):
-                ts_of_key[j] = r
-        mistake_scores: list[dict[str, float] | None] = [None] * len(used)
-        if self._mistake_hash:
-            ids = list(self._mistake_hash)
-            mat = np.stack([self._vec_of_hash[self._mistake_hash[i]] for i in ids])
-            mistake_scores = [dict(zip(ids, map(float, row))) for row in qsub @ mat.T]
-        version = int(self._synced_version or 0)
-        return [Retrieval(query=qt, category=c, general=list(gen_rows[local[rows[j]]]), task_specific=ts_of_key[j],
-                          mistakes=rank_mistakes(self._mistakes, c, mistake_scores[local[rows[j]]],
-                                                 self.mistake_order),
-                          bank_version=version)
-                for j, (qt, c) in enumerate(keys)]
+            thresholded = self.delta_in_category or not own
+            task = self._topk(parts, q, self.top_k, self.delta if thresholded else None)[0]
+            out.append(Retrieval(query=qt, category=c, general=list(general_of[r]), task_specific=task,
+                                 mistakes=rank_mistakes(self._mistakes, c, mistakes_of[r], self.mistake_order),
+                                 bank_version=version))
+        return out
 
     def __repr__(self) -> str:
         return (f"SkillRetriever(embedder={self.embedder.name!r}, top_k_general={self.top_k_general}, "

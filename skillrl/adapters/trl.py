@@ -375,7 +375,10 @@ class SkillCallback(TrainerCallback):
                 error = f"{type(err).__name__}: {err}"
                 logger.exception("skillrl: evolution after the evaluation at step %d failed; every rank keeps bank "
                                  "v%d", step, before["bank"]["version"])
-                self.runtime.load_state_dict(before)
+                try:
+                    self.runtime.load_state_dict(before)  # the bank is back before any hook runs
+                except Exception:  # noqa: BLE001 - a bank_changed plugin failing again must not skip the broadcast
+                    logger.exception("skillrl: a plugin failed again while the previous bank was restored")
         if acc.num_processes > 1:
             from accelerate.utils import broadcast_object_list
 

@@ -1,7 +1,13 @@
-"""Run by tests/test_trl_multiprocess.py under `accelerate launch --num_processes 2 --cpu`.
+"""Run by tests/test_trl_multiprocess.py under ``python -m torch.distributed.run --nproc_per_node 2``.
 
-Each rank trains the tiny policy with SkillCallback (offline teacher), evaluates once with failures, and
-writes what bank it ended with to OUT/rank<k>.json.
+Modes:
+
+* ``evolve``: each rank trains the tiny policy with SkillCallback (offline teacher), evaluates once with failures,
+  and writes what bank it ended with to OUT/rank<k>.json;
+* ``split``: embedding mode with ``per_device_train_batch_size=3`` and ``num_generations=2``, so one GRPO group is
+  split across the two ranks; every retrieval's exact scores and every prompt the policy saw are written down;
+* ``raise``: as ``evolve``, with a plugin that raises when evolution changes the bank (on the main process, where
+  evolution runs): every rank must keep the previous bank, and nobody may hang in the broadcast.
 """
 
 from __future__ import annotations
@@ -14,8 +20,30 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from skillrl import hookimpl  # noqa: E402
 
-def main(model: str, bank_path: str, out: str) -> None:
+
+class ScoreLog:
+    """Records every retrieval the runtime renders: the task, category and the exact float scores."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    @hookimpl
+    def skillrl_render(self, retrieval):
+        self.rows.append({"query": retrieval.query, "category": retrieval.category,
+                          "scores": [[s.skill_id, float(s.score).hex()] for s in retrieval.general
+                                     + retrieval.task_specific]})
+        return None  # fall through to the default renderer
+
+
+class FailingPlugin:
+    @hookimpl
+    def skillrl_bank_changed(self, bank, old_version, new_version):
+        raise RuntimeError(f"plugin failure while the bank moved v{old_version} -> v{new_version}")
+
+
+def main(model: str, bank_path: str, out: str, mode: str = "evolve") -> None:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
@@ -29,22 +57,37 @@ def main(model: str, bank_path: str, out: str) -> None:
     def reward(completions, task, **kwargs):
         return [0.0 if ("hot" in t or "cool" in t) else 1.0 for t in task]
 
-    config = GRPOConfig(output_dir=str(Path(out) / "trainer"), max_steps=2, per_device_train_batch_size=2,
-                        per_device_eval_batch_size=2, num_generations=2, max_completion_length=8, logging_steps=1,
-                        report_to="none", use_cpu=True, bf16=False, seed=0, eval_strategy="steps", eval_steps=2,
-                        save_strategy="no")
+    per_device = 3 if mode == "split" else 2
+    config = GRPOConfig(output_dir=str(Path(out) / "trainer"), max_steps=2, per_device_train_batch_size=per_device,
+                        per_device_eval_batch_size=per_device, num_generations=2, max_completion_length=8,
+                        logging_steps=1, report_to="none", use_cpu=True, bf16=False, seed=0,
+                        eval_strategy="steps", eval_steps=2, save_strategy="no")
     trainer = GRPOTrainer(model=model, reward_funcs=reward, args=config, train_dataset=ds, eval_dataset=ds)
-    cb = SkillCallback(trainer, bank=bank_path, mode="template", profile="alfworld", teacher="offline")
+    scores = ScoreLog()
+    plugins = [scores] + ([FailingPlugin()] if mode == "raise" else [])
+    settings = {"mode": "embedding"} if mode == "split" else {"mode": "template"}
+    cb = SkillCallback(trainer, bank=bank_path, profile="alfworld", teacher="offline", plugins=plugins, **settings)
     trainer.add_callback(cb)
+    seen: list = []
+    generate = trainer._generate
+
+    def spy(prompts):
+        seen.extend(prompts)
+        return generate(prompts)
+
+    trainer._generate = spy
     trainer.train()
     rank = trainer.accelerator.process_index
     doc = json.dumps(cb.runtime.bank.to_official(), sort_keys=True)
+    logged = {k for entry in trainer.state.log_history for k in entry}
     Path(out, f"rank{rank}.json").write_text(json.dumps({
         "rank": rank, "world": trainer.accelerator.num_processes, "version": cb.runtime.bank.version,
         "sha256": hashlib.sha256(doc.encode()).hexdigest(), "size": len(cb.runtime.bank),
         "reports": len(cb.runtime.reports), "eval_episodes": sum(v["episodes"] for v in cb.runtime.validations),
+        "last_error": cb.last_error, "failed_logged": "eval_skills/evolution/failed" in logged,
+        "prompts": [p[-1]["content"] for p in seen], "scores": scores.rows,
     }))
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])
