@@ -92,7 +92,7 @@ def _two_plan(steps: list[str]) -> list[str]:
     """The pick-two plan with its repeated half said once: ``..., then the same for the second object``."""
     half = len(steps) // 2
     if half and steps[:half] == steps[half:]:
-        return [*steps[:half], "repeat steps 1-" + str(half) + " for the second object"]
+        return [*steps[:half], "repeat these steps for the second object"]
     return steps
 
 
