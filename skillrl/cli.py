@@ -5,8 +5,9 @@
     skillrl retrieve BANK "heat some egg and put it in garbagecan" [--mode template|embedding] [--top-k 6]
     skillrl convert IN OUT [--format official|native]
     skillrl diff A B                       (A or B may be PATH@VERSION for a native bank's older version)
-    skillrl distill EPISODES... -o BANK --teacher offline|openai:MODEL|hf:PATH
-    skillrl evolve BANK EPISODES --teacher ...
+    skillrl distill EPISODES... -o BANK --teacher offline|openai:MODEL|hf:PATH [--base-url URL] [--model M]
+                    [--timeout S] [--max-retries N] [--max-tokens N] [--reasoning-effort low|medium|high]
+    skillrl evolve BANK EPISODES --teacher ... (same teacher options)
 """
 
 from __future__ import annotations
@@ -193,13 +194,52 @@ def diff(a: str = typer.Argument(..., help="Bank A (PATH or PATH@VERSION)."),
         sys.stdout.write(str(d) + "\n")
 
 
-def _make_cli_teacher(spec: str, base_url: Optional[str]) -> Any:
+def _make_cli_teacher(spec: str, base_url: Optional[str], *, model: Optional[str] = None,
+                      timeout: Optional[float] = None, max_retries: Optional[int] = None,
+                      max_tokens: Optional[int] = None, reasoning_effort: Optional[str] = None) -> Any:
+    """The teacher of ``--teacher`` with the teacher options: ``--model`` fills or replaces the spec's argument
+    (``--teacher openai --model o3``); ``--base-url``, ``--timeout``, ``--max-retries``, ``--max-tokens`` and
+    ``--reasoning-effort`` go to OpenAI-compatible teachers, ``--max-tokens`` also to ``hf:`` teachers (as
+    ``max_new_tokens``). Options a teacher does not take are an error, not silently dropped."""
     from skillrl.teachers import make_teacher
 
+    name, _, arg = spec.partition(":")
+    if model:
+        spec = f"{name}:{model}"
+    kwargs: dict[str, Any] = {}
+    openai_opts = {"base_url": base_url, "timeout": timeout, "max_retries": max_retries, "max_tokens": max_tokens,
+                   "reasoning_effort": reasoning_effort}
+    if name == "openai":
+        kwargs = {k: v for k, v in openai_opts.items() if v is not None}
+    elif name == "hf" and max_tokens is not None:
+        kwargs["max_new_tokens"] = max_tokens
+    given = [k for k, v in openai_opts.items() if v is not None and k not in kwargs and
+             not (name == "hf" and k == "max_tokens")]
+    if given:
+        opts = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise typer.BadParameter(f"{opts} apply to openai: teachers, not {name!r}", param_hint="--teacher")
     try:
-        return make_teacher(spec, base_url=base_url) if base_url and spec.startswith("openai:") else make_teacher(spec)
+        return make_teacher(spec, **kwargs)
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--teacher") from None
+
+
+def _teacher_options() -> dict[str, Any]:
+    """The teacher options shared by ``distill`` and ``evolve`` (typer option objects by parameter name)."""
+    return {
+        "model": typer.Option(None, "--model", help="Model for the teacher (openai:/hf:), e.g. o3 or gpt-4o-mini."),
+        "timeout": typer.Option(None, "--timeout", help="Seconds per teacher request (default 60; 300 for "
+                                                        "reasoning models)."),
+        "max_retries": typer.Option(None, "--max-retries", help="Retries per teacher request on 429/5xx/timeouts "
+                                                                "(default 3)."),
+        "max_tokens": typer.Option(None, "--max-tokens", help="Teacher answer budget in tokens (default 2048; "
+                                                              "16384 for reasoning models)."),
+        "reasoning_effort": typer.Option(None, "--reasoning-effort", help="minimal | low | medium | high "
+                                                                         "(reasoning models only)."),
+    }
+
+
+_TO = _teacher_options()
 
 
 def _ratio(x: Optional[float]) -> str:
@@ -213,6 +253,9 @@ def distill(episodes: list[Path] = typer.Argument(..., help="Episode files: nati
             teacher: str = typer.Option("offline", "--teacher", help="offline | openai:MODEL | hf:PATH"),
             base_url: Optional[str] = typer.Option(None, "--base-url",
                                                    help="OpenAI-compatible endpoint (with /v1) for openai: teachers."),
+            model: Optional[str] = _TO["model"], timeout: Optional[float] = _TO["timeout"],
+            max_retries: Optional[int] = _TO["max_retries"], max_tokens: Optional[int] = _TO["max_tokens"],
+            reasoning_effort: Optional[str] = _TO["reasoning_effort"],
             into: Optional[str] = typer.Option(None, "--into", help="Extend this bank (PATH or PATH@VERSION) "
                                                                     "instead of starting from an empty one."),
             fmt: str = typer.Option("native", "--format", help="native (provenance, history) | official"),
@@ -230,7 +273,9 @@ def distill(episodes: list[Path] = typer.Argument(..., help="Episode files: nati
     eps = [ep for path in episodes for ep in load_episodes(path, progress=progress and not as_json)]
     if not eps:
         raise typer.BadParameter("the episode files hold no episodes", param_hint="EPISODES")
-    distiller = SkillDistiller(_make_cli_teacher(teacher, base_url),
+    distiller = SkillDistiller(_make_cli_teacher(teacher, base_url, model=model, timeout=timeout,
+                                                 max_retries=max_retries, max_tokens=max_tokens,
+                                                 reasoning_effort=reasoning_effort),
                                DistillConfig(max_skill_tokens=max_skill_tokens, embedding_dedup=not exact_dedup),
                                progress=progress and not as_json)
     bank, report = distiller.distill(eps, bank=load_bank_spec(into) if into else None)
@@ -280,6 +325,9 @@ def evolve(bank: str = typer.Argument(..., help="Bank file (official or native J
            teacher: str = typer.Option("offline", "--teacher", help="offline | openai:MODEL | hf:PATH"),
            base_url: Optional[str] = typer.Option(None, "--base-url",
                                                   help="OpenAI-compatible endpoint (with /v1) for openai: teachers."),
+           model: Optional[str] = _TO["model"], timeout: Optional[float] = _TO["timeout"],
+           max_retries: Optional[int] = _TO["max_retries"], max_tokens: Optional[int] = _TO["max_tokens"],
+           reasoning_effort: Optional[str] = _TO["reasoning_effort"],
            step: int = typer.Option(0, "--step", help="Trainer step recorded in provenance."),
            output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write here instead of in place."),
            fmt: str = typer.Option("auto", "--format", help="auto (in place: the input's format; -o: native) | "
@@ -312,7 +360,8 @@ def evolve(bank: str = typer.Argument(..., help="Bank file (official or native J
                e.model_copy(update={"category": det.to_bank_category(e.category, b) or e.category}) for e in eps]
     if not eps:
         raise typer.BadParameter("no episodes to evolve from" + (f" in split {split!r}" if split else ""))
-    evolver = Evolver(_make_cli_teacher(teacher, base_url),
+    evolver = Evolver(_make_cli_teacher(teacher, base_url, model=model, timeout=timeout, max_retries=max_retries,
+                                        max_tokens=max_tokens, reasoning_effort=reasoning_effort),
                       EvolutionConfig(update_threshold=threshold, max_new_skills=max_new_skills))
     if exact_dedup:
         evolver.dedup = Deduplicator(None, threshold=evolver.config.dedup_threshold, lazy_default=False)

@@ -11,7 +11,9 @@ transformers) three kinds of questions and files the answers:
    answered this in call 1, so it is asked once; LLM teachers see a few episodes per call and are asked per
    category;
 3. **lessons** - the failures of each category (``Teacher.reflect(failures, category)``): task-specific
-   lessons and *common mistakes* (the paper's "failed trajectories -> lessons / counterfactuals").
+   lessons and *common mistakes* (the paper's "failed trajectories -> lessons / counterfactuals"). A teacher that
+   reads every episode (the offline teacher) gets all failures in one call, so advice shared by several categories
+   becomes one common mistake instead of one per category.
 
 Every proposal then passes the same checks, in order:
 
@@ -24,7 +26,9 @@ Every proposal then passes the same checks, in order:
   description and by the same cosine rule on ``description Instead: how_to_avoid``;
 * **shape**, aiming at the official banks (12 / 15 / 10 general skills, 5-6 per category, 11-12 mistakes):
   at most ``max_general`` (15) general skills, ``max_per_category`` (6) per category of which
-  ``lesson_slots`` (2) are kept for lessons when the category has failures, ``max_mistakes`` (15) mistakes.
+  ``lesson_slots`` (2) are kept for lessons when the category has failures the teacher can learn from
+  (``Teacher.yields_lessons``; the offline teacher needs steps or recorded mistakes); success patterns turned away
+  only for those slots are filed after the lessons into the slots left free, ``max_mistakes`` (15) mistakes.
   The lower ends of the targets (8 general, 4 per category, 8 mistakes) are reported, not forced: a teacher
   that finds less says so in :attr:`DistillReport.shape`.
 
@@ -66,6 +70,7 @@ __all__ = [
     "episode_text",
     "fit_mistake",
     "fit_skill",
+    "map_categories",
 ]
 
 Phase = Literal["general", "patterns", "lessons"]
@@ -250,6 +255,61 @@ def compression_stats(bank: SkillBank, episodes: Sequence[Episode], count: Calla
 # ---------------------------------------------------------------------------------------------------
 
 
+def _bank_key(detector: Any, category: str | None, bank: SkillBank) -> str | None:
+    """The bank key for ``category`` through the profile's own mapping and aliases; a profile's catch-all
+    fallback (``bank_fallback``) does not count: a category with no counterpart keeps its own key."""
+    if category is None or category in bank.categories:
+        return category
+    key = detector.to_bank_category(category, bank)
+    if key is None:
+        return None
+    fallback = getattr(detector, "bank_fallback", None)
+    aliases = getattr(detector, "aliases", {}).get(category, ())
+    if key == fallback and key not in aliases:
+        return None
+    return key
+
+
+def map_categories(episodes: Sequence[Episode], bank: SkillBank, profile: Any = "auto") -> list[Episode]:
+    """Episodes with their categories mapped to ``bank``'s category keys (``CategoryDetector.to_bank_category``),
+    e.g. ALFWorld task types to the official ALFWorld bank's keys (``pick_heat_then_place_in_recep -> heat``).
+
+    Categories that are bank keys already, and categories the profile maps only to its catch-all fallback
+    (``pick_two_obj_and_place`` with the official bank, which has no pick-two key), are kept as they are.
+
+    Args:
+        profile: a profile name, a detector, or ``"auto"``: of the registered profiles, the one mapping the most
+            distinct categories (none mapping any: the episodes are returned unchanged).
+
+    Raises:
+        ProfileError: an unknown profile name.
+    """
+    from skillrl.profiles import get_profile
+
+    cats = sorted({e.category for e in episodes if e.category is not None and e.category not in bank.categories})
+    if not cats:
+        return list(episodes)
+    if profile == "auto":
+        from skillrl.plugins import profile_registry
+
+        best, best_n = None, 0
+        for name in sorted(profile_registry()):
+            try:
+                det = get_profile(name)
+            except Exception:  # noqa: BLE001 - a broken third-party profile is just not a candidate
+                continue
+            n = sum(_bank_key(det, c, bank) is not None for c in cats)
+            if n > best_n:
+                best, best_n = det, n
+        if best is None:
+            return list(episodes)
+        detector = best
+    else:
+        detector = get_profile(profile) if isinstance(profile, str) else profile
+    table = {c: _bank_key(detector, c, bank) or c for c in cats}
+    return [e.model_copy(update={"category": table.get(e.category, e.category)}) for e in episodes]
+
+
 def _evenly(items: list[Any], k: int) -> list[Any]:
     """``k`` items spread evenly over ``items`` (all when ``k >= len``), order kept."""
     if k >= len(items):
@@ -335,13 +395,19 @@ class SkillDistiller:
         return [chosen[i:i + per] for i in range(0, len(chosen), per)]
 
     # ------------------------------------------------------------------ entry point
-    def distill(self, episodes: Sequence[Episode], bank: SkillBank | None = None) -> Distillation:
+    def distill(self, episodes: Sequence[Episode], bank: SkillBank | None = None,
+                profile: Any = "auto") -> Distillation:
         """Distil ``episodes`` into a bank.
 
         Args:
             episodes: successes and failures (any category mix; episodes without a category take part in the
                 general phase and their failures give general lessons).
             bank: extend a copy of this bank (its skills count for dedup and caps); ``None``: a new bank.
+            profile: when extending ``bank``, map episode categories to the bank's keys before anything is filed
+                (:func:`map_categories`), so the bank's own skills are reachable and dedup-checked: a detection
+                profile (name or :class:`skillrl.profiles.CategoryDetector`), ``"auto"`` (default: the registered
+                profile that maps the most categories to the bank's keys, none when no profile maps any) or ``None``
+                (keep the episodes' categories).
 
         Returns:
             :class:`Distillation` ``(bank, report)``; the bank has one new version holding every addition.
@@ -357,6 +423,8 @@ class SkillDistiller:
         for i, ep in enumerate(eps):
             if not isinstance(ep, Episode):
                 raise InputTypeError(f"episodes[{i}] is a {type(ep).__name__}, expected skillrl.episode.Episode")
+        if bank is not None and profile is not None and bank.categories:
+            eps = map_categories(eps, bank, profile)
         out = bank.copy() if bank is not None else SkillBank(metadata={})
         report = DistillReport(teacher=self.teacher_name, episodes=len(eps),
                                successes=sum(e.success for e in eps), failures=sum(not e.success for e in eps))
@@ -367,7 +435,9 @@ class SkillDistiller:
         cats = sorted({e.category for e in eps if e.category is not None})
         self._known = set(cats) | set(out.categories)
         self._open_categories = any(e.category is None for e in eps)
-        self._has_failures = {c for c, v in fail.items() if v}
+        can = getattr(self.teacher, "yields_lessons", None)
+        self._has_failures = {c for c, v in fail.items() if v and (can is None or any(can(e) for e in v))}
+        self._waiting: list[tuple[Phase, str | None, Any, list[str]]] = []  # patterns rejected only for room
         self._filer = self.filer()
         self._filer.categories = set(self._known)
 
@@ -378,7 +448,13 @@ class SkillDistiller:
             plan.append(("general", None, [all_succ if per is None else _round_robin(succ, per)]))
         if self._per_call() is not None:  # a teacher that reads every episode got them all in the general call
             plan += [("patterns", c, self._batches(succ[c])) for c in cats if succ.get(c)]
-        plan += [("lessons", c, self._batches(fail[c])) for c in [*cats, None] if fail.get(c)]
+        all_fail = [e for v in fail.values() for e in v]
+        if self._per_call() is None and all_fail:
+            # a teacher that reads every episode sees all failures at once: an idea shared by several categories is
+            # then one general mistake, not one per category
+            plan.append(("lessons", None, [all_fail]))
+        else:
+            plan += [("lessons", c, self._batches(fail[c])) for c in [*cats, None] if fail.get(c)]
         n_calls = sum(len(b) for _, _, b in plan)
 
         bar = None
@@ -395,6 +471,7 @@ class SkillDistiller:
                         self._file(out, phase, cat, batch, answer, report)
                         if bar is not None:
                             bar.update(1)
+                self._backfill(out, report)
         finally:
             if bar is not None:
                 bar.close()
@@ -412,13 +489,15 @@ class SkillDistiller:
 
     # ------------------------------------------------------------------ teacher calls
     def _ask(self, phase: Phase, cat: str | None, batches: list[list[Episode]], bank: SkillBank) -> list[Any]:
+        from skillrl.teachers.base import ask_teacher
+
         existing = bank.skills() if cat is None else bank.general + bank.task_specific.get(cat, [])
+        mistakes = list(bank.mistakes)
 
         def one(batch: list[Episode]) -> Any:
             try:
-                if phase == "lessons":
-                    return self.teacher.reflect(batch, cat, existing)
-                return self.teacher.distill(batch, cat, existing)
+                return ask_teacher(self.teacher, "reflect" if phase == "lessons" else "distill", batch, cat,
+                                   existing, mistakes)
             except Exception as err:  # noqa: BLE001 - a teacher bug is a failed call, not a failed distillation
                 return err
 
@@ -508,14 +587,30 @@ class SkillDistiller:
         if sp.action == "refine" and not (sp.skill_id and sp.skill_id in bank):
             sp = sp.model_copy(update={"action": "add", "skill_id": None})  # nothing to refine: a new skill
         prov = self._provenance(list(sp.episode_ids), batch_ids, sp.rationale)
+        cap = self._cap(phase, cat) if cat is not None else None
         filed = self._filer.skill(bank, sp, category=cat if tier == "task_specific" else call_cat, provenance=prov,
-                                  cap=self._cap(phase, cat) if cat is not None else None,
-                                  context={"phase": phase, "teacher": self.teacher_name})
+                                  cap=cap, context={"phase": phase, "teacher": self.teacher_name})
+        if (filed.outcome == "rejected" and filed.reason.startswith("category full") and cat is not None
+                and cap is not None and cap < self.config.max_per_category):
+            # rejected only because slots were kept for lessons: filed after the lessons if slots stay free
+            self._waiting.append((phase, cat, sp, batch_ids))
+            return
         self._note(filed, phase, report)
+
+    def _backfill(self, bank: SkillBank, report: DistillReport) -> None:
+        """File the success patterns that waited for lesson slots, into the slots the lessons left free (full
+        categories reject them as usual)."""
+        waiting, self._waiting = self._waiting, []
+        for phase, cat, sp, batch_ids in waiting:
+            prov = self._provenance(list(sp.episode_ids), batch_ids, sp.rationale)
+            filed = self._filer.skill(bank, sp, category=cat, provenance=prov, cap=self.config.max_per_category,
+                                      context={"phase": phase, "teacher": self.teacher_name, "backfill": True})
+            self._note(filed, phase, report)
 
     def _file_mistake(self, bank: SkillBank, phase: Phase, cat: str | None, mp: Any, batch_ids: list[str],
                       report: DistillReport) -> None:
-        prov = self._provenance(list(mp.episode_ids), batch_ids, f"{phase} of {cat or 'all categories'}")
+        note = getattr(mp, "rationale", "") or f"{phase} of {cat or 'all categories'}"
+        prov = self._provenance(list(mp.episode_ids), batch_ids, note)
         filed = self._filer.mistake(bank, mp, category=cat, provenance=prov,
                                     context={"phase": phase, "teacher": self.teacher_name})
         self._note(filed, phase, report)

@@ -35,6 +35,7 @@ from skillrl.dedup import DEFAULT_DEDUP_THRESHOLD, Deduplicator
 from skillrl.episode import Episode, success_rates
 from skillrl.filing import Filed, Filer, FilingPolicy
 from skillrl.skill import Provenance
+from skillrl.teachers.base import ask_teacher
 
 logger = logging.getLogger("skillrl.evolve")
 
@@ -198,7 +199,7 @@ class Evolver:
                 if not shown:
                     continue
                 existing = bank.task_specific.get(bank_cat, []) + bank.general if bank_cat else bank.general
-                answer = self.teacher.reflect(shown, bank_cat, existing)
+                answer = ask_teacher(self.teacher, "reflect", shown, bank_cat, existing, bank.mistakes)
                 usage = getattr(answer, "usage", None)
                 if usage is not None:
                     report.tokens += int(usage.prompt_tokens + usage.completion_tokens)

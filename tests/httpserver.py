@@ -38,6 +38,8 @@ class Reply:
         raw: body bytes/text to send verbatim.
         headers: extra response headers (e.g. ``{"Retry-After": "0"}``).
         delay: seconds to sleep before answering.
+        content_type: the ``Content-Type`` header (default ``application/json``; e.g. ``text/html`` for a proxy's
+            error page).
     """
 
     status: int = 200
@@ -45,6 +47,7 @@ class Reply:
     raw: bytes | str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    content_type: str = "application/json"
 
 
 @dataclass
@@ -131,10 +134,9 @@ class OpenAICompatServer:
                     server._stop.wait(reply.delay)
                 if reply.raw is not None:
                     payload = reply.raw.encode() if isinstance(reply.raw, str) else reply.raw
-                    ctype = "application/json"
                 else:
                     payload = json.dumps(reply.json).encode() if reply.json is not None else b""
-                    ctype = "application/json"
+                ctype = reply.content_type
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", ctype)

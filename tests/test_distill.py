@@ -72,10 +72,12 @@ def rendered_line(s) -> str:
 def test_demos_give_a_bank_for_all_six_task_types(demos, distilled):
     bank, report, _ = distilled
     assert set(bank.categories) == set(ALFWORLD_TASK_TYPES)
-    assert all(4 <= len(v) <= 6 for v in bank.task_specific.values()), bank.counts()
+    # demos only, with meaning-aware dedup: 3-6 per category (5-6 with the official memories' lessons, see
+    # benchmarks/bench_skill_quality.py)
+    assert all(3 <= len(v) <= 6 for v in bank.task_specific.values()), bank.counts()
     assert 1 <= len(bank.general) <= 15 and bank.mistakes == []  # the demos hold no failure
     assert report.shape["general"] == {"count": len(bank.general), "min": 8, "max": 15, "ok": len(bank.general) >= 8}
-    assert report.shape["mistakes"]["ok"] is False and all(v["ok"] for v in report.shape["task_specific"].values())
+    assert report.shape["mistakes"]["ok"] is False
     assert len(report.calls) == 1 and report.calls[0].phase == "general" and report.calls[0].episodes == 3554
     assert report.episodes == report.successes == 3554 and report.tokens == 0
     assert {c: v["episodes"] for c, v in report.categories.items()} == dict(Counter(e.category for e in demos))
@@ -101,7 +103,7 @@ def test_the_bank_respects_the_token_budget_and_is_dedup_clean(demos, distilled)
     for s in bank.skills():
         assert estimate_tokens(rendered_line(s)) <= 125, (s.skill_id, estimate_tokens(rendered_line(s)))
     proposed = {(p.category, p.title): p for p in OfflineTeacher().distill(demos).value.skills}
-    assert report.trimmed  # the pick-two plan is longer than 125 tokens
+    assert report.trimmed == []  # skills are short now: none needs cutting to the 125-token budget
     for sid in report.trimmed:
         s = bank.get(sid)
         full = proposed[(s.category, s.title)].principle
@@ -171,16 +173,18 @@ def test_failures_become_lessons_and_common_mistakes(demos, shared_data, embedde
     # the Reflexion lamp failure teaches what the demos already taught: filed as a duplicate, not twice
     (lamp,) = [r for r in report.rejected if r.title == "Take the object before using the lamp"]
     kept = bank.get(lamp.reason.split()[2])
-    assert kept.title == "Turn on the lamp while holding the object" and "embedding match" in lamp.reason
+    assert kept.title == "Hold the object under the lamp" and "embedding match" in lamp.reason
     assert 1 <= len(bank.mistakes) <= 8
     assert all(set(m.provenance.episode_ids) <= fail_ids and m.provenance.source == "distill" for m in bank.mistakes)
-    assert any("recorded in" in m.description for m in bank.mistakes)  # from the official failure memories
+    assert any("recorded mistakes_to_avoid" in m.provenance.note for m in bank.mistakes)  # official memories
+    assert not any("recorded in" in m.description for m in bank.mistakes)  # the count is not in the text
     # categories with failures keep slots for lessons: at most 6 - 2 success patterns there
     for cat in (HEAT, COOL):
         patterns = [s for s in bank.task_specific[cat] if not set(s.provenance.episode_ids) <= fail_ids]
         assert len(patterns) <= 4 and len(bank.task_specific[cat]) <= 6
     phases = Counter(c.phase for c in report.calls)
-    assert phases["general"] == 1 and phases["lessons"] >= 3 and all(c.ok for c in report.calls)
+    # the offline teacher reads every failure in one lessons call (shared advice becomes one mistake)
+    assert phases["general"] == 1 and phases["lessons"] == 1 and all(c.ok for c in report.calls)
     for m in bank.mistakes:
         assert estimate_tokens(f"- **Don't**: {m.description}\n  **Instead**: {m.how_to_avoid}") <= 125
 

@@ -9,6 +9,7 @@ class turns that into :meth:`Teacher.complete_json` (pydantic-validated JSON wit
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import threading
@@ -21,17 +22,37 @@ from pydantic import BaseModel, ValidationError
 
 from skillrl.episode import Episode
 from skillrl.errors import ConfigError, TeacherError, TeacherSpecError
-from skillrl.skill import Skill
+from skillrl.skill import Mistake, Skill
 from skillrl.teachers.prompts import _REPAIR, _clip, build_distill_prompt, build_reflect_prompt
 from skillrl.teachers.schemas import Proposals, TeacherAnswer, Usage
 
-__all__ = ["Teacher", "make_teacher", "parse_json_answer"]
+__all__ = ["Teacher", "ask_teacher", "make_teacher", "parse_json_answer", "strip_think"]
 
 # ===================================================================================================
 # JSON parsing shared by the LLM backends
 # ===================================================================================================
 
 _THINK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_THINK_OPEN_RE = re.compile(r"<think>", re.IGNORECASE)
+_THINK_CLOSE_RE = re.compile(r"</think>", re.IGNORECASE)
+
+
+def strip_think(raw: str) -> tuple[str, bool]:
+    """Remove reasoning blocks from a model's answer: ``<think>...</think>`` blocks, text before a lone closing
+    ``</think>`` (chat templates that open the block in the prompt), and an unclosed ``<think>`` with everything after
+    it (the reasoning was cut off: what follows is not an answer).
+
+    Returns:
+        ``(text, cut)``: the answer text and whether an unclosed ``<think>`` was dropped.
+    """
+    text = _THINK_RE.sub("", raw or "")
+    closes = list(_THINK_CLOSE_RE.finditer(text))
+    if closes:
+        text = text[closes[-1].end():]
+    m = _THINK_OPEN_RE.search(text)
+    if m:
+        return text[: m.start()].strip(), True
+    return text.strip(), False
 _FENCE_RE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 
 
@@ -48,13 +69,17 @@ def parse_json_answer(raw: str, schema: type[BaseModel]) -> tuple[BaseModel | No
     """Parse a model's text answer into ``schema``.
 
     Accepts a bare JSON object, one wrapped in a markdown code fence, or one surrounded by prose (the
-    outermost ``{...}`` is tried); ``<think>...</think>`` blocks of reasoning models are dropped.
+    outermost ``{...}`` is tried); reasoning blocks are dropped (:func:`strip_think`): JSON inside an unclosed
+    ``<think>`` is reasoning cut off at the budget, never the answer.
 
     Returns:
-        ``(value, None)`` on success, ``(None, error_message)`` otherwise (empty answer, no JSON object,
-        invalid JSON, or a pydantic validation error listing the failing fields). Never raises.
+        ``(value, None)`` on success, ``(None, error_message)`` otherwise (empty answer, an unclosed ``<think>``, no
+        JSON object, invalid JSON, or a pydantic validation error listing the failing fields). Never raises.
     """
-    text = _THINK_RE.sub("", raw or "").strip()
+    text, cut = strip_think(raw)
+    if not text and cut:
+        return None, ("the answer is an unclosed <think> block: the reasoning was cut off before any answer "
+                      "(raise the token budget)")
     if not text:
         return None, "empty answer: expected one JSON object"
     if "{" not in text and "[" not in text:
@@ -126,20 +151,36 @@ class Teacher(ABC):
         return f"{type(self).__name__}(name={self.name!r})"
 
     # -- the LLM primitive ------------------------------------------------------------------------
-    def _chat(self, messages: list[dict[str, str]]) -> tuple[str, Usage]:
+    def _chat(self, messages: list[dict[str, str]], schema: type[BaseModel] | None = None) -> tuple[str, Usage]:
         """One model call: chat ``messages`` -> (answer text, usage of this call).
 
-        Backends raise :class:`TeacherError` for transport faults (after their own retries).
+        ``schema`` is the pydantic model the answer must match (backends that support structured output use it;
+        a subclass may leave the parameter out). Backends raise :class:`TeacherError` for transport faults (after
+        their own retries); an error may carry the usage spent as ``err.usage``.
         """
         raise TeacherError(f"{self.name} does not answer free-form prompts")
 
-    def _call(self, messages: list[dict[str, str]]) -> tuple[str | None, Usage, str | None]:
+    def _chat_takes_schema(self) -> bool:
         try:
-            text, usage = self._chat(messages)
+            return "schema" in inspect.signature(self._chat).parameters
+        except (TypeError, ValueError):  # pragma: no cover - builtins / C callables
+            return False
+
+    def _call(self, messages: list[dict[str, str]], schema: type[BaseModel] | None = None
+              ) -> tuple[str | None, Usage, str | None]:
+        try:
+            text, usage = self._chat(messages, schema) if self._chat_takes_schema() else self._chat(messages)
         except TeacherError as err:
-            usage = Usage(calls=1, errors=1)
+            spent = getattr(err, "usage", None)
+            usage = (spent if isinstance(spent, Usage) else Usage()) + Usage(errors=1)
+            if usage.calls == 0:
+                usage = usage.model_copy(update={"calls": 1})
             self._count(usage)
             return None, usage, str(err)
+        except Exception as err:  # noqa: BLE001 - any backend fault is this request's failure, never the caller's
+            usage = Usage(calls=1, errors=1)
+            self._count(usage)
+            return None, usage, f"{self.name}: {type(err).__name__}: {_clip(str(err), 200)}"
         self._count(usage)
         return text, usage, None
 
@@ -159,7 +200,7 @@ class Teacher(ABC):
             :class:`TeacherAnswer` with ``value`` an instance of ``schema`` and the usage of both calls.
         """
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        text, usage, err = self._call(messages)
+        text, usage, err = self._call(messages, schema)
         if err is not None:
             return self._finish(TeacherAnswer(raw="", usage=usage, error=err))
         value, perr = parse_json_answer(text, schema)
@@ -168,7 +209,7 @@ class Teacher(ABC):
         if not self.repair:
             return self._finish(TeacherAnswer(raw=text, usage=usage, error=perr))
         messages += [{"role": "assistant", "content": text}, {"role": "user", "content": _REPAIR.format(error=perr)}]
-        text2, usage2, err2 = self._call(messages)
+        text2, usage2, err2 = self._call(messages, schema)
         usage = usage + usage2
         if err2 is not None:
             return self._finish(TeacherAnswer(raw=text, usage=usage, error=f"{perr}; the repair call failed: {err2}"))
@@ -198,39 +239,70 @@ class Teacher(ABC):
                     sp.category = category
         return answer
 
+    def _not_empty(self, answer: TeacherAnswer) -> TeacherAnswer:
+        """An LLM answer with no skill and no mistake is a soft error: the (empty) value is kept, ``error`` says so,
+        so reports count it as a failed call instead of a success that changed nothing."""
+        if answer.error is None and answer.value is not None and not answer.value.skills and not answer.value.mistakes:
+            answer = answer.model_copy(update={"error": "empty proposals: the teacher answered valid JSON with no "
+                                                        "skill and no mistake"})
+            return self._finish(answer)
+        return answer
+
     def distill(self, episodes: Sequence[Episode], category: str | None = None,
-                existing: Sequence[Skill] = ()) -> TeacherAnswer:
+                existing: Sequence[Skill] = (), mistakes: Sequence[Mistake] = ()) -> TeacherAnswer:
         """Propose skills from episodes (SkillRL Sec. 3.2).
 
         Args:
             episodes: episodes to learn from, usually successes (failures are used as counter-examples).
             category: the task category the episodes belong to; ``None`` = use each episode's own category.
             existing: the current skills (the teacher may refine them instead of duplicating them).
+            mistakes: the current common mistakes (shown, so the teacher does not repeat them).
 
         Returns:
-            ``TeacherAnswer[Proposals]``; task-specific proposals without a category get ``category``.
+            ``TeacherAnswer[Proposals]``; task-specific proposals without a category get ``category``; an answer with
+            no proposal at all has ``error`` set (a soft error, the empty value kept).
 
         LLM backends show the model at most 8 episodes (round-robin over categories, ~12,000 characters;
         see :func:`build_distill_prompt`): to learn from thousands of episodes, call once per category or
         per batch (:meth:`complete_many` runs prompts concurrently). The offline teacher reads them all.
         """
-        system, user = build_distill_prompt(episodes, category, existing)
-        return self._fill_category(self.complete_json(system, user, Proposals), category)
+        system, user = build_distill_prompt(episodes, category, existing, mistakes=mistakes)
+        return self._not_empty(self._fill_category(self.complete_json(system, user, Proposals), category))
 
     def reflect(self, failures: Sequence[Episode], category: str | None = None,
-                existing: Sequence[Skill] = ()) -> TeacherAnswer:
+                existing: Sequence[Skill] = (), mistakes: Sequence[Mistake] = ()) -> TeacherAnswer:
         """Propose skills and common mistakes from failed episodes (SkillRL Sec. 3.4, skill evolution).
 
         Args:
-            failures: failed episodes (e.g. validation failures of a category below the threshold).
+            failures: failed episodes (e.g. validation failures of a category below the threshold); each one's
+                ``skill_ids`` (the skills it was shown) are named in the prompt.
             category: their category (``None`` = mixed).
             existing: the current skills.
+            mistakes: the current common mistakes (so the teacher refines instead of repeating them).
 
         Returns:
-            ``TeacherAnswer[Proposals]``.
+            ``TeacherAnswer[Proposals]``; an answer with no proposal at all has ``error`` set (a soft error).
         """
-        system, user = build_reflect_prompt(failures, category, existing)
-        return self._fill_category(self.complete_json(system, user, Proposals), category)
+        system, user = build_reflect_prompt(failures, category, existing, mistakes=mistakes)
+        return self._not_empty(self._fill_category(self.complete_json(system, user, Proposals), category))
+
+
+def _accepts_mistakes(method: Any) -> bool:
+    try:
+        params = inspect.signature(method).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        return False
+    return "mistakes" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def ask_teacher(teacher: Any, phase: str, episodes: Sequence[Episode], category: str | None,
+                existing: Sequence[Skill] = (), mistakes: Sequence[Mistake] = ()) -> Any:
+    """``teacher.reflect(...)`` (``phase="reflect"``) or ``teacher.distill(...)``, passing the current ``mistakes``
+    only to teachers whose method takes them (teachers written before that parameter keep working)."""
+    method = teacher.reflect if phase == "reflect" else teacher.distill
+    if mistakes and _accepts_mistakes(method):
+        return method(episodes, category, existing, mistakes=mistakes)
+    return method(episodes, category, existing)
 
 
 # ===================================================================================================

@@ -21,7 +21,8 @@ class HFTeacher(Teacher):
 
     Args:
         model_path: a local directory with a causal LM and its tokenizer (nothing is downloaded).
-        max_new_tokens: generation budget per answer (default 512).
+        max_new_tokens: generation budget per answer (default 2,048: a 5-skill + 3-mistake answer is about 1,400
+            tokens, and reasoning models think first; an unclosed ``<think>`` block is an error, not an answer).
         device: torch device (default ``"cpu"``).
         temperature: 0 (default) = greedy decoding; > 0 samples.
         raise_on_error, repair: see :class:`Teacher`.
@@ -34,7 +35,7 @@ class HFTeacher(Teacher):
         TeacherError: the model or tokenizer cannot be loaded from ``model_path``.
     """
 
-    def __init__(self, model_path: str | os.PathLike, *, max_new_tokens: int = 512, device: str = "cpu",
+    def __init__(self, model_path: str | os.PathLike, *, max_new_tokens: int = 2048, device: str = "cpu",
                  temperature: float = 0.0, raise_on_error: bool = False, repair: bool = True):
         super().__init__(max_concurrency=1, raise_on_error=raise_on_error, repair=repair)
         try:
@@ -65,7 +66,7 @@ class HFTeacher(Teacher):
         enc = tok(text, return_tensors="pt")
         return enc["input_ids"], enc.get("attention_mask")
 
-    def _chat(self, messages: list[dict[str, str]]) -> tuple[str, Usage]:
+    def _chat(self, messages: list[dict[str, str]], schema: Any = None) -> tuple[str, Usage]:
         import torch
 
         try:

@@ -8,14 +8,15 @@ error. Field limits follow :mod:`skillrl.skill` (``MAX_TITLE`` etc.).
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeVar
+import copy
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from skillrl.errors import TeacherError
 from skillrl.skill import MAX_MISTAKE_FIELD, MAX_PRINCIPLE, MAX_TITLE, MAX_WHEN
 
-__all__ = ["MistakeProposal", "Proposals", "SkillProposal", "TeacherAnswer", "Usage"]
+__all__ = ["MistakeProposal", "Proposals", "SkillProposal", "TeacherAnswer", "Usage", "strict_json_schema"]
 
 
 class SkillProposal(BaseModel):
@@ -31,21 +32,26 @@ class SkillProposal(BaseModel):
         tier: ``"general"`` or ``"task_specific"``.
         category: the task category of a task-specific skill (``None`` for general skills; callers fill it
             with the requested category when a task-specific proposal leaves it empty).
-        rationale: why the teacher proposes it (evidence, counts); kept as provenance note.
+        rationale: why the teacher proposes it (evidence, counts); kept as provenance note, never shown to the
+            policy.
         episode_ids: ids of the episodes it was learned from (may be empty).
+
+    The field descriptions are part of the JSON schema an LLM teacher is given (:func:`strict_json_schema`).
     """
 
     model_config = ConfigDict(extra="ignore")
 
-    action: Literal["add", "refine"] = "add"
-    skill_id: str | None = None
-    title: str = Field(min_length=1, max_length=MAX_TITLE)
-    principle: str = Field(min_length=1, max_length=MAX_PRINCIPLE)
-    when_to_apply: str = Field(default="", max_length=MAX_WHEN)
-    tier: Literal["general", "task_specific"] = "general"
-    category: str | None = None
-    rationale: str = ""
-    episode_ids: list[str] = Field(default_factory=list)
+    action: Literal["add", "refine"] = Field("add", description="'add' a new skill or 'refine' the existing skill_id")
+    skill_id: str | None = Field(None, description="id of the existing skill to refine; null for 'add'")
+    title: str = Field(min_length=1, max_length=MAX_TITLE, description="2-6 words naming the skill")
+    principle: str = Field(min_length=1, max_length=MAX_PRINCIPLE,
+                           description="what to do and why, 1-2 sentences, about 30 words; no counts, no episode ids")
+    when_to_apply: str = Field(default="", max_length=MAX_WHEN, description="the situation that triggers it, one clause")
+    tier: Literal["general", "task_specific"] = Field("general", description="'general' (any task category) or "
+                                                                                "'task_specific' (this category only)")
+    category: str | None = Field(None, description="the task category of a task_specific skill; null for general")
+    rationale: str = Field("", description="the evidence (episode ids, what happened); not shown to the agent")
+    episode_ids: list[str] = Field(default_factory=list, description="ids of the episodes it comes from")
 
     @model_validator(mode="after")
     def _refine_needs_id(self) -> SkillProposal:
@@ -62,15 +68,19 @@ class MistakeProposal(BaseModel):
         description: what the agent does wrong (<= 1000 chars).
         why_it_happens: its cause (may be empty).
         how_to_avoid: the remedy (<= 1000 chars).
+        rationale: the evidence (counts, quoted actions); kept as provenance note, never shown to the policy.
         episode_ids: ids of the failed episodes it was seen in.
     """
 
     model_config = ConfigDict(extra="ignore")
 
-    description: str = Field(min_length=1, max_length=MAX_MISTAKE_FIELD)
-    why_it_happens: str = Field(default="", max_length=MAX_MISTAKE_FIELD)
-    how_to_avoid: str = Field(min_length=1, max_length=MAX_MISTAKE_FIELD)
-    episode_ids: list[str] = Field(default_factory=list)
+    description: str = Field(min_length=1, max_length=MAX_MISTAKE_FIELD,
+                             description="what the agent does wrong, one sentence, in general terms")
+    why_it_happens: str = Field(default="", max_length=MAX_MISTAKE_FIELD, description="its cause, one sentence")
+    how_to_avoid: str = Field(min_length=1, max_length=MAX_MISTAKE_FIELD,
+                              description="the remedy as an instruction (what to do instead), one sentence")
+    rationale: str = Field("", description="the evidence (episode ids, the actions seen); not shown to the agent")
+    episode_ids: list[str] = Field(default_factory=list, description="ids of the failed episodes it was seen in")
 
 
 class Proposals(BaseModel):
@@ -87,7 +97,9 @@ class Usage(BaseModel):
 
     Attributes:
         prompt_tokens: input tokens, as reported by the API (0 when the server reports none).
-        completion_tokens: output tokens.
+        cached_tokens: of ``prompt_tokens``, those served from the provider's prompt cache
+            (``usage.prompt_tokens_details.cached_tokens``; billed at the cached-input price).
+        completion_tokens: output tokens (for reasoning models including the hidden reasoning tokens).
         calls: teacher -> model calls made, including repair calls and failed calls. HTTP retries made
             inside the ``openai`` SDK (429 / 5xx / timeouts) are not counted separately.
         errors: calls that failed (transport errors, timeouts, HTTP errors after retries).
@@ -96,6 +108,7 @@ class Usage(BaseModel):
     """
 
     prompt_tokens: int = 0
+    cached_tokens: int = 0
     completion_tokens: int = 0
     calls: int = 0
     errors: int = 0
@@ -105,8 +118,59 @@ class Usage(BaseModel):
         cost = None if self.cost_usd is None and other.cost_usd is None else \
             (self.cost_usd or 0.0) + (other.cost_usd or 0.0)
         return Usage(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+                     cached_tokens=self.cached_tokens + other.cached_tokens,
                      completion_tokens=self.completion_tokens + other.completion_tokens,
                      calls=self.calls + other.calls, errors=self.errors + other.errors, cost_usd=cost)
+
+
+# keywords OpenAI's strict structured outputs do not accept (moved into the description instead)
+_UNSUPPORTED = ("minLength", "maxLength", "minItems", "maxItems", "default", "title")
+
+
+def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of ``model`` in the form OpenAI's strict structured outputs accept.
+
+    Every object lists all its properties as ``required`` with ``additionalProperties: false`` (optional fields stay
+    nullable or empty), ``$defs`` references are kept, class docstrings are dropped (field descriptions stay), and
+    keywords strict mode rejects (``minLength``, ``maxLength``, ``default``, ``title``...) are removed, their limits
+    written into the field's description ("at most 120 characters"; limits of 500 characters and more are left to
+    the description's word target). The answer is still validated by ``model``
+    itself, so the limits hold either way.
+
+    Source: OpenAI "Structured Outputs" guide (supported schemas, strict mode).
+
+    Returns:
+        a JSON-serialisable dict for ``response_format={"type": "json_schema", "json_schema": {"name": ...,
+        "schema": <this>, "strict": True}}``.
+    """
+    schema = copy.deepcopy(model.model_json_schema())
+
+    def fix(node: Any, is_field: bool = False) -> Any:
+        if isinstance(node, list):
+            return [fix(x) for x in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        limit = node.get("maxLength")
+        for key, value in node.items():
+            if key in _UNSUPPORTED:
+                continue
+            if key == "description" and not is_field:
+                continue  # a class docstring: long and not addressed to the model
+            if key == "properties":
+                out[key] = {k: fix(v, is_field=True) for k, v in value.items()}
+            elif key in ("$defs", "definitions"):
+                out[key] = {k: fix(v) for k, v in value.items()}
+            else:
+                out[key] = fix(value)
+        if limit is not None and limit < 500:  # long texts: the description asks for ~30 words instead
+            out["description"] = (f"{out.get('description', '')} (at most {limit} characters)").strip()
+        if out.get("type") == "object" and "properties" in out:
+            out["required"] = list(out["properties"])
+            out["additionalProperties"] = False
+        return out
+
+    return fix(schema)
 
 
 T = TypeVar("T")

@@ -77,6 +77,10 @@ class OpenAIChatPolicy(ChatPolicy):
         timeout: seconds per request (default 60). max_retries: SDK retries on connection errors, 408/409/429
             and 5xx (default 3).
         extra_body: extra JSON fields for the request (server-specific options).
+        reasoning_effort: for reasoning models (o-series, gpt-5): ``"minimal"``..``"high"`` (``None``: server default).
+        reasoning: force the model family (``None``: from the name). Reasoning models get the budget as
+            ``max_completion_tokens`` and no ``temperature`` (they reject both ``max_tokens`` and a non-default
+            temperature); the request is built by :func:`skillrl.teachers.openai.chat_request`, as the teacher's is.
 
     :meth:`set_seed` sends ``seed`` with each request (servers that support it make sampling reproducible).
 
@@ -88,7 +92,8 @@ class OpenAIChatPolicy(ChatPolicy):
 
     def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None, *,
                  temperature: float | None = 0.0, max_tokens: int | None = 64, timeout: float = 60.0,
-                 max_retries: int = 3, extra_body: dict[str, Any] | None = None) -> None:
+                 max_retries: int = 3, extra_body: dict[str, Any] | None = None, reasoning_effort: str | None = None,
+                 reasoning: bool | None = None) -> None:
         super().__init__()
         if not model:
             raise ConfigError("OpenAIChatPolicy needs a model name")
@@ -101,6 +106,7 @@ class OpenAIChatPolicy(ChatPolicy):
         self.temperature, self.max_tokens = temperature, max_tokens
         self.timeout, self.max_retries = float(timeout), int(max_retries)
         self.extra_body = dict(extra_body or {})
+        self.reasoning_effort, self.reasoning = reasoning_effort, reasoning
         self.name = f"openai:{model}"
         self.usage = Counter()
         self._client = None
@@ -118,15 +124,11 @@ class OpenAIChatPolicy(ChatPolicy):
         client = self._get_client()
         import openai
 
-        kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
-        if self.temperature is not None:
-            kwargs["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            kwargs["max_tokens"] = self.max_tokens
-        if self.seed is not None:
-            kwargs["seed"] = self.seed
-        if self.extra_body:
-            kwargs["extra_body"] = self.extra_body
+        from skillrl.teachers.openai import chat_request
+
+        kwargs = chat_request(self.model, messages, max_tokens=self.max_tokens, temperature=self.temperature,
+                              reasoning_effort=self.reasoning_effort, seed=self.seed, extra_body=self.extra_body,
+                              reasoning=self.reasoning)
         try:
             resp = client.chat.completions.create(**kwargs)
         except openai.APIStatusError as err:

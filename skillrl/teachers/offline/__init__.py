@@ -66,8 +66,9 @@ class OfflineTeacher(DistillPhase, ReflectPhase, Teacher):
     name = "offline"
 
     def __init__(self, *, min_support: int = 3, min_categories: int = 2, regularity: float = 0.6,
-                 max_steps: int = 50, max_mistakes: int = 5, raise_on_error: bool = False):
+                 max_steps: int = 50, max_mistakes: int = 8, min_moves: int = 3, raise_on_error: bool = False):
         super().__init__(max_concurrency=1, raise_on_error=raise_on_error, repair=False)
+        self.min_moves = min_moves
         self.max_mistakes = max_mistakes
         self.min_support = min_support
         self.min_categories = min_categories
@@ -102,8 +103,13 @@ class OfflineTeacher(DistillPhase, ReflectPhase, Teacher):
         return out
 
     # -- distill ----------------------------------------------------------------------------------
+    def yields_lessons(self, episode: Episode) -> bool:
+        """Whether a failure can give this teacher a lesson (a task-specific skill): it needs recorded steps, or
+        recorded ``mistakes_to_avoid`` (official memories). The distiller reserves lesson slots only then."""
+        return bool(episode.steps) or bool(episode.metadata.get("mistakes_to_avoid"))
+
     def distill(self, episodes: Sequence[Episode], category: str | None = None,
-                existing: Sequence[Skill] = ()) -> TeacherAnswer:
+                existing: Sequence[Skill] = (), mistakes: Sequence = ()) -> TeacherAnswer:
         """Skills from the successes among ``episodes`` (see the class docstring). Never raises."""
         try:
             proposals = self._distill(list(episodes), category)
@@ -114,10 +120,11 @@ class OfflineTeacher(DistillPhase, ReflectPhase, Teacher):
 
     # -- reflect ----------------------------------------------------------------------------------
     def reflect(self, failures: Sequence[Episode], category: str | None = None,
-                existing: Sequence[Skill] = ()) -> TeacherAnswer:
-        """Lessons and common mistakes from failed episodes (see the class docstring). Never raises."""
+                existing: Sequence[Skill] = (), mistakes: Sequence = ()) -> TeacherAnswer:
+        """Lessons and common mistakes from failed episodes (see the class docstring); ``mistakes`` (the bank's
+        current ones) are not proposed again. Never raises."""
         try:
-            proposals = self._reflect([ep for ep in failures if not ep.success], category)
+            proposals = self._reflect([ep for ep in failures if not ep.success], category, mistakes)
         except Exception as err:  # noqa: BLE001 - an offline bug must not crash a training loop
             return self._finish(TeacherAnswer(error=f"offline reflect failed: {type(err).__name__}: {err}"))
         proposals.skills = self._dedupe_against(proposals.skills, existing)

@@ -46,6 +46,56 @@ def _top(counter: Counter, n: int, total: int | None = None) -> str:
     return ", ".join(f"{k} ({_pct(v, total)})" for k, v in items)
 
 
+def _often(share: float) -> str:
+    """A share as a frequency word (the text the policy reads carries no numbers)."""
+    return "usually" if share >= 0.6 else "often" if share >= 0.3 else "sometimes"
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _names(items: list[str], last: str = "or") -> str:
+    """``["desk", "shelf", "bed"]`` -> ``"desk, shelf or bed"``."""
+    items = [str(x) for x in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {last} " + items[-1]
+
+
+_PLAN_WORDS = {
+    "search receptacles (opening closed ones) until [Object] is found": "find the object, opening closed receptacles",
+    "take [Object] from [Receptacle]": "take it",
+    "take [Other] from [Receptacle]": "take what you need",
+    "go to [Target]": "go to the target receptacle",
+    "put [Object] in/on [Target]": "put it in/on the target",
+    "put [Object] in/on [Receptacle]": "put it down",
+    "open [Target]": "open the target if it is closed",
+    "close [Target]": "close it",
+    "go to the [Lamp]'s receptacle": "go to the lamp",
+    "examine [Object]": "examine it",
+    "go to [Receptacle]": "go where it is needed",
+    "use desklamp": "turn on the lamp", "use floorlamp": "turn on the lamp",
+}
+for _v, _tool in (("heat", "microwave"), ("cool", "fridge"), ("clean", "sinkbasin")):
+    _PLAN_WORDS[f"go to {_tool}"] = f"go to the {_tool}"
+    _PLAN_WORDS[f"{_v} [Object] with {_tool}"] = f"{_v} it with the {_tool}"
+    _PLAN_WORDS[f"open {_tool}"] = f"open the {_tool}"
+    _PLAN_WORDS[f"close {_tool}"] = f"close the {_tool}"
+
+
+def _plan_word(step: str) -> str:
+    return _PLAN_WORDS.get(step, step)
+
+
+def _two_plan(steps: list[str]) -> list[str]:
+    """The pick-two plan with its repeated half said once: ``..., then the same for the second object``."""
+    half = len(steps) // 2
+    if half and steps[:half] == steps[half:]:
+        return [*steps[:half], "repeat these steps for the second object"]
+    return steps
+
+
 def _quantile(values: list[int], q: float) -> int:
     if not values:
         return 0
@@ -98,6 +148,9 @@ class DistillPhase:
 
     # ALFWorld, per category
     def _alf_category_skills(self, cat: str, traces: list[_AlfTrace]) -> list[SkillProposal]:
+        """Task-specific skills of one category, written for the policy: abstract (object types and roles, no ids),
+        no counts; the evidence (shares, counts) goes to ``rationale``. Advice every category shares (search each
+        receptacle once, open closed targets) is left to the general tier."""
         n = len(traces)
         name = _cat_name(cat)
         ids = [t.ep.episode_id for t in traces][:20]
@@ -111,18 +164,18 @@ class DistillPhase:
         kinds = Counter(t.goal.kind for t in traces)
         kind = kinds.most_common(1)[0][0]
         shapes = Counter(s for s in (_goal_shape(t.ep.task) for t in traces) if s)
-        when = "Goals phrased " + " or ".join(f"'{s}'" for s, _ in shapes.most_common(3)) if shapes else \
-            f"{name} tasks"
 
-        # 1. the plan
+        # 1. the plan, in words
         plans = Counter(t.plan for t in traces if t.plan)
         if plans:
             plan, k = plans.most_common(1)[0]
-            steps = plan.split(" -> ")
+            steps = [_PLAN_WORDS.get(s, s) for s in plan.split(" -> ")]
+            if kind == "two":
+                steps = _two_plan(steps)
             numbered = "; ".join(f"{i}) {s}" for i, s in enumerate(steps, 1))
-            add(f"Standard {name} plan", f"Follow the expert plan: {numbered}. This exact abstract plan solved "
-                f"{_frac(k, n)} expert {name} episodes; {len(plans)} plan variants were seen in total.",
-                when, f"most common abstract action sequence over {n} successful episodes")
+            add(f"{name.capitalize()} plan", f"Work in this order: {numbered}.",
+                f"Starting a {name} task",
+                f"the most common abstract plan: {_frac(k, n)} of {n} successful episodes; {len(plans)} variants")
 
         # 2. the appliance / lamp step
         transforms = [t.transform for t in traces if t.transform]
@@ -135,15 +188,14 @@ class DistillPhase:
             in_hand = sum(t.transform_in_hand for t in traces if t.transform)
             m = len(transforms)
             if opened <= m // 2:
-                open_note = (f"There is no need to open the {app} or put the object inside: the command worked "
-                             f"without opening it in {_frac(m - opened, m)} episodes.")
+                tail = f"There is no need to open the {app} or put the object inside."
             else:
-                open_note = f"Open the {app} first, as experts did in {_frac(opened, m)} episodes."
-            add(f"Use the {app} to {verb} the object",
-                f"To {verb} the object, carry it to the {app} and run `{verb} [Object] with {app_id}` while "
-                f"holding it ({_frac(in_hand, m)} of expert {verb} commands were issued with the object in hand; "
-                f"the appliance was {app_id} in {_frac(k, m)}). {open_note}",
-                f"The goal needs the object {_ADJ[verb]} ({name}), after taking the object", f"{m} expert {verb} commands")
+                tail = f"Open the {app} first."
+            add(f"{verb.capitalize()} with the {app}",
+                f"Carry the object to the {app} and {verb} it there while holding it (`{verb} [Object] with {app}`). "
+                f"{tail}", f"Holding the object a {name} task needs {_ADJ[verb]}",
+                f"{m} expert {verb} commands: {_frac(in_hand, m)} with the object in hand, {app_id} in {_frac(k, m)}, "
+                f"{_frac(m - opened, m)} without opening it first")
         if kind == "look":
             lamps = Counter(t.goal.lamp for t in traces if t.goal.lamp)
             used = [t for t in traces if t.use_while_holding is not None]
@@ -151,50 +203,46 @@ class DistillPhase:
             examined = sum(any(a is not None and a.verb == "examine" and a.obj is None and a.rec in (t.goal.obj,)
                                for a in t.acts) for t in traces)
             if used and holding / len(used) >= self.regularity:
-                add("Turn on the lamp while holding the object",
-                    f"Take the [Object] first, then go to the lamp and `use` it (e.g. `use {lamps.most_common(1)[0][0]} 1`)"
-                    f" while holding the object: {_frac(holding, len(used))} expert episodes turned the lamp on with "
-                    f"the object in hand, and {_frac(n - examined, n)} finished without an extra `examine`. Lamps "
-                    f"named in goals: {_top(lamps, 2)}.", when, f"{len(used)} lamp uses")
+                add("Hold the object under the lamp",
+                    "Take the object first, then go to the lamp and turn it on (use the lamp) while still holding "
+                    "the object.", "A goal asks to look at or examine an object under or with a lamp",
+                    f"{_frac(holding, len(used))} lamp uses with the object in hand; lamps in goals: {_top(lamps, 2)}")
+            if n and (n - examined) / n >= self.regularity:
+                add("Turning on the lamp finishes the task",
+                    "Once the lamp is on while you hold the object, the task is complete: no extra examine or other "
+                    "action is needed.", "Just after using the lamp with the object in hand",
+                    f"{_frac(n - examined, n)} episodes ended without an extra examine")
             places = Counter(t.lamp_on for t in traces if t.lamp_on)
             same = [t.lamp_with_object for t in traces if t.lamp_with_object is not None]
             if places:
-                add("Where the lamp is",
-                    f"The lamp was used on: {_top(places, 4)}. In {_frac(sum(same), len(same))} episodes the object "
-                    f"lay on the same receptacle as the lamp, so check the lamp's receptacle for the object first.",
-                    when, f"{sum(places.values())} lamp locations")
+                share = sum(same) / len(same) if same else 0.0
+                where = _names([p for p, _ in sorted(places.items(), key=lambda kv: (-kv[1], kv[0]))[:4]])
+                extra = (f" The object {_often(share)} lies beside the lamp, so look there for it first." if share >= 0.2
+                         else "")
+                add("Where the lamp is", f"Lamps stand on a {where}.{extra}", "Looking for the lamp",
+                    f"lamp places {_top(places, 4)}; object beside the lamp in {_frac(sum(same), len(same))}")
 
-        # 3. where the object is found
+        # 3. where the object is found: the likely receptacles, then per object
         found = Counter(r for t in traces for r in t.found_on)
         if found:
+            top = [r for r, _ in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:5]]
+            add(f"Where to look first ({name})", f"Likely places for the object: {_names(top, 'then')}.",
+                f"Searching for the object of a {name} task",
+                f"receptacles the object was taken from: {_top(found, 5)} of {sum(found.values())} pick-ups")
             by_obj: dict[str, Counter] = defaultdict(Counter)
             for t in traces:
                 for r in t.found_on:
                     by_obj[t.goal.obj][r] += 1
-            top_objs = sorted(by_obj.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[:3]
-            per_obj = "; ".join(f"{o}: {_top(c, 2)}" for o, c in top_objs)
-            add(f"Where {name} objects are found",
-                f"Search likely places first. In expert {name} episodes the object was taken from: "
-                f"{_top(found, 5)} (of {sum(found.values())} pick-ups). Most frequent objects: {per_obj}.",
-                f"Looking for the [Object] in a {name} task", f"{sum(found.values())} pick-ups")
+            top_objs = sorted(by_obj.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[:4]
+            per_obj = "; ".join(f"{_a(o)} {o}: {_names([r for r, _ in c.most_common(2)])}" for o, c in top_objs
+                                if sum(c.values()) >= self.min_support)
+            if per_obj:
+                add(f"Where {name} objects are", f"Check these first - {per_obj}.",
+                    f"The goal names one of these objects ({name})",
+                    "; ".join(f"{o}: {_top(c, 2)}" for o, c in top_objs))
 
-        # 4. search effort
-        visits = [v for t in traces for v in t.visits_before_find if v > 0]
-        if visits:
-            med = statistics.median(visits)
-            p90 = _quantile(visits, 0.9)
-            revisits = sum(t.revisit_phases for t in traces)
-            phases = sum(t.search_phases for t in traces)
-            add(f"Expected search effort in {name} tasks",
-                f"Expect to check about {med:g} receptacle{'s' if med != 1 else ''} (median; 90% of searches "
-                f"within {p90}, maximum "
-                f"{max(visits)}) before finding the [Object]. Experts visited each receptacle at most once in "
-                f"{_frac(phases - revisits, phases)} searches: keep a mental list of checked places and keep going "
-                f"instead of giving up or looping.", f"Searching for the [Object] in a {name} task",
-                f"{len(visits)} search phases")
-
-        # 5. goal phrasing
-        if len(shapes) >= 1:
+        # 4. goal phrasing
+        if shapes:
             total = sum(shapes.values())
             need = {"heat": "take the object, heat it, then put it in/on the target",
                     "cool": "take the object, cool it, then put it in/on the target",
@@ -202,36 +250,36 @@ class DistillPhase:
                     "two": "put two objects of that type in/on the target, one at a time",
                     "look": "take the object and turn on the lamp while holding it",
                     "pick": "take the object and put it in/on the target, with no heating, cooling or cleaning"}[kind]
-            add(f"Recognise {name} goals",
-                f"{name.capitalize()} goals come in these phrasings: "
-                + ", ".join(f"'{s}' ({_pct(c, total)})" for s, c in shapes.most_common(4))
-                + f". All of them mean the same task: {need}.",
-                "Reading the task to decide the plan", f"{total} goals")
+            forms = [s for s, _ in shapes.most_common(3)]
+            if len(forms) == 1:
+                text = f"'{forms[0]}' means: {need}."
+            else:
+                both = "both" if len(forms) == 2 else "all"
+                text = ", ".join(f"'{f}'" for f in forms[:-1]) + f" and '{forms[-1]}' {both} mean the same task: {need}."
+            add(f"Recognise {name} goals", text,
+                "Reading a new goal", f"phrasings {', '.join(f'{s} ({_pct(c, total)})' for s, c in shapes.most_common(4))}")
 
-        # 6. category extras
+        # 5. category extras
         if kind == "two":
+            add("One object at a time", "You can carry only one object: put the first one in/on the target before "
+                "you take the second.", "Holding the first of the two objects",
+                f"{n} expert episodes put the first object before taking the second")
             same = [t.second_same_place for t in traces if t.second_same_place is not None]
-            if same:
+            if same and sum(same) / len(same) >= 0.2:
                 add("Find the second object",
-                    f"After putting the first [Object] in/on the [Target], check the receptacle where you found it "
-                    f"before searching elsewhere: the second one was there in {_frac(sum(same), len(same))} expert "
-                    f"episodes; otherwise continue with unchecked receptacles.", when, f"{len(same)} second pick-ups")
-        closed_t = sum(t.target_closed for t in traces)
-        if closed_t >= self.min_support:
-            opened_t = sum(t.target_closed_opened for t in traces)
-            targets = Counter(t.goal.target for t in traces if t.target_closed)
-            add(f"Open a closed target in {name} tasks",
-                f"When the [Target] is closed (here: {_top(targets, 3)}), `open` it before `put`: experts did in "
-                f"{_frac(opened_t, closed_t)} arrivals at a closed target.", "Arriving at a closed [Target]",
-                f"{closed_t} closed targets")
+                    f"After placing the first object, look for the second one where you found the first: it "
+                    f"{_often(sum(same) / len(same))} lies there too.", "After the first put of a pick-two task",
+                    f"second object at the first one's place in {_frac(sum(same), len(same))}")
         return out
 
     # ALFWorld, across categories
     def _alf_general_skills(self, alf: dict[str | None, list[_AlfTrace]]) -> list[SkillProposal]:
+        """General skills: regularities that hold in at least ``min_categories`` categories (never fewer: one
+        category's habits are not general advice). Evidence in ``rationale``."""
         cats = {c: ts for c, ts in alf.items() if len(ts) >= self.min_support}
-        if not cats:
+        need = self.min_categories
+        if len(cats) < need:
             return []
-        need = min(self.min_categories, len(cats))
         all_traces = [t for ts in cats.values() for t in ts]
         ids = [t.ep.episode_id for t in all_traces][:20]
         out: list[SkillProposal] = []
@@ -243,56 +291,46 @@ class DistillPhase:
                 if d >= self.min_support:
                     rates[c] = sum(num(t) for t in ts) / d
             held = [c for c, r in rates.items() if r >= self.regularity]
-            ok = len(held) >= need
             if not rates:
                 return False, ""
-            lo = min(rates.values())
-            hi = max(rates.values())
-            return ok, f"held in {len(held)}/{len(rates)} categories (per-category share {lo:.0%}-{hi:.0%})"
+            total = f"{_frac(sum(num(t) for t in all_traces), sum(den(t) for t in all_traces))} overall"
+            return len(held) >= need, (f"held in {len(held)}/{len(rates)} categories (per-category share "
+                                       f"{min(rates.values()):.0%}-{max(rates.values()):.0%}); {total}")
 
         def add(title, principle, when, rationale):
             out.append(SkillProposal(title=title, principle=principle[:MAX_PRINCIPLE], when_to_apply=when,
                                      tier="general", category=None, rationale=rationale, episode_ids=ids))
 
-        tot = lambda f: sum(f(t) for t in all_traces)
         ok, how = regular(lambda t: t.closed_opened, lambda t: t.closed_seen)
         if ok:
-            add("Open closed receptacles before looking inside",
-                f"A receptacle reported as closed ('The drawer 1 is closed.') hides its contents: `open` it right away "
-                f"before deciding the object is not there. Experts opened {_frac(tot(lambda t: t.closed_opened), tot(lambda t: t.closed_seen))}"
-                f" of the closed receptacles they reached while searching.", "Searching and arriving at a closed "
-                "drawer, cabinet, fridge, safe or microwave", how)
+            add("Open closed receptacles",
+                "A closed receptacle hides what is inside: open it as soon as you reach it, before deciding the "
+                "object is not there.", "Arriving at a closed drawer, cabinet, fridge, safe or microwave", how)
         ok, how = regular(lambda t: t.direct_after_take, lambda t: t.takes_of_goal)
         if ok:
-            add("Take the object then go directly to the target",
-                f"Once the goal object is in hand, stop exploring: go straight to where it is needed (the appliance, "
-                f"the lamp or the [Target]). Experts did so right after "
-                f"{_frac(tot(lambda t: t.direct_after_take), tot(lambda t: t.takes_of_goal))} pick-ups of the goal object.",
-                "Right after `take [Object] from [Receptacle]`", how)
+            add("Go straight on after taking the object",
+                "Once the goal object is in hand, stop exploring and go directly to where it is needed: the "
+                "appliance, the lamp or the target receptacle.", "Right after taking the goal object", how)
         ok, how = regular(lambda t: t.search_phases - t.revisit_phases, lambda t: t.search_phases)
         if ok:
             add("Search each receptacle once",
-                f"Visit receptacles systematically and do not return to one already checked unless something changed: "
-                f"{_frac(tot(lambda t: t.search_phases - t.revisit_phases), tot(lambda t: t.search_phases))} expert "
-                f"searches visited no receptacle twice.", "Searching for an object", how)
+                "Visit receptacles one after another and do not return to one you have already checked unless "
+                "something changed; keep a mental list of checked places.", "Searching for an object", how)
         ok, how = regular(lambda t: t.take_id_seen, lambda t: t.takes_total)
         if ok:
-            add("Use the exact object ids you observed",
-                f"Refer to objects and receptacles by the exact name and number in the last observation ('take mug 2 "
-                f"from countertop 1'): {_frac(tot(lambda t: t.take_id_seen), tot(lambda t: t.takes_total))} expert "
-                f"`take` commands named an object id that appeared in the preceding observation.",
-                "Issuing take / put / heat / cool / clean / use commands", how)
+            add("Use the exact names you see",
+                "Name objects and receptacles exactly as the latest observation does, with their numbers; an "
+                "object you have not seen cannot be taken.", "Writing a take, put, heat, cool, clean or use command",
+                how)
         ok, how = regular(lambda t: t.puts_inon, lambda t: t.puts_total)
         if ok:
             add("Put with 'in/on'",
-                f"Write the put command as `put [Object] in/on [Receptacle]`, with the literal 'in/on' (not 'in' or "
-                f"'on'): {_frac(tot(lambda t: t.puts_inon), tot(lambda t: t.puts_total))} expert put commands had "
-                f"this form.", "Placing an object", how)
+                "Write the put command with the literal 'in/on' between the object and the receptacle "
+                "(`put [Object] in/on [Receptacle]`), not 'in' or 'on' alone.", "Placing an object", how)
         ok, how = regular(lambda t: t.target_closed_opened, lambda t: t.target_closed)
         if ok:
-            add("Open a closed target before putting",
-                f"If the receptacle where the object must go is closed, `open` it before `put`: experts opened "
-                f"{_frac(tot(lambda t: t.target_closed_opened), tot(lambda t: t.target_closed))} closed targets first.",
+            add("Open a closed target first",
+                "If the receptacle the object must go in is closed, open it before you put the object in.",
                 "Arriving at a closed target receptacle with the object in hand", how)
         return out
 
