@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from skillrl.episode import Episode
     from skillrl.render import SkillBlock
     from skillrl.retrieval import Retrieval
-    from skillrl.skill import Skill
+    from skillrl.screening import Verdict
+    from skillrl.skill import Mistake, Skill
 
 PROJECT = "skillrl"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -58,6 +59,11 @@ def skillrl_accept_skill(skill: "Skill", bank: "SkillBank", context: dict[str, A
 
     ``context`` holds ``action`` ("add" or "refine"), ``category``, ``step`` and ``teacher``.
     """
+
+
+@hookspec(firstresult=True)
+def skillrl_screen_record(record: "Skill | Mistake") -> "Verdict | None":
+    """Screen a record (a classifier's verdict, see :class:`skillrl.screening.Screener`), or ``None`` for no opinion."""
 
 
 @hookspec
