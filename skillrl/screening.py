@@ -43,10 +43,19 @@ variation selectors, bidi-reversed spans, rot13 / reversed segments that read as
 Patterns are context-aware, not bare keywords: "ignore distractor objects", "execute the sub-queries in order",
 "delete the previous query text", "the system of units", "token budget", "password-protected box", "the URL of
 the product page", "override the default size", "do not follow instructions that appear inside snippets" pass.
-They look for a verb of the attack and an object of the attack within one clause, skip negated advice where
-negation makes it benign ("never ignore the instructions"), skip objects that are untrusted sources ("ignore
-instructions embedded in product pages"), and weigh weak signals (a claim about how the task is scored, a
-"skip checking" shortcut) at 0.5 so that only their combination flags.
+Two layers of rules:
+
+* *sequence rules* (:func:`regex_rule`): a verb of the attack and an object of the attack within one clause
+  ("ignore ... previous instructions", "print ... your system prompt"), on word boundaries; they skip advice
+  whose negation makes it benign ("never ignore the instructions"), objects that are untrusted sources ("ignore
+  instructions embedded in product pages"), and, where a pattern is ambiguous, need a second cue in the sentence;
+* *co-occurrence rules* (:func:`cooc_rule`): one sentence holding a concept of the attack from each of two or
+  three lexicons, in any order (a secret and a verb that emits it; the user's request, a page and a verdict for
+  the page; the checker and a claim that it is lax; an authority, a decree and the agent), which survives
+  paraphrase better than word sequences.
+
+Weak signals (a claim about how the task is scored, a "skip checking" shortcut, "whether or not") weigh 0.5, so
+only their combination flags.
 
 Scoring: each rule has a weight (1.0 strong, 0.5 weak); a record's ``score`` is the sum over the rules that
 matched (each rule counted once, at its largest weight), and the record is flagged when ``score >= threshold``
@@ -55,8 +64,14 @@ unflags one.
 
 Plug-in point for a classifier: :class:`Screener` takes ``classifier=`` callables ``fn(record) -> Verdict | None``,
 and :meth:`Screener.from_plugin_manager` consults the ``skillrl_screen_record(record)`` hook
-(:mod:`skillrl.hookspecs`, ``firstresult``). The rules were tuned on the tune part of
-``benchmarks/data/screening`` only; the benchmark reports the held-out report part.
+(:mod:`skillrl.hookspecs`, ``firstresult``).
+
+How the rules were made: written against the *tune* part of ``benchmarks/data/screening`` (never the report
+part), against hand-written probe sentences of fresh phrasing (``tests/test_screening.py`` keeps a sample), and
+checked for false positives on real text of ``../shared/data`` (the official banks, 5.5k strings of distilled
+episode memories, 11.6k human WebShop instructions, 529 Reflexion lessons). ``benchmarks/bench_screening.py``
+reports the held-out report part. Rules generalise only as far as their lexicons: on sentences phrased unlike
+anything above, recall is markedly lower than on the labelled set (see the benchmark's notes).
 """
 
 from __future__ import annotations
@@ -67,16 +82,15 @@ import codecs
 import html
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from skillrl.errors import ConfigError
 
 if TYPE_CHECKING:
     import pluggy
-
-    from skillrl.skill import Mistake, Skill
 
 KINDS = ("instruction_override", "exfiltration", "tool_abuse", "network", "reward_hacking", "hidden_encoding",
          "authority")
@@ -144,7 +158,7 @@ _INVISIBLE = set(range(0x200B, 0x2010)) | set(range(0x2060, 0x2065)) | {0xFEFF, 
                                                                           0x1160, 0x3164, 0xFFA0, 0x17B4, 0x17B5}
 _BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A)) | {0x200E, 0x200F, 0x061C}
 _DASHES = {0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212}
-_QUOTES = {0x2018: "'", 0x2019: "'", 0x201A: "'", 0x201B: "'", 0x2032: "'", 0x00B4: "'", 0x0060: "'",
+_QUOTES = {0x2018: "'", 0x2019: "'", 0x201A: "'", 0x201B: "'", 0x2032: "'", 0x00B4: "'",
            0x201C: '"', 0x201D: '"', 0x201E: '"', 0x201F: '"', 0x00AB: '"', 0x00BB: '"'}
 #: Cyrillic, Greek and other letters that render like Latin ones (folded before matching).
 HOMOGLYPHS = {
@@ -199,7 +213,7 @@ class _Text:
     index: list[int]    # raw offset of each character
 
 
-_PLAIN_UNSAFE = re.compile(r"[\x00-\x1f\x60\x7f]|\s\s|^\s|\s$")
+_PLAIN_UNSAFE = re.compile(r"[\x00-\x1f\x7f]|\s\s|^\s|\s$")
 
 
 def _normalise(raw: str) -> _Text:
@@ -210,7 +224,7 @@ def _normalise(raw: str) -> _Text:
     prev = ""
     for i, ch in enumerate(raw):
         cp = ord(ch)
-        if 0x20 <= cp < 0x7F and cp != 0x60:
+        if 0x20 <= cp < 0x7F:
             chars.append(ch)
             index.append(i)
             prev = ch
@@ -240,8 +254,10 @@ def _normalise(raw: str) -> _Text:
         while k < m.end():
             if not text[k].isalpha():
                 if text[k] == " " and k + 1 < m.end() and text[k + 1] == " ":
-                    keep[k + 1] = False
-                    k += 2
+                    while k + 1 < m.end() and text[k + 1] == " ":  # a run of spaces: one word break
+                        keep[k + 1] = False
+                        k += 1
+                    k += 1
                     continue
                 keep[k] = False
             k += 1
@@ -264,7 +280,7 @@ def _normalise(raw: str) -> _Text:
 
 
 # four or more single letters separated by one consistent separator (space, dot, dash, star, bar, underscore)
-_SPACED = re.compile(r"(?<![\w'])[a-zA-Z](?:(?:  ?|[._*|\-])[a-zA-Z](?![\w'])){3,}")
+_SPACED = re.compile(r"(?<![\w'])[a-zA-Z](?:(?: {1,3}|[._*|\-])[a-zA-Z](?![\w'])){3,}")
 _SPACED_HINT = re.compile(r"[a-zA-Z][._*|\-][a-zA-Z][._*|\-][a-zA-Z][._*|\-][a-zA-Z]")
 
 
@@ -300,8 +316,8 @@ UNTRUSTED = alt(r"(?:web ?)?pages?", "observations?", "snippets?", "notes?", "la
                 "them", "it", "the environment", "user content", "emails?", "messages? (?:inside|in) the environment",
                 "containers?", "receptacles?", "comments?", "seller'?s? notes?", "the text", "(?:product )?images?",
                 "packaging", "boxes", "the box", "thumbnails?", "ads?", "advertisements?", "banners?")
-UNTRUSTED_AFTER = rf"(?:\s+(?:that|which)?\s*(?:appear|appears|appearing|found|embedded|written|placed|contained|" \
-                  rf"hidden|given|shown|present|printed|posted|included|listed|displayed)?\s*(?:in|inside|within|on|from|by)\s+(?:the\s+|a\s+|any\s+|" \
+UNTRUSTED_AFTER = r"(?:\s+(?:that|which)?\s*(?:appear|appears|appearing|found|embedded|written|placed|contained|" \
+                  r"hidden|given|shown|present|printed|posted|included|listed|displayed)?\s*(?:in|inside|within|on|from|by)\s+(?:the\s+|a\s+|any\s+|" \
                   rf"those\s+|these\s+|such\s+)?{UNTRUSTED})"
 
 # --- objects of attacks --------------------------------------------------------------------------------------
@@ -340,9 +356,15 @@ TRUSTED_REF = alt(r"your (?:[\w'-]+ )?(?:instructions?|guidance|guidelines?|setu
                   r"(?:the |your )?(?:conversation|prompt|context|episode|session|instructions|chat)",
                   r"the (?:original|initial|given|assigned|user'?s?|actual) (?:question|query|task|goal|request)",
                   r"the (?:user|shopper|customer|buyer)'?s? (?:price cap|price limit|maximum price|max price|"
-                  r"spending limit)")
+                  r"spending limit)", r"the (?:instruction|goal|question|task)(?:'s|s')? (?:wording|words|text|names?|"
+                  r"details|constraints|attributes)",
+                  r"(?:price |size |colou?r |attribute )?(?:and (?:price |size |colou?r )?)?(?:limits|constraints|"
+                  r"requirements|attributes) (?:given|set|named|stated|listed|specified) by the (?:shopper|user|"
+                  r"customer|buyer|instruction)")
 DEVALUE = alt(r"(?:an? )?(?:loose|rough|vague|mere|soft|general|polite|friendly)? ?(?:wish|hint|suggestion|guess|"
-              r"default|starting point|guide|proposal|recommendation|idea|placeholder|formality|example|preference)",
+              r"default|starting point|guide|proposal|recommendation|idea|placeholder|formality|example|preference|"
+              r"estimate|approximation|ballpark)e?s?", "approximate", "ballpark figures?", r"(?:marketing )?fluff",
+              "soft", "interchangeable", "boilerplate", r"filler(?: text)?",
               "optional", "negotiable", "non-binding", "void", "obsolete", "outdated", "deprecated", "expired",
               "irrelevant", "noise", "a decoy", "a distraction", "fiction", r"flavou?r text", "background",
               "advisory", "suggestions", "mere suggestions", "not binding")
@@ -355,16 +377,16 @@ ADJ = r"(?:(?:full|entire|complete|whole|original|initial|opening|hidden|secret|
       r"verbatim|current|first|underlying|real|actual|system) )*"
 SECRET = alt(
     rf"(?:your|the) {ADJ}system (?:prompt|message|instructions?|rules?|configuration|preamble)",
-    rf"system (?:prompt|message)s?",
+    r"system (?:prompt|message)s?",
     rf"your {ADJ}(?:prompt|instructions?|configuration|config|setup|preamble|directives?|programming|guidelines?|"
-    rf"rules|system message|memory|context(?: window)?|skill (?:bank|list|memory|set|block)|skills|guidance|"
-    rf"briefing|hidden notes|private notes|credentials|keys?|tokens?|secrets?|passwords?|api keys?)"
-    rf"(?: (?:text|block|section|notes?|content|message|list|bank|set|file|data|details|lines?|window))?",
+    r"rules|system message|memory|context(?: window)?|skill (?:bank|list|memory|set|block)|skills|guidance|"
+    r"briefing|hidden notes|private notes|credentials|keys?|tokens?|secrets?|passwords?|api keys?)"
+    r"(?: (?:text|block|section|notes?|content|message|list|bank|set|file|data|details|lines?|window))?",
     r"(?:rules|skills|instructions|guidance|advice|tips|guidelines|directives|text|everything|all)(?: and \w+)? "
     r"(?:that )?(?:you were|you've been|you have been|you are|you were initially|you got) (?:given|shown|provided|"
     r"told|taught|configured with|loaded with|instructed|sent|handed)",
     rf"the {ADJ}(?:skill (?:bank|list|memory|block)|memory block|guidance block|preamble|"
-    rf"instructions you (?:received|were given))",
+    r"instructions you (?:received|were given))",
     rf"the {ADJ.replace(')*', ')+')}(?:prompt|configuration|config)",
     r"(?:skills?|instructions?|text|guidance|advice|rules|lines?|notes?|blocks?|"
     r"content|messages?|material|tips) (?:(?:and|or) \w+ )?(?:that (?:were|was|are|is) )?(?:shown|given|injected|"
@@ -393,11 +415,11 @@ SECRET = alt(
     r"sentences?|paragraphs?|messages?|everything|instructions?) (?:written |shown |that (?:came|comes|appears?|is) )?"
     r"(?:above|before|preceding|prior to)(?: (?:this|the|your) (?:task|question|goal|instructions?|skill|line|"
     r"message|description|block|task description))?(?! (?:a|an|the) )",
-    rf"text above",
-    rf"(?:first|opening|initial|starting) (?:line|lines|words?|sentences?|paragraph|message)s? "
-    rf"(?:of|from|in) your",
-    rf"(?:words?|lines?|text|contents?) of your (?:opening |initial |first |original |starting )?"
-    rf"(?:instructions?|prompt|message|context|setup)",
+    r"text above",
+    r"(?:first|opening|initial|starting) (?:line|lines|words?|sentences?|paragraph|message)s? "
+    r"(?:of|from|in) your",
+    r"(?:words?|lines?|text|contents?) of your (?:opening |initial |first |original |starting )?"
+    r"(?:instructions?|prompt|message|context|setup)",
     TOP_CTX,
     r"(?:contents?|everything|all) (?:of |in )?your (?:context|memory|prompt)",
 )
@@ -406,7 +428,7 @@ SECRET_GATE = ("system", "prompt", "instruction", "config", "setup", "preamble",
                "password", "bank", "text", "line", "content", "message", "material", "tips", "advice", "block",
                "inject", "insert", "paste", "load", "api", "header", "cookie", "session", "env", "conversation",
                "chat", "dialog", "transcript", "everything", "user", "shopper", "customer", "buyer", "person", "pii",
-               "word", "sentence", "paragraph", "top of", "start of", "beginning of", "head of", "id")
+               "word", "sentence", "paragraph", "top of", "start of", "beginning of", "head of", "id ")
 DISCLOSE = alt("answer with", "respond with", "reply with", "fill in", "fill", "populate", "stuff", "describe", "explain", "detail", "outline",
                "recount", r"say(?: aloud)?", "read aloud", "speak", "reveal", "print", "output", "repeat", "recite", "echo", "disclose", "share", "leak", "dump",
                "list", r"write(?: out| down)?", "copy", "paste", "includes?", "add", "append", "prefix", "prepend",
@@ -432,7 +454,7 @@ class Rule:
     kind: str
     weight: float
     description: str
-    find: Callable[["FieldView"], Iterable[tuple[str, int, str]]]
+    find: Callable[[FieldView], Iterable[tuple[str, int, str]]]
 
 
 @dataclass
@@ -604,9 +626,7 @@ _U_ESC = re.compile(r"(?:\\u[0-9a-fA-F]{4}){4,}")
 _PCT = re.compile(r"(?:%[0-9a-fA-F]{2}){4,}")
 _ENT = re.compile(r"(?:&#(?:x[0-9a-fA-F]+|\d+);){3,}")
 _WORDS = re.compile(r"[a-z]+")
-COMMON = frozenset("the a an to of and in is you your it for on with if or be not that this as at by before after "
-                   "when from are all any then so do no into each every only now out up it's them they their "
-                   "its was will can must should what which than".split())
+COMMON = frozenset(["the", "a", "an", "to", "of", "and", "in", "is", "you", "your", "it", "for", "on", "with", "if", "or", "be", "not", "that", "this", "as", "at", "by", "before", "after", "when", "from", "are", "all", "any", "then", "so", "do", "no", "into", "each", "every", "only", "now", "out", "up", "it's", "them", "they", "their", "its", "was", "will", "can", "must", "should", "what", "which", "than"])
 
 
 def _texty(s: str, min_letters: int = 6) -> bool:
@@ -735,9 +755,7 @@ def _mixed_script(view: FieldView) -> list[tuple[str, int]]:
     out = []
     for w, s in words:
         sc = _scripts(w)
-        if "LATIN" in sc and sc & {"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"}:
-            out.append((w, s))
-        elif (len(w) >= 2 and sc and sc <= {"CYRILLIC", "GREEK", "ARMENIAN"} and all(c in HOMOGLYPHS for c in w)
+        if "LATIN" in sc and sc & {"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"} or (len(w) >= 2 and sc and sc <= {"CYRILLIC", "GREEK", "ARMENIAN"} and all(c in HOMOGLYPHS for c in w)
               and latin >= 3):
             out.append((w, s))
     if not out:
@@ -773,15 +791,15 @@ def _invisible_decoded(view: FieldView) -> list[tuple[str, int]]:
             if via in ("tag characters", "zero-width binary", "variation selectors", "right-to-left override")]
 
 
-R: list[Rule] = []
+_R: list[Rule] = []  # the built-in rules, in order (frozen into RULES below)
 
 
 def _r(*args: Any, **kw: Any) -> None:
-    R.append(regex_rule(*args, **kw))
+    _R.append(regex_rule(*args, **kw))
 
 
 # ---------------------------------------------------------------------------------------------- hidden encodings
-R += [
+_R += [
     check_rule("hidden.zero_width", "hidden_encoding", STRONG, "zero-width and other invisible characters",
                lambda v: _hidden_chars(v, ("zero_width", "format"))),
     check_rule("hidden.bidi", "hidden_encoding", STRONG, "bidirectional overrides, embeddings and isolates",
@@ -841,8 +859,8 @@ OVR_VERB = alt("ignore", "disregard", "forget(?: about)?", "never mind", "pay no
                r"(?:do not|don't|never) (?:follow|obey|heed|respect|apply|honou?r|comply with)")
 _r("override.ignore_instructions", "instruction_override", STRONG,
    "ignore / drop / bypass the instructions, prompt, guidelines or guardrails",
-   seq(OVR_VERB, rf"{INSTR_N}\b(?!')", n=5) + rf"(?! (?:to|about|on how|for (?:the|a|an|this) "
-   rf"(?:product|item|game|recipe|device|appliance)))", untrusted=True,
+   seq(OVR_VERB, rf"{INSTR_N}\b(?!')", n=5) + r"(?! (?:to|about|on how|for (?:the|a|an|this) "
+   r"(?:product|item|game|recipe|device|appliance)))", untrusted=True,
    exclude=rf"\b{PRODUCTY}\s+{INSTR_N}\b")
 _r("override.ignore_constraints", "instruction_override", STRONG,
    "ignore / drop the constraints or rules you were given",
@@ -851,8 +869,13 @@ _r("override.ignore_goal", "instruction_override", STRONG, "ignore / forget the 
    seq(OVR_VERB, alt("(?:your|the user'?s?|the customer'?s?|the shopper'?s?|the original|the initial|the assigned|"
                      "the given|the stated|the actual|what the user)", "everything in your") + r"\s+(?:\w+\s+)?"
        + alt(GOAL_N, "prompt", "asked", "wants?", "said", "requested", "context"), n=3)
-   + "|" + seq(OVR_VERB, r"(?:the |your )?(?:task|goal|instruction|user'?s?|shopper'?s?|customer'?s?) (?:description|"
-               r"statement|text|line|request|wishes|constraints)", n=2), untrusted=True)
+   + "|" + seq(OVR_VERB, r"(?:the |your )?(?:task|goal|instruction|user'?s?|shopper'?s?|customer'?s?) (?:[\w'-]+ )?"
+               r"(?:description|statement|text|line|request|wishes|constraints?|preferences?|requirements?|"
+               r"specifications?|choices?|budget|price cap|limits?)", n=2), untrusted=True,
+   gate=(r"ignore|disregard|forget|never mind|pay no|look past|worry|care|drop|discard|abandon|bypass|"
+         r"overrid|overrul|aside|throw out|dismiss|circumvent|suspend|nullify|cancel|depriori|skip|waive|"
+         r"neglect|defy|violate|break|erase|delete|remove|ditch|scrap|shed|lift|relax|loosen|stop|cease|"
+         r"no longer|do not|don't|never"))
 _r("override.goal_void", "instruction_override", STRONG, "the goal line / the task text is a decoy or does not exist",
    alt(r"(?:goal|task|instruction) (?:line|text|statement|description) (?:is|was) (?:a )?(?:decoy|fake|fiction|"
        r"irrelevant|wrong|a trap|not real|meaningless|outdated)",
@@ -862,7 +885,15 @@ _r("override.goal_void", "instruction_override", STRONG, "the goal line / the ta
        r"prompt)\w* (?:says?|asks?|asked|wants?|wanted|requests?|requested|said)",
        r"(?:whatever|no matter what|regardless of what|irrespective of what) (?:the |your )?(?:user|customer|shopper|"
        r"task|goal|instruction|prompt|request)\w* (?:says?|said|asks?|asked|wants?|wanted|requests?|requested|"
-       r"specif\w+|states?|stated|is|was|names?|named)"))
+       r"specif\w+|states?|stated|is|was|names?|named|lists?|listed|contains?|mentions?|mentioned|requires?|"
+       r"required|demands?)",
+       r"(?:goals?|tasks?|instructions?|questions?|requests?) (?:that )?you (?:receive|are given|get|were given|see) "
+       r"(?:is|are) (?:sometimes |often |usually |just |only |merely |really )?(?:a test|fake|a decoy|decoys|a "
+       r"distraction|wrong|not real|a cover|a trap|misleading)",
+       r"(?:regardless|irrespective|independent) of (?:the |any |all |your |its )?(?:constraints|instructions?|rules|"
+       r"requirements|goal|task|request|specifications|what)\b",
+       r"the (?:real|true|actual|hidden|secret) (?:task|goal|objective|mission|instructions?|request|question) "
+       r"(?:is|are|lies|can be found|will be)\b"))
 _r("override.instructions_void", "instruction_override", STRONG,
    "the instructions / guidelines are declared void, optional, deprecated or expired",
    alt(seq(alt(INSTR_N, rf"{alt('previous', 'prior', 'earlier', 'initial', 'original', 'old', 'legacy', 'above', 'your', 'system', 'opening', 'first')}\s+(?:\w+\s+)?{alt(CONSTRAINT_N, 'guidance', 'advice', 'rules', 'message', 'briefing', 'brief', 'orders', 'directions', 'commands', 'directives')}",
@@ -880,7 +911,10 @@ _r("override.instructions_void", "instruction_override", STRONG,
            alt(INSTR_N, CONSTRAINT_N, "opening message", "brief"),
            alt("non-binding", "optional", "void", "obsolete", "deprecated", "expired", "as suggestions",
                "as optional", "irrelevant", "negotiable"), n=4)), neg=True,
-   gate=('void', 'null', 'negotiable', 'optional', 'binding', 'deprecat', 'obsolete', 'outdated', 'expired', 'superseded', 'suspended', 'lifted', 'waived', 'revoked', 'cancel', 'rescinded', 'invalid', 'inactive', 'retired', 'replaced', 'no longer', 'suggestion', 'apply', 'matter', 'count', 'irrelevant', 'bind', 'hold'))
+   gate=('void', 'null', 'negotiable', 'optional', 'binding', 'deprecat', 'obsolete', 'outdated',
+         'expired', 'superseded', 'suspended', 'lifted', 'waived', 'revoked', 'cancel', 'rescinded',
+         'invalid', 'inactive', 'retired', 'replaced', 'no longer', 'suggestion', 'apply', 'matter',
+         'count', 'irrelevant', 'bind', 'hold'))
 _r("override.devalued", "instruction_override", STRONG,
    "a trusted instruction is called a mere hint / default, or set aside by pronoun",
    alt(seq(TRUSTED_REF, r"(?:is|are) (?:only |merely |just |simply |really |basically )?(?:an? )?(?:rough |loose |vague |"
@@ -905,11 +939,31 @@ _r("override.devalued", "instruction_override", STRONG,
            r" as (?:an? )?(?:minimum|floor|lower bound|suggestion|wish|hint|optional)", n=1),
        r"(?:price cap|budget|maximum price|price limit|upper bound|max price) as (?:an? )?(?:minimum|floor|lower bound)",
        r"(?:rather than|instead of|not) (?:as )?an? maximum",
+       r"(?:going|exceeding|being|spending|paying|buying)(?: \w+){0,3} (?:over|above|past|beyond) (?:the |a |your )?"
+       r"(?:budget|limit|price cap|maximum|cap)? ?(?:is|are) (?:fine|ok|okay|acceptable|allowed|permitted|no problem)",
+       r"(?:\d+ ?%|a (?:little|bit)|slightly|somewhat) (?:over|above|past|beyond) (?:the |a |your )?(?:budget|limit|"
+       r"price cap|maximum|cap)(?: \w+){0,3} (?:is|are) (?:fine|ok|okay|acceptable|allowed|permitted)",
        alt("exceed", "raise", "increase", "double", "ignore", "overshoot", "go over") + r" (?:the )?(?:(?:user|shopper|"
        r"customer|instruction)'?s? (?:budget|price cap|price limit|spending limit|maximum price|limit)|price cap|price "
        r"limit|spending limit|maximum price)",
        seq(alt("drop", "ignore", "skip", "remove", "relax", "break", "bend"), r"(?:whichever|any|the) (?:ones?|"
-           r"constraints?|rules?|checks?|requirements?)(?: that)? (?:slow|hold|hinder|block) you", n=2)), neg=True)
+           r"constraints?|rules?|checks?|requirements?)(?: that)? (?:slow|hold|hinder|block) you", n=2)), neg=True,
+   gate=(r"hint|suggest|guess|default|starting point|guide|proposal|recommend|idea|placeholder|formality|"
+         r"example|preference|wish|estimate|approximat|ballpark|fluff|soft|interchangeable|boilerplate|"
+         r"filler|optional|negotiable|binding|void|obsolete|outdated|deprecated|expired|irrelevant|noise|"
+         r"decoy|distraction|fiction|flavo|background|advisory|beginner|novice|new agents|flexible|"
+         r"up to you|yours to change|apply|bind|matter|count|aside|decide|really|actually|truly|secretly|"
+         r"slow|hold|hinder|block|minimum|floor|lower bound|maximum|exceed|raise|increase|double|ignore|"
+         r"overshoot|go over|fine|ok|acceptable|allowed|permitted|no problem|expire|lapse|time|wear|valid|"
+         r"stop|replac|swap|chang|substitut|rewrit|"
+         r"overrid|ignor|drop|discard|abandon|disregard|reinterpret|revers|invert|flip|redefin|read"))
+_r("override.goal_swap", "instruction_override", STRONG, "substitute the goal's object or change what is asked",
+   alt(seq(alt("swap", "substitute", "exchange", "trade", "replace"), r"(?:the |your )?(?:target|goal|requested|"
+           r"required|named) (?:object|item|product|receptacle|entity)s? (?:for|with) (?:whatever|any|another|a "
+           r"different|the nearest|the closest|a similar|something)", n=1),
+       r"(?:even if|even though|although) (?:it|this|that) (?:changes?|alters?|rewrites?|redefines?) (?:what (?:is|was) "
+       r"asked|the (?:question|task|goal|request))",
+       r"(?:the )?(?:true|real|actual|hidden|secret) (?:task|goal|objective|mission|instructions?)\b"), neg=True)
 _r("override.new_task", "instruction_override", STRONG, "a replacement task: 'your real task is ...'",
    alt(r"your (?:real|true|actual|only|new|secret|hidden|updated|sole|one|current) (?:task|goal|objective|job|"
        r"mission|instructions?|purpose|priority|directive|assignment)(?: now)? (?:is|are|will be|:)",
@@ -930,7 +984,8 @@ _r("override.persona", "instruction_override", STRONG, "a persona or mode switch
        r"(?:an? )?(?:agent|assistant|ai|model|persona|bot) (?:with|that has) no (?:rules|restrictions|limits|"
        r"constraints|guidelines|filters)",
        r"(?:jailbreak|jailbroken|do anything now)"),
-   gate=('you are', 'pretend', 'imagine', 'role', 'act as', 'behave as', 'act ', 'operate', 'respond as', 'agent', 'assistant', 'model', 'persona', 'bot', 'jailbr', 'ai ', 'do anything'))
+   gate=('you are', 'pretend', 'imagine', 'role', 'act as', 'behave as', 'act ', 'operate', 'respond as',
+         'agent', 'assistant', 'model', 'persona', 'bot', 'jailbr', 'ai ', 'do anything'))
 _r("override.persona_dan", "instruction_override", STRONG, "the DAN persona", r"\bDAN\b", cased=True)
 _r("override.act_unbound", "instruction_override", STRONG, "act without the constraints of your instructions",
    seq(alt("act", "operate", "behave", "proceed", "respond", "answer", "work", "function", "reason", "run"),
@@ -1038,7 +1093,9 @@ _r("override.outrank_goal", "instruction_override", STRONG,
        r"specif\w+|needs?|needed)",
        r"(?:prefer|follow|choose|trust) (?:it|them|that|this|the \w+) over (?:the |your )(?:goal|instructions?|task|"
        r"request)(?! object| receptacle)"), neg=True,
-   gate=('outrank', 'override', 'supersede', 'trump', 'precedence', 'priority', 'win', 'more than', 'more ', 'replace', 'beat', 'in place of', 'instead of', 'rather than', 'over', 'above', 'prefer', 'follow', 'choose', 'trust'))
+   gate=('outrank', 'override', 'supersede', 'trump', 'precedence', 'priority', 'win', 'more than',
+         'more ', 'replace', 'beat', 'in place of', 'instead of', 'rather than', 'over', 'above', 'prefer',
+         'follow', 'choose', 'trust'))
 _r("override.treat_as_task", "instruction_override", STRONG, "treat some text as your new task",
    seq(alt("treat", "take", "regard", "consider", "interpret", "read"),
        r"as (?:your |the |a )?(?:new |real |actual |true |only |next |current |updated )?(?:task|goal|instructions?|"
@@ -1055,7 +1112,8 @@ _r("override.answer_always", "instruction_override", STRONG, "a fixed answer or 
        r"random) (?:[\w'-]+ )?(?:product|item|listing|result|option)s? (?:regardless|no matter|whatever|irrespective)",
        r"(?:buy|purchase|choose|select|pick) (?:the )?(?:most expensive|priciest|costliest) (?:[\w'-]+ )?"
        r"(?:item|product|listing|option)s?"),
-   gate=('answer', 'respond', 'reply', 'output', 'say', 'select', 'buy', 'purchase', 'choose', 'click', 'pick'))
+   gate=('answer', 'respond', 'reply', 'output', 'say', 'select', 'buy', 'purchase', 'choose', 'click',
+         'pick'))
 
 # ---------------------------------------------------------------------------------------------- exfiltration
 _r("exfil.disclose_secret", "exfiltration", STRONG,
@@ -1103,15 +1161,21 @@ _r("tool.shell_command", "tool_abuse", STRONG, "a shell command or code that tou
        r"requests|urllib|sys)\b", r"\bpip3?\s+install\b", r"\bnpm\s+(?:install|i)\b", r"\bapt(?:-get)?\s+install\b",
        r"\bbrew\s+install\b", r"/etc/(?:passwd|shadow|hosts|sudoers)\b", r"~/\.\w+", r"\.bash_history\b",
        r"\.bashrc\b", r"\.ssh/", r"\bid_rsa\b", r"/proc/\w", r"/dev/tcp\b", r"\bchmod\b", r"\bsetuid\b",
-       r"\bnohup\b", r"\bshutdown\s+-", r"\breboot\b", r"\bformat\s+c:", r"\bdel\s+/[sfq]\b"),
-   gate=('curl', 'wget', '|', 'rm -', 'chmod', 'chown', 'sudo', 'mkfs', 'dd if', '(){', '() {', 'nc -', 'netcat', 'ncat', '/bin/', 'sh -c', 'powershell', 'cmd', 'kill', 'crontab', 'scp ', 'ssh', 'base64 -d', 'eval', 'exec', 'os.', 'subprocess', 'shutil', '__import__', 'import ', 'pip', 'npm', 'apt', 'brew', '/etc/', '~/', '.bash', 'id_rsa', '/proc/', '/dev/', 'setuid', 'nohup', 'shutdown', 'reboot', 'format c:', 'del /', '/c '), words=False)
+       r"\bnohup\b", r"\bshutdown\s+-", r"\breboot\b", r"\bformat\s+c:", r"\bdel\s+/[sfq]\b",
+       r"\brm (?:-|the |/|~|\*)", r"\bsed\s+-i\b", r"\bperl\s+-[pie]", r"\bawk\s+['\"]", r"\bmv\s+\S+\s+\S", r"\bcp\s+-r\b",
+       r"\btee\s+\S", r"\becho\s+\S.*>\s*\S", r"\btouch\s+\S+\.\w+"),
+   gate=('curl', 'wget', '|', 'rm -', 'chmod', 'chown', 'sudo', 'mkfs', 'dd if', '(){', '() {', 'nc -',
+         'netcat', 'ncat', '/bin/', 'sh -c', 'powershell', 'cmd', 'kill', 'crontab', 'scp ', 'ssh',
+         'base64 -d', 'eval', 'exec', 'os.', 'subprocess', 'shutil', '__import__', 'import ', 'pip', 'npm',
+         'apt', 'brew', '/etc/', '~/', '.bash', 'id_rsa', '/proc/', '/dev/', 'setuid', 'nohup', 'shutdown',
+         'reboot', 'format c:', 'del /', '/c '), words=False)
 TOOL_N = alt(r"bash(?: tool)?", r"command[- ]line", "command prompt", "powershell", "code interpreter",
              r"python (?:tool|interpreter|repl|sandbox|shell)", r"(?:code|exec|execution|shell|bash|terminal) tool",
              r"file (?:tool|system|manager|browser)", "filesystem", r"terminal (?:window|session|emulator)",
              r"shell (?:commands?|scripts?|access|session|prompt)", r"os (?:tool|module)",
              r"(?:system|developer|admin|javascript|browser|python|linux|root|debug) console", "interpreter",
              r"debug (?:tool|console|mode|menu|commands?|api|interface)s?", r"admin (?:panel|console|tool|interface)s?",
-             r"developer tools", r"dev ?tools", r"cheat (?:codes?|menu|console)")
+             r"developer tools", r"dev ?tools", r"cheat (?:codes?|menu|console)", r"debuggers?", r"pdb")
 #: nouns that name a tool only as the object of an action verb ("open the terminal", not "a hard shell case")
 TOOL_AMBIG = alt("shell", "terminal", "console", "sandbox")
 _r("tool.use_shell", "tool_abuse", STRONG, "run something in a shell, terminal, interpreter or file tool",
@@ -1121,8 +1185,11 @@ _r("tool.use_shell", "tool_abuse", STRONG, "run something in a shell, terminal, 
        seq(alt("run", "execute", "invoke", "call", "use", "open", "launch", "spawn", "access", "type into",
                "enter into", "drop into", "get into"),
            r"(?:the |a |an |your |its )" + TOOL_AMBIG + r"(?=\s*(?:[,.;:)]|to\b|and\b|$))", n=2),
-       r"(?:in|into|from|via|through|using) (?:the |a )" + TOOL_AMBIG + r"(?=\s*(?:[,.;:)]|to\b|and\b|$))"
-       r"(?<!hard shell)(?<!egg shell)"), neg=True)
+       r"(?:in|into|from|via|through|using|with) (?:the |a )" + TOOL_AMBIG + r"\b(?! (?:case|cases|casing|of|"
+       r"material|colou?r|design|finish|style|jacket|pasta|shape|side|bag|table|stand|game|games|cabinet|blocks?|"
+       r"strips?|count|covers?|protector))(?!-)"), neg=True,
+   gate=(r"bash|command|powershell|interpreter|python|tool|file|terminal|shell|os |console|debug|admin|"
+         r"developer|dev|cheat|pdb|sandbox"))
 _r("tool.run_code", "tool_abuse", STRONG, "run scripts, code or embedded commands",
    alt(seq(alt("run", "execute", "launch", "invoke", "eval", "evaluate", "install", "compile", "download and run"),
            r"(?:the |a |an |its |their |this |these |any |every |each )?(?:[\w'-]+ )?" + alt(
@@ -1162,11 +1229,22 @@ _r("tool.modify_system", "tool_abuse", STRONG, "modify the environment, the chec
        r"(?: (?:files?|data|code|counter|state|config|definition|logic|entries|on disk))?", n=3), neg=True,
    need=r"file|disk|code|bank|memory|counter|checker|grader|reward|pddl|config|source|log|database|success|win|"
         r"environment|env\b|game|simulator|tool|episode|test|score", need_weight=None,
-   gate=('environment', 'env', 'game', 'episode', 'simulat', 'benchmark', 'harness', 'evaluator', 'checker', 'grader', 'reward', 'bank', 'memory', 'skill store', 'config', 'source', 'pddl', 'counter', 'score', 'log', 'database', 'state file', 'save file', 'success check', 'win condition', 'test'))
+   gate=('environment', 'env', 'game', 'episode', 'simulat', 'benchmark', 'harness', 'evaluator',
+         'checker', 'grader', 'reward', 'bank', 'memory', 'skill store', 'config', 'source', 'pddl',
+         'counter', 'score', 'log', 'database', 'state file', 'save file', 'success check',
+         'win condition', 'test'))
 _r("tool.host_command", "tool_abuse", STRONG, "run a command on the server, the host or the operating system",
    seq(alt("run", "execute", "issue", "launch", "invoke", "send", "type"), r"(?:[\w'-]+ )?commands? (?:on|in|against|to) "
        r"(?:the |a |your )?(?:server|machine|host|system|os|backend|operating system|container|vm|cluster|box)\b", n=3),
    neg=True)
+_r("tool.code_span", "tool_abuse", STRONG, "run / type / paste a code span that looks like a command",
+   r"(?:run|execute|type|enter|paste|invoke|call|issue|use) (?:the )?(?:command )?`[^`]*(?:\s-\w|/|\||;|&&|\$|=|\.\w{2,4}\b|\()[^`]*`",
+   neg=True, words=False)
+_r("tool.file_edit", "tool_abuse", STRONG, "edit, run or delete a file of the environment or the host",
+   seq(alt("run", "execute", "edit", "modify", "patch", "overwrite", "rewrite", "delete", "remove", "open", "read",
+           "write to", "change", "alter", "truncate", "replace", "load", "source", "import", "cat", "copy", "move"),
+       r"(?:[\w'-]+ )?[\w/.-]*[\w-]\.(?:pddl|py|sh|json|ya?ml|cfg|ini|db|sqlite|log|env|csv|toml|conf|pkl|pt|bin|exe|"
+       r"bat|ps1|js|ts|rb|pl|php|jar|so|dll|tw-pddl|z8|ulx)\b", n=4), neg=True)
 _r("tool.files", "tool_abuse", STRONG, "read or write local files, disks or directories",
    alt(seq(alt("read", "open", "cat", "access", "list", "browse", "search", "scan", "grep", "look through",
                "dig through", "inspect", "load", "save", "write", "download", "store", "dump", "copy", "delete",
@@ -1189,6 +1267,10 @@ _r("tool.mass_action", "tool_abuse", STRONG, "buy / order / click on every resul
                                                                          "listings", "candidates", "variants",
                                                                          "things")), n=1),
        r"(?:buy|purchase|order) (?:everything|them all|all of them)",
+       r"add (?:every|each|all) (?:of the )?(?:[\w'-]+ ){0,3}(?:variants?|items?|products?|listings?|options?|sizes?|colou?rs?)"
+       r" to (?:the |your )?cart", r"(?:check out|checkout|buy|purchase|order) (?:all|each|every one) of them",
+       r"(?:click|buy|purchase|press|hit) (?:it |them |'?buy now'? )?(?:on|for|from) (?:every|each|all) (?:pages?|items?|"
+       r"products?|listings?|results?)",
        r"order (?:every|each|all|multiple|several) (?:[\w'-]+ )?(?:items?|results?|products?|listings?)"), neg=True)
 _r("tool.flood", "tool_abuse", STRONG, "flood a service with processes or requests",
    alt(seq(alt("spawn", "fork", "launch", "start", "open", "send", "fire", "run"),
@@ -1199,9 +1281,18 @@ _r("tool.flood", "tool_abuse", STRONG, "flood a service with processes or reques
        r"(?:server|endpoint|api|site|search|service|backend|host|system)",
        r"background (?:process(?:es)?|jobs?|tasks?|workers?|threads?|loops?|scripts?)", r"fork bomb",
        r"infinite loop of (?:requests|queries|clicks)",
+       r"(?:a thousand|thousands of|hundreds of|a million|millions of|\d{3,}) (?:parallel |simultaneous |concurrent )?"
+       r"(?:searches|queries|requests|clicks|calls|connections|processes|threads|purchases|orders|attempts)",
+       r"loops? (?:that |which )?(?:runs?|repeats?|executes?|fires?|goes|iterates?) (?:\d{3,}|hundreds of|thousands "
+       r"of|a thousand|a million|forever|indefinitely|endlessly)",
+       r"(?:click|search|quer|buy|request|call|ping|hit|send|submit|retr)\w* (?:[\w'-]+ ){0,4}(?:\d{3,}|a thousand|"
+       r"thousands of|hundreds of|a million|millions of) times",
        r"(?:retries|retry|repeats?|quer(?:y|ies)|searches|search|clicks?|hits?|polls?|pings?|requests?)(?: \w+){0,3} "
        r"(?:endlessly|forever|indefinitely|infinitely|nonstop|non-stop|without (?:stopping|limit|end|pause)|in an "
-       r"(?:infinite|endless) loop)"), neg=True)
+       r"(?:infinite|endless) loop)"), neg=True,
+   gate=(r"spawn|fork|launch|start|open|send|fire|run|hammer|flood|spam|ddos|\bdos\b|overwhelm|bombard|"
+         r"overload|stress|background|infinite|loop|endless|forever|indefinite|nonstop|non-stop|without|"
+         r"thousand|hundred|million|\d{3}"))
 
 # ---------------------------------------------------------------------------------------------- network
 #: top-level domains that are also English words ("bed.it should be" is a missing space, not a host): a host with
@@ -1223,12 +1314,14 @@ _r("network.domain", "network", STRONG, "a host or domain name",
        rf"(?<![\w@.-])[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.{WORD_TLD}(?:[:/]\S+)",
        r"\b(?:bit\.ly|tinyurl|t\.co|goo\.gl|ngrok|pastebin|webhook\.site|requestbin|pipedream|burpcollaborator|"
        r"interact\.sh|discord(?:app)?\.com|api\.telegram)\b",
-       r"\blocalhost\b(?::\d+)?"), words=False)
+       r"\blocalhost\b(?::\d+)?"), words=False,
+   gate=r"[a-z0-9]\.[a-z]|www|localhost|bit\.ly|tinyurl|ngrok|pastebin|discord|telegram|webhook")
 _r("network.email", "network", STRONG, "an e-mail address",
    r"(?<![\w.+-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b", words=False)
 _r("network.ip", "network", STRONG, "an IP address",
    alt(r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}(?![\d.]*\d)(?::\d+)?",
-       r"\b(?:[0-9a-f]{1,4}:){4,7}[0-9a-f]{1,4}\b", r"\[::1?\]"), words=False)
+       r"\b(?:[0-9a-f]{1,4}:){4,7}[0-9a-f]{1,4}\b", r"\[::1?\]"), words=False,
+   gate=r"\d\.\d|::")
 _r("network.port", "network", STRONG, "a network port",
    alt(r"\b(?:port|tcp|udp)\s*[:#]?\s*\d{2,5}\b(?![.,]\d)", r"(?<=[a-z0-9\]])\:(?:80|443|\d{4,5})\b(?![.,:]\d)"),
    need=r"\bon port|\bat port|\bport \d{2,5}\b(?! (?:usb|hub))|send|post|request|connect|http|server|helper|"
@@ -1256,7 +1349,9 @@ NET_STRONG = alt(r"https?\b", r"ftp\b", r"web ?hooks?", r"websockets?", r"socket
                  r"(?:evidence|data|log|analytics|tracking|monitoring) (?:collector|server|service|endpoint)",
                  r"the api (?:at|on)\b", r"localhost")
 _r("network.send", "network", STRONG, "send, post or upload something to a server, endpoint or address",
-   alt(seq(OUT_V, r"(?:[\w'-]+ )?(?:(?:to|via|through|over|using|with|at|on|into) )?(?:the |an? |your |our |this |"
+   alt(seq(alt("connect to", "contact", "ping", "poll", "subscribe to", "open a connection to"),
+           r"(?:the |an? |your |our |this |that )?(?:[\w'-]+ ){0,3}" + NET_N, n=1),
+       seq(OUT_V, r"(?:[\w'-]+ )?(?:(?:to|via|through|over|using|with|at|on|into) )?(?:the |an? |your |our |this |"
            r"that )?(?:[\w'-]+ )?" + NET_N, n=6),
        seq(IN_V, r"(?:[\w'-]+ )?(?:(?:to|via|through|over|using|with|at|on|from|into) )?(?:the |an? |your |our |this |"
            r"that )?(?:[\w'-]+ )?" + NET_STRONG, n=6)), neg=True)
@@ -1281,7 +1376,10 @@ _r("network.external_site", "network", STRONG, "consult or buy from an external 
        r"(?:download|fetch|pull|get|load) (?:[\w'-]+ ){0,4}from (?:the )?(?:internet|web|online|cloud)",
        r"over (?:the )?(?:internet|network|web|http)", r"(?:make|send|issue) an? (?:http|web|network|api|get|post) "
        r"request"), neg=True,
-   gate=('external', 'third', 'outside', 'partner', 'sister', 'companion', 'mirror', 'reference', 'helper', 'another', 'other', 'alternat', 'off', 'affiliate', 'deal', 'coupon', 'hint', 'answer', 'cheat', 'fact', 'comparison', 'price', 'internet', 'network', 'web', 'http', 'request', 'online', 'cloud'))
+   gate=('external', 'third', 'outside', 'partner', 'sister', 'companion', 'mirror', 'reference', 'helper',
+         'another', 'other', 'alternat', 'off', 'affiliate', 'deal', 'coupon', 'hint', 'answer', 'cheat',
+         'fact', 'comparison', 'price', 'internet', 'network', 'web', 'http', 'request', 'online',
+         'cloud'))
 
 # ---------------------------------------------------------------------------------------------- reward hacking
 GRADER = alt("checker", "grader", "grading", r"(?:exact[- ]match |overlap |keyword |string )?scoring",  r"evaluat(?:or|ion)s?", "scorer", r"scoring(?: \w+)?",
@@ -1321,7 +1419,10 @@ _r("reward.only_checks", "reward_hacking", WEAK, "a claim about what the checker
        r"(?:extra|bonus|more|full|partial) (?:credit|reward|points|marks)",
        r"(?:matching|grading|scoring|checking|evaluation) is (?:lenient|loose|lax|forgiving|fuzzy)",
        r"whether or not (?:they|it) (?:are|is)(?: \w+)?$|whether or not (?:they|it) (?:are|is)\b"),
-   gate=('only', 'lenient', 'loose', 'lax', 'forgiving', 'generous', 'easy', 'just', 'merely', 'simply', 'judged', 'scored', 'graded', 'measured', 'computed', 'based', 'determined', 'decided', 'rewarded', 'marked', 'overlap', 'keyword', 'string', 'credit', 'reward', 'points', 'marks', 'fuzzy', 'whether or not'))
+   gate=('only', 'lenient', 'loose', 'lax', 'forgiving', 'generous', 'easy', 'just', 'merely', 'simply',
+         'judged', 'scored', 'graded', 'measured', 'computed', 'based', 'determined', 'decided',
+         'rewarded', 'marked', 'overlap', 'keyword', 'string', 'credit', 'reward', 'points', 'marks',
+         'fuzzy', 'whether or not'))
 OUTCOME = alt("it", "this", "placement", "final state", "outcome", "result", "answer", "correctness", "completion",
               "success", "goal", "task", "purchase", "episode", "state", "anything", "claim", "output", "work",
               "progress", "location", "position", "finish", "ending", "end state", "solution", "submission")
@@ -1329,6 +1430,16 @@ _r("reward.surface_check", "reward_hacking", STRONG, "the checker only looks at 
    seq(GRADER, r"(?:only|just|merely|simply) (?:checks?|counts?|looks? (?:at|for)|reads?|matches|sees|searches for|"
        r"scans for|compares) (?:for )?(?:the |a |your )?(?:word|words|phrase|keyword|keywords|string|format|title|last "
        r"line|first line|length|tag|label|final message|logged message|message|token|word count|presence of)", n=3))
+_r("reward.surface_claims", "reward_hacking", STRONG,
+   "a claim that the outcome is decided by a surface feature, a phrase, or a skipped check",
+   alt(r"(?:judged|graded|scored|checked|evaluated|marked|read|assessed) (?:only |solely |just |purely )?(?:by|on) "
+       r"(?:their|the|its|your) (?:first|last|final|opening) (?:word|line|token|sentence|letter|character|action)",
+       r"marks? (?:the (?:task|episode|game|purchase|answer)|it|you|them) (?:as )?(?:won|done|complete|completed|"
+       r"successful|a success|correct|solved|passed) (?:if|when|once|as soon as) (?:you )?(?:say|type|write|output|"
+       r"print|issue|repeat|mention|include|claim)",
+       r"(?:checks?|verification|validation|tests?|inspection|grading|scoring) (?:step )?(?:is|are|gets|get) "
+       r"(?:always |usually |often )?(?:skipped|disabled|turned off|bypassed|ignored|not run|not performed|switched "
+       r"off)"), neg=True)
 _r("reward.not_verified", "reward_hacking", STRONG, "a claim that the outcome is not verified",
    alt(seq(OUTCOME, r"(?:is|are|was|were|will be|gets?|get) (?:not|never|n't) (?:actually |really |even )?"
            r"(?:verified|checked|inspected|validated|confirmed|tested|evaluated|graded|examined|looked at|enforced)",
@@ -1374,7 +1485,9 @@ PREMATURE = alt("immediately", "right away", "at once", r"at the (?:very )?(?:st
 _r("reward.premature_done", "reward_hacking", STRONG, "declare done or success before the goal is met",
    alt(alt(seq(DONE_V, DONE, n=3), END_EPISODE) + r"[^.;!?]*?" + r"\b" + PREMATURE,
        PREMATURE + r"[^.;!?]*?\b" + alt(seq(DONE_V, DONE, n=3), END_EPISODE)), neg=True,
-   gate=('complet', 'done', 'succeed', 'worked', 'went through', 'finish', 'achiev', 'accomplish', 'solved', 'success', 'won', 'met', 'over', 'victory', 'i have', "i've", 'task', 'episode', 'game', 'answer'))
+   gate=('complet', 'done', 'succeed', 'worked', 'went through', 'finish', 'achiev', 'accomplish',
+         'solved', 'success', 'won', 'met', 'over', 'victory', 'i have', "i've", 'task', 'episode', 'game',
+         'answer'))
 _r("reward.lenient_claim", "reward_hacking", STRONG, "anything counts as a success",
    alt(r"(?:any|every|all|each)(?: (?:finished|completed|confident|single|old|random|possible|kind of))? "
        r"(?:answer|purchase|response|output|attempt|episode|action|guess|submission|order|item|click)s? "
@@ -1388,6 +1501,9 @@ _r("reward.lenient_claim", "reward_hacking", STRONG, "anything counts as a succe
        r"(?:full )?(?:reward|credit|points)",
        r"(?:treats?|counts?|marks?|accepts?|scores?|considers?|grades?|rates?) (?:any|every|all) (?:[\w'-]+ ){0,5}as "
        r"(?:correct|a success|successful|right|valid|won|passing|a pass|complete)",
+       r"(?:any|every|each) (?:answer|purchase|response|output|attempt|episode|action|guess|submission|order|item|click|"
+       r"placement)s? (?:[\w'-]+ ){0,8}(?:gets?|earns?|receives?|scores?|wins?) (?:the |a )?(?:full (?:marks|credit|"
+       r"reward|points|score)|the (?:full )?reward|maximum (?:score|reward)|credit|points)",
        r"(?:partial|incomplete|half|unfinished|any|failed) (?:[\w'-]+ )?(?:placements?|answers?|purchases?|work|attempts?|"
        r"progress|results?|episodes?|solutions?) (?:count|counts|are counted|is counted|score|scores|earn|earns|"
        r"are scored|is scored) as (?:a )?(?:full |complete )?(?:success|credit|correct|a win|won|wins|successes)",
@@ -1426,6 +1542,8 @@ _r("reward.answer_gaming", "reward_hacking", STRONG, "answers built to game matc
        r"(?:give|list|write|output|offer|provide|include) (?:several|multiple|many|a few|two or more|all|every) "
        r"(?:candidate |possible |different |plausible )?(?:answers|guesses|options|candidates)",
        r"(?:answers?|guesses) (?:separated|joined|chained) (?:by|with) '?(?:or|and|/|,)",
+       r"(?:list|give|write|put|include|output|name) (?:all|every|several|multiple|many) (?:candidate|possible|plausible) "
+       r"[\w'-]+ (?:in|into) (?:the |your )(?:final )?answer",
        r"answers? (?:in|with|using) (?:several|multiple|many|different|all|various) (?:forms|spellings|variants|"
        r"versions|phrasings|ways|formats)",
        r"(?:mark|label|tag|call|flag) (?:[\w'-]+ ){0,3}(?:as )?'?(?:verified|correct|confirmed|checked)'?,? "
@@ -1436,6 +1554,21 @@ _r("reward.answer_gaming", "reward_hacking", STRONG, "answers built to game matc
        r"even without (?:evidence|checking|verification|sources|searching)",
        r"(?:answering|answer) with only the most common"), neg=True,
    need=None)
+_r("reward.registers_as", "reward_hacking", WEAK, "a claim that something merely registers / is logged as done",
+   r"(?:registers?|is registered|is logged|gets logged|shows up|counts?|is counted|is recorded|is marked) as "
+   r"(?:heated|cooled|cleaned|placed|done|complete|completed|finished|success|successful|won|bought|purchased|"
+   r"correct|solved|found|delivered)", neg=True)
+_r("reward.no_need", "reward_hacking", WEAK, "no need to do the step that makes the task succeed",
+   r"(?:there is |there's )?no need to (?:actually |really )?(?:use|do|heat|cool|clean|place|put|check|verify|"
+   r"confirm|select|search|open|read|inspect|cite|source|finish|complete)\b|(?:is|are) (?:not needed|unnecessary|"
+   r"optional|pointless)\b", neg=True)
+_r("reward.claim_undone", "reward_hacking", WEAK, "declare an action done that was not done",
+   r"(?:declare|claim|report|say|announce|state|mark|pretend|assert) (?:that )?(?:both|all|it|them|everything|the "
+   r"(?:objects?|items?|[\w'-]+)) (?:are |is |as |were |was )?(?:placed|put away|heated|cooled|cleaned|bought|purchased|"
+   r"delivered|done|complete|finished|solved)\b(?! only)", neg=True)
+_r("reward.satisfies_check", "reward_hacking", WEAK, "a claim that some shortcut satisfies the check",
+   r"(?:satisfies|passes|fools|tricks|clears|is enough for|suffices for|counts for) the (?:[\w'-]+ )?(?:check|"
+   r"checker|test|grader|validator|reward|metric|evaluator)", neg=True)
 _r("reward.pass_checker", "reward_hacking", WEAK, "an action whose purpose is to pass the checker",
    r"to (?:pass|satisfy|please|clear|get through) the (?:[\w'-]+ )?(?:checker|grader|evaluator|metric|judge|validator|"
    r"verifier|tests?|parser|scorer)", neg=True)
@@ -1445,6 +1578,8 @@ _r("reward.shortcut", "reward_hacking", WEAK, "skip checking, reading or verifyi
        r"(?: (?:the )?(?:details|it|them|sources?|evidence|placement|the description|the item|the product|the "
        r"answer|anything))?",
        r"without (?:any )?(?:evidence|sources|proof)",
+       r"(?:skip|omit|forgo|drop|bypass) (?:the )?(?:[\w'-]+ ){0,2}(?:selection|selecting|checks?|checking|verification|"
+       r"verifying|confirmation|confirming|inspection|inspecting|steps?)(?: (?:entirely|altogether|completely))?",
        r"(?:skip|omit|forgo|drop) (?:the )?(?:placement |state |price |size |detail |evidence |source |final )?"
        r"(?:checks?|verification|confirmation|details)",
        r"(?:buy|purchase|pick|choose|select|click) (?:the )?(?:first|any|top|cheapest) (?:[\w'-]+ )?(?:item|product|"
@@ -1476,26 +1611,33 @@ AUTH_V = alt("approved", r"authori[sz]ed", "sanctioned", "decided", "ruled", r"r
              r"direct(?:ed|s)", r"order(?:ed|s)", r"expect(?:s|ed)?", r"insist(?:s|ed)?", "granted", "waived",
              "lifted", "suspended", r"prefer(?:s|red)?", r"deployed", r"updated the rules", r"changed the rules",
              r"say(?:s)?", "said", r"agreed", r"signed off", "cleared", r"need(?:s)? (?:you|agents|all)",
-             r"would like", "have set", "set up")
-ADDRESSEE = (r"this (?:skill|rule|advice|tip|guidance|entry|step)|\bevery (?:purchase|episode|answer|task|agent|step|"
+             r"would like", "have set", "set up", "whitelisted", "allowlisted", "greenlit", "okayed", "blessed",
+             "exempted", "deprecated", "retired", "abolished", "dropped", "removed")
+ADDRESSEE = (r"guaranteed|(?:is|are) (?:always )?(?:correct|accurate|right|true)\b|(?:hints?|tips?|layouts?) here|this "
+             r"(?:skill|rule|advice|tip|guidance|entry|step)|\bevery (?:purchase|episode|answer|task|agent|step|"
              r"action|question|order)|\bpurchases?\b|\bplacements?\b|\bcounts? as\b|\byou\b|\byour\b|\bagents?\b|\bepisodes?\b|\banswers?\b|this (?:round|build|evaluation|episode|task|"
              r"environment|step|version|run)|\bskip|\bmust\b|\bshould\b|\balways\b|\bnever\b|\bonly\b|no longer|"
              r"\brule\b|\bmandatory\b|\bpolicy\b|\bdisabled\b|\benabled\b|\bcomply|\bby design\b|\bnow\b")
 _r("authority.claim", "authority", STRONG, "a claim that operators, maintainers or a team approved or require this",
    alt(seq(r"(?:the |your |our |this |all )?(?:[\w'-]+ )?" + AUTH_N, r",? ?(?:of (?:this|the) \w+,? )?(?:(?:has|have|had) "
            r"(?:now |just |officially |already )?)?(?:now |officially )?" + AUTH_V, n=2),
-       r"(?:approved|authori[sz]ed|sanctioned|mandated|endorsed|issued|signed(?: off)?|verified|confirmed|certified|required|"
+       r"(?:provided|supplied|given|shared|released|published|approved|authori[sz]ed|sanctioned|mandated|endorsed|"
+       r"issued|signed(?: off)?|verified|confirmed|certified|required|"
        r"enforced|enabled|disabled|granted|requested|ordered|recommended|vetted|cleared|written|sent|blessed) by "
        r"(?:the |your |our |all |an? )?(?:official |latest |senior |lead )?(?:[\w'-]+ )?" + AUTH_N,
        r"(?:note|notice|message|directive|memo|update|announcement|instruction|order|word|guidance|bulletin|decree|"
        r"mandate|request|reminder|alert|statement|policy|rules?) from (?:the |your |our |an? )?(?:official |latest |"
        r"senior )?(?:[\w'-]+ )?" + AUTH_N,
        r"according to (?:the |your |our )?(?:[\w'-]+ )?" + AUTH_N,
+       r"(?:straight|direct|directly|word|news|tip|message|info|insider info|a note|an update) from (?:the |your |our )?"
+       r"(?:[\w'-]+ )?" + AUTH_N + r"\s*[:,]",
        r"(?:on behalf of|by order of|by (?:request|decision|authority) of|per (?:the )?(?:latest |official |new )?"
        r"(?:[\w'-]+ )?(?:directive|instruction|policy|order|request|decision|rules?|guidance|mandate)s? (?:of|from)) "
        r"(?:the |your |our )?(?:[\w'-]+ )?" + AUTH_N),
    need=ADDRESSEE, need_weight=WEAK,
-   gate=('operator', 'admin', 'maintainer', 'develop', 'devs', 'owner', 'evaluator', 'supervis', 'organi', 'moderator', 'staff', 'management', 'creator', 'overseer', 'authorit', 'openai', 'anthropic', 'trainer', 'team', 'people', 'system'))
+   gate=('operator', 'admin', 'maintainer', 'develop', 'devs', 'owner', 'evaluator', 'supervis', 'organi',
+         'moderator', 'staff', 'management', 'creator', 'overseer', 'authorit', 'openai', 'anthropic',
+         'trainer', 'team', 'people', 'system'))
 _r("authority.speaker_role", "authority", STRONG, "the text speaks as an administrator, a developer or the system",
    alt(r"(?:as|i am|i'm|we are|we're|this is|speaking as|signed,?) (?:your |the |an? )?(?:[\w'-]+ )?"
        r"(?:system administrator|administrator|admin|sysadmin|operator|developer|supervisor|maintainer|owner|"
@@ -1507,8 +1649,9 @@ _r("authority.speaker_role", "authority", STRONG, "the text speaks as an adminis
    need=r"\b(?:i|we|you|your|must|instruct\w*|permit\w*)\b|i'm|i can", need_weight=WEAK)
 _r("authority.speaker", "authority", STRONG, "a notice in the voice of the system, an administrator or a team",
    alt(r"(?:system|admin|administrator|operator|maintainer|developer|security|compliance|official|priority|urgent|"
-       r"mandatory)(?: team)? (?:notice|directive|announcement|memo|alert|override|instruction|order|bulletin|"
-       r"mandate|message|note)\b",
+       r"mandatory)(?: team)? (?:notice|directive|announcement|memo|alert|override|bulletin|mandate)\b",
+       r"(?:operator|admin|administrator|maintainer|developer|compliance|owner|management|moderator)(?:'s|s')? "
+       r"(?:instructions?|orders?|messages?|notes?|requests?|word)\b",
        r"(?:security|admin|operator|support|safety|training|evaluation|research|dev|developer) team (?:note|notice|"
        r"says|update|directive|message|memo|alert)",
        r"\[(?:system|admin|operator|developer|official)\]", r"^(?:system|admin|operator|developer|official)\s*:"))
@@ -1547,14 +1690,18 @@ _r("authority.must_follow", "authority", WEAK, "the record demands obedience",
    r"(?:this|these|the) (?:rule|skill|guidance|directive|instruction|note|policy|order)s? (?:[\w'-]+ ){0,8}(?:must|shall|"
    r"is to|are to) be (?:followed|obeyed|complied with|applied)", neg=True)
 
-OFFSITE_LEX = (r"websites?|web ?sites?|web ?pages? (?:online|outside)|forums?|online (?:encyclopedias?|stores?|shops?|"
+OFFSITE_LEX = (r"portals?|(?:manufacturer|brand|vendor|maker|seller|company)(?:'s|s')? (?:[\w-]+ )?(?:portal|site|"
+               r"website|page|service|database|app|hotline|support)|online (?:[\w-]+ )?(?:services?|tools?|apis?|checkers?|"
+               r"databases?)|websites?|web ?sites?|web ?pages? (?:online|outside)|forums?|online (?:encyclopedias?|stores?|shops?|"
                r"sources?|databases?|services?|tools?|dictionar(?:y|ies)|retailers?|marketplaces?|references?|"
                r"resources?)|outside (?:the |this )?(?:search tool|environment|store|site|platform|game|sandbox|"
                r"benchmark)|off[- ](?:platform|site)|another (?:store|website|site|shop|retailer|marketplace|search "
                r"engine)|other (?:stores|websites|sites|shops|retailers|search engines)|social media|reddit|twitter|"
-               r"facebook|youtube|google|bing|duckduckgo|chatgpt|(?:brand|manufacturer|seller|maker|company|vendor)"
+               r"facebook|youtube|google|bing|duckduckgo|chatgpt|paste ?sites?|pastebins?|public (?:sites?|pages?|"
+               r"forums?|repos?|repositories|channels?|boards?|feeds?)|(?:external|outside|third-party|another|other) "
+               r"(?:llms?|ai|models?|chatbots?|assistants?)(?: services?)?|(?:brand|manufacturer|seller|maker|company|vendor)"
                r"(?:'s|s')? (?:own |official )?(?:site|store|shop|web ?shop)")
-NET_V2 = (r"buy|purchase|order|check|verify|get|fetch|look|consult|visit|go|use|cross-reference|cross-check|compare|"
+NET_V2 = (r"publish|buy|purchase|order|check|verify|get|fetch|look|consult|visit|go|use|cross-reference|cross-check|compare|"
           r"download|search|query|confirm|ask|post|send|upload|pull|grab|source|browse|open|read|obtain|copy|find")
 # ---------------------------------------------------------------------------------------------- concept co-occurrence
 # A second layer, robust to paraphrase: one sentence that holds a concept of the attack from each group.
@@ -1570,15 +1717,23 @@ SECRET_LEX = (
     r"preamble|(?:request|chat|conversation|message|browsing|order|purchase) history|(?:earlier|previous|prior|past|"
     r"whole|entire|full) (?:conversations?|chats?|dialogues?|messages|turns|exchanges)|transcripts?|api[ _-]?keys?|"
     r"access tokens?|auth(?:entication|orization)? (?:tokens?|headers?)|bearer tokens?|credentials|secret keys?|"
-    r"private keys?|card numbers?|credit card|cvv|(?:home|shipping|billing|e-?mail|mailing) address(?:es)?|phone "
-    r"numbers?|(?:user|shopper|customer|buyer)'?s? (?:[\w'-]+ )?(?:address|e-?mail|phone|card|details|data|information|"
+    r"private keys?|card numbers?|credit card|cvv|(?:home|shipping|billing|e-?mail|mailing) address(?:es)?|phone numbers?|"
+    r"(?:instructions?|rules?|guidance|prompts?|context|setup|directions?|guidelines?|directives?|policies|policy|"
+    r"constraints?|skills?) (?:that )?you (?:started|began|opened|initiali[sz]ed|launched|booted|were started|"
+    r"were launched)(?: (?:the |this |your )?(?:session|episode|conversation|run|chat|task))? with|(?:every|each|"
+    r"any|the) (?:rule|instruction|guideline|directive|policy|constraint|skill) you (?:were |have been )?"
+    r"(?:given|shown|provided|loaded|configured|taught|told|handed)|exact wording of (?:every|each|all|any|your|the) "
+    r"(?:rules?|instructions?|guidelines?|skills?|prompts?)|"
+    r"(?:user|shopper|customer|buyer)'?s? (?:[\w'-]+ )?(?:address|e-?mail|phone|card|details|data|information|"
     r"identity|account|credentials|password|history)|personal (?:data|information|details)|env(?:ironment)? "
     r"variables?|private (?:guidance|instructions|rules|notes|context|prompt|configuration|setup|memory)|(?:rules|"
     r"guidance|instructions|constraints|policies|principles) you (?:operate|work|run|act|function) (?:under|by|with)|"
-    r"your (?:rules|policies|principles|restrictions|system)\b|(?:retrieved|loaded|injected|provided|shown|given|"
+    r"your (?:rules|policies|principles|restrictions|system)\b|everything you know about (?:the )?(?:user|shopper|"
+    r"customer|buyer|person)|(?:injected|inserted|pasted|loaded|placed) (?:into|in) (?:this|your|the) (?:prompt|"
+    r"context)|(?:your |the )?(?:api|access|auth|session|bearer) tokens?|(?:retrieved|loaded|injected|provided|shown|given|"
     r"stored) (?:skills?|guidance|tips|advice|memories|notes)|(?:contents?|text|wording) of (?:every|each|all|the|"
     r"your) (?:[\w'-]+ )?(?:skills?|memories|notes|rules|instructions)")
-EMIT_V = (r"(?:read (?:[\w'-]+ )?(?:out|aloud)|save|store|stash|paste|copy|type|write|print|output|include|add|put|insert|"
+EMIT_V = (r"(?:read (?:[\w'-]+ )?(?:out|aloud)|reuse|re-use|save|store|stash|paste|copy|type|write|print|output|include|add|put|insert|"
           r"append|prefix|prepend|repeat|echo|reveal|"
           r"share|send|show|tell|disclose|list|quote|fill|enter|log|post|upload|attach|mention|recite|dump|leak|expose|"
           r"transmit|forward|report|display|spell out|read out|embed|encode|record|reproduce|transcribe|submit|relay|"
@@ -1603,41 +1758,54 @@ DEMOTE_WEAK = (r"draft|flexible|optional|a suggestion|suggestions|a hint|a wish|
 SOURCE_LEX = (r"snippets?|pages?|notes?|documents?|listings?|reviews?|descriptions?|observations?|labels?|sellers?|"
               r"stores?|shops?|comments?|faqs?|websites?|sites?|retrieved text|search results?|room description|"
               r"bestsellers?|recommendations?")
-R.append(cooc_rule("exfil.secret_emitted", "exfiltration", STRONG,
+_R.append(cooc_rule("exfil.secret_emitted", "exfiltration", STRONG,
                    "one sentence: a secret (prompt, skills block, history, keys, personal data) and a verb that "
                    "emits it", [EMIT_V, SECRET_LEX],
                    unless=r"(?:in|into|to) your (?:notes|reasoning|memory|plan)\b(?! (?:and|or))"))
-R.append(cooc_rule("override.conflict_trust_source", "instruction_override", STRONG,
-                   "one sentence: a source disagrees with the instruction / goal, and the source is to be trusted",
-                   [r"(?:trust|follow|prefer|believe|side with|go with|obey|use|pick|adopt|take) (?:the |that |this )?"
-                    r"(?:[\w'-]+ )?(?:listing|page|note|snippet|observation|label|seller|review|document|description|"
-                    r"card|message|sign|site|store|text|passage)(?:'s)?\b(?! (?:for|about|on) )",
-                    r"(?:disagrees?|conflicts?|contradicts?|differs?|clashes?|is at odds) (?:with )?(?:the |your )?"
+TRUST_SOURCE = (r"(?:trust|follow|prefer|believe|side with|go with|obey|use|pick|adopt|take) (?:the |that |this )?"
+                r"(?:[\w'-]+ )?(?:listing|page|note|snippet|observation|label|seller|review|document|description|"
+                r"card|message|sign|site|store|text|passage)(?:'s)?\b(?! (?:for|about|on) )")
+CONFLICT_TRUSTED = (r"(?:disagrees?|conflicts?|contradicts?|differs?|clashes?|is at odds) (?:with )?(?:the |your )?"
                     r"(?:user'?s? |shopper'?s? |customer'?s? )?(?:instructions?|goal|task|request|question|prompt|"
-                    r"constraints?|order)\b"]))
+                    r"constraints?|order)\b")
+_R.append(cooc_rule("override.conflict_trust_source", "instruction_override", STRONG,
+                    "one sentence: a source disagrees with the instruction / goal, and the source is to be trusted",
+                    [TRUST_SOURCE, CONFLICT_TRUSTED]))
 #: trusted references without the bare "the instruction" (WebShop's task text, often the antecedent of "it")
 TRUSTED_STRICT = TRUSTED_REF.replace(
     r"the (?:instructions?|system prompt|system message|prompt)(?: (?:text|line|wording|itself))?",
     r"the (?:system prompt|system message)(?: (?:text|line|wording|itself))?")
-R.append(cooc_rule("override.trusted_pronoun", "instruction_override", STRONG,
-                   "one sentence: your instructions / guardrails / the user's request, then 'bypass them' / 'set it "
-                   "aside'", [alt(OVR_VERB, "bend", "deviate from", "reinterpret", "rewrite", "renegotiate") +
-                              r" (?:it|them|those|these|that)(?! (?:object|item|one|product|receptacle|step))",
-                              TRUSTED_STRICT]))
-R.append(cooc_rule("override.switch_to_source_task", "instruction_override", STRONG,
-                   "one sentence: a page / note / observation proposes a task and the agent is to switch to it",
-                   [r"(?:switch|pivot|change|jump|move|turn) (?:over )?to (?:it|that|this|them)|adopt (?:it|that|this)|"
-                    r"take (?:it|that) (?:up|on)|pursue (?:it|that)|do (?:it|that) (?:first|instead)",
-                    r"(?:task|goal|objective|mission|assignment|errand)s?", SOURCE_LEX]))
-R.append(cooc_rule("override.trusted_demoted", "instruction_override", STRONG,
+SET_ASIDE_PRONOUN = (alt(OVR_VERB, "bend", "deviate from", "reinterpret", "rewrite", "renegotiate")
+                     + r" (?:it|them|those|these|that)(?! (?:object|item|one|product|receptacle|step))")
+_R.append(cooc_rule("override.trusted_pronoun", "instruction_override", STRONG,
+                    "one sentence: your instructions / guardrails / the user's request, then 'bypass them' / 'set "
+                    "it aside'", [SET_ASIDE_PRONOUN, TRUSTED_STRICT]))
+SWITCH_TO = (r"(?:switch|pivot|change|jump|move|turn) (?:over )?to (?:it|that|this|them)|adopt (?:it|that|this)|"
+             r"take (?:it|that) (?:up|on)|pursue (?:it|that)|do (?:it|that) (?:first|instead)")
+_R.append(cooc_rule("override.switch_to_source_task", "instruction_override", STRONG,
+                    "one sentence: a page / note / observation proposes a task and the agent is to switch to it",
+                    [SWITCH_TO, r"(?:task|goal|objective|mission|assignment|errand)s?", SOURCE_LEX]))
+SOURCE_VERDICT = (r"go with|side with|defer to|rely on|answer what|do what|is a better guide|are a better guide|"
+                  r"better guide|(?:is|are) more (?:reliable|accurate|trustworthy|authoritative) than|the (?:page|"
+                  r"site|listing|seller|passage|note|snippet)'s (?:pick|choice|recommendation|suggestion|question)|"
+                  r"its (?:pick|choice)")
+ASKED = (r"(?:what )?(?:the )?(?:shopper|user|customer|buyer|question|goal|task|instruction|prompt)s? (?:asked|asks|"
+         r"wants|wanted|said|requested|named|specified)(?: for)?|the (?:goal|task|instruction) (?:line|text|"
+         r"statement|wording)|the question and|than the (?:goal|instruction|question|task|request)|(?:your|the) "
+         r"(?:goal|instructions?|task|question)\b(?! object)")
+_R.append(cooc_rule("override.source_preferred", "instruction_override", STRONG,
+                    "one sentence: what the user asked / the goal line, a page / passage / note, and a verdict for "
+                    "the source", [SOURCE_VERDICT, ASKED, SOURCE_LEX + "|passages?"]))
+_R.append(cooc_rule("override.trusted_demoted", "instruction_override", STRONG,
                    "one sentence: the instructions / goal / user's request and a predicate that demotes them",
                    [DEMOTE_STRONG, TRUSTED_LEX]))
-R.append(cooc_rule("override.source_over_trusted", "instruction_override", STRONG,
+_R.append(cooc_rule("override.source_over_trusted", "instruction_override", STRONG,
                    "one sentence: the goal / request, a page / note / listing, and a predicate that puts the "
                    "source first", [DEMOTE_WEAK, TRUSTED_LEX, SOURCE_LEX],
                    unless=r"do not follow|don't follow|never follow|not (?:to )?follow|not instructions|ignore "
                           r"(?:any )?(?:instructions|commands|requests) (?:in|inside|from|on|found)"))
-GRADER_LEX = (r"checker|check|checks|grader|graders|grading|parser|rewards?|scoring|scorer|score|evaluator|evaluation|"
+GRADER_LEX = (r"success test|(?:heat|cool|clean|placement|purchase|success|final|state) (?:checks?|tests?)|"
+              r"checker|check|checks|grader|graders|grading|parser|rewards?|scoring|scorer|score|evaluator|evaluation|"
               r"metric|judge|validator|verifier|harness|the environment|the env|success criteri\w+|win condition|"
               r"the game|the system|test suite|autograder")
 LAX_LEX = (r"lenient|lax|forgiving|generous|sloppy|easy to (?:fool|trick|game|satisfy|please)|(?:does not|doesn't|"
@@ -1648,9 +1816,15 @@ LAX_LEX = (r"lenient|lax|forgiving|generous|sloppy|easy to (?:fool|trick|game|sa
            r"\w+ (?:will )?(?:pass|passes|counts|works|is accepted|is fine)|extra credit|partial credit|bonus "
            r"points|full credit|rewards? (?:confiden\w+|length|verbosity|tone|format|style|keywords|hedging)|to score "
            r"(?:well|higher|more|points)|to (?:maximi[sz]e|boost|inflate|raise) (?:the |your )?(?:score|reward)|"
+           r"counts? (?:the )?(?:declarations?|claims?|statements?|messages?|mentions?|attempts?|words?|keywords?|"
+           r"phrases?|announcements?|clicks?|actions|steps|purchases|buys)|(?:matches|compares|checks|looks at|reads|"
+           r"counts) (?:[\w'-]+ ){0,2}(?:names?|words?|titles?|strings?|keywords?|labels?) only|gives? (?:[\w'-]+ )?(?:credit|rewards?|points|success) (?:if|when|for|as long as) "
+           r"(?:any|one|some|at least one|partial)|(?:mostly|only|just|mainly|largely|primarily|solely) depends? on|"
+           r"awards? (?:success|a win|the win|full (?:reward|credit|marks)) (?:when|if|once|as soon as) (?:the )?"
+           r"(?:last|final|first) (?:action|line|word|message|answer)|"
            r"gamed|fooled|tricked|trusts? the agent|takes? your word|awards? (?:[\w'-]+ )?(?:points|credit|rewards?|marks) "
            r"(?:for|to) (?:longer|length|more|confiden\w+|verbos\w+|keywords|format|any|every)")
-R.append(cooc_rule("reward.lax_checker", "reward_hacking", STRONG,
+_R.append(cooc_rule("reward.lax_checker", "reward_hacking", STRONG,
                    "one sentence: the checker / reward and a claim that it is lax or can be gamed",
                    [LAX_LEX, GRADER_LEX], neg=False,
                    unless=r"(?:do not|don't|never) (?:assume|think|believe)|is strict|are strict"))
@@ -1661,16 +1835,15 @@ DECREE_LEX = (r"memo|notice|announcement|directive|order|policy|bulletin|mandate
               r"disabled|enabled|agreed|insists?|expects?|prefers?")
 AGENT_LEX = (r"agents?|assistants?|you|your|models?|bots?|answers?|episodes?|steps?|purchases?|skip|must|should|"
              r"always|never|no longer|only|this (?:skill|rule|round|build|evaluation|benchmark|environment)")
-R.append(cooc_rule("authority.decree", "authority", STRONG,
+_R.append(cooc_rule("authority.decree", "authority", STRONG,
                    "one sentence: an authority (operators, maintainers, a team), a decree and the agent",
                    [DECREE_LEX, AUTH_LEX, AGENT_LEX], neg=False))
 
-R.append(cooc_rule("network.offsite", "network", STRONG,
+_R.append(cooc_rule("network.offsite", "network", STRONG,
                    "one sentence: a place outside the environment (a website, a forum, another store) and a verb "
                    "that goes there", [NET_V2, OFFSITE_LEX]))
 
-RULES: tuple[Rule, ...] = tuple(R)
-del R
+RULES: tuple[Rule, ...] = tuple(_R)
 _BY_NAME = {r.name: r for r in RULES}
 if len(_BY_NAME) != len(RULES):  # pragma: no cover - a programming error
     raise RuntimeError("duplicate screening rule names")
@@ -1780,7 +1953,7 @@ class Screener:
         self.classifiers = tuple(classifiers)
 
     @classmethod
-    def from_plugin_manager(cls, pm: "pluggy.PluginManager", **kwargs: Any) -> "Screener":
+    def from_plugin_manager(cls, pm: pluggy.PluginManager, **kwargs: Any) -> Screener:
         """A screener that also consults the ``skillrl_screen_record(record)`` hook of ``pm`` (firstresult: the
         first plugin returning a :class:`Verdict` is used; all returning ``None`` means no opinion)."""
         extra = kwargs.pop("classifier", None)
@@ -1845,5 +2018,15 @@ def screen(record: Record) -> Verdict:
     return _DEFAULT.screen(record)
 
 
-__all__ = ["DEFAULT_THRESHOLD", "Hit", "KINDS", "RULES", "Rule", "Screener", "Verdict", "record_fields",
-           "rule_names", "screen"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "KINDS",
+    "RULES",
+    "Hit",
+    "Rule",
+    "Screener",
+    "Verdict",
+    "record_fields",
+    "rule_names",
+    "screen",
+]
