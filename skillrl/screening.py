@@ -860,18 +860,18 @@ OVR_VERB = alt("ignore", "disregard", "forget(?: about)?", "never mind", "pay no
 _r("override.ignore_instructions", "instruction_override", STRONG,
    "ignore / drop / bypass the instructions, prompt, guidelines or guardrails",
    seq(OVR_VERB, rf"{INSTR_N}\b(?!')", n=5) + r"(?! (?:to|about|on how|for (?:the|a|an|this) "
-   r"(?:product|item|game|recipe|device|appliance)))", untrusted=True,
+   r"(?:product|item|game|recipe|device|appliance)))", untrusted=True, neg=True,
    exclude=rf"\b{PRODUCTY}\s+{INSTR_N}\b")
 _r("override.ignore_constraints", "instruction_override", STRONG,
    "ignore / drop the constraints or rules you were given",
-   seq(OVR_VERB, CONSTRAINT_N + r"\s+" + CONSTRAINT_OWNER, n=5), untrusted=True)
+   seq(OVR_VERB, CONSTRAINT_N + r"\s+" + CONSTRAINT_OWNER, n=5), untrusted=True, neg=True)
 _r("override.ignore_goal", "instruction_override", STRONG, "ignore / forget the goal, the task or the user's request",
    seq(OVR_VERB, alt("(?:your|the user'?s?|the customer'?s?|the shopper'?s?|the original|the initial|the assigned|"
                      "the given|the stated|the actual|what the user)", "everything in your") + r"\s+(?:\w+\s+)?"
        + alt(GOAL_N, "prompt", "asked", "wants?", "said", "requested", "context"), n=3)
    + "|" + seq(OVR_VERB, r"(?:the |your )?(?:task|goal|instruction|user'?s?|shopper'?s?|customer'?s?) (?:[\w'-]+ )?"
                r"(?:description|statement|text|line|request|wishes|constraints?|preferences?|requirements?|"
-               r"specifications?|choices?|budget|price cap|limits?)", n=2), untrusted=True,
+               r"specifications?|choices?|budget|price cap|limits?)", n=2), untrusted=True, neg=True,
    gate=(r"ignore|disregard|forget|never mind|pay no|look past|worry|care|drop|discard|abandon|bypass|"
          r"overrid|overrul|aside|throw out|dismiss|circumvent|suspend|nullify|cancel|depriori|skip|waive|"
          r"neglect|defy|violate|break|erase|delete|remove|ditch|scrap|shed|lift|relax|loosen|stop|cease|"
