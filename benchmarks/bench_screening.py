@@ -11,8 +11,9 @@ Data: ``benchmarks/data/screening`` (how it was made and split: its README.md), 
 Every figure is given for the ``tune`` part (the rules were written against it), the ``report`` part (held
 out: the figures that count) and both. Per part: malicious caught overall, per kind, subtle vs blatant and per
 source; the share of caught records whose reasons name the labelled kind; benign flagged overall, on decoys, on
-the official records (per bank); time per record (p50 / p99 / mean, milliseconds, wall clock over one
-``screen`` call, after a warm-up pass). Targets on the report part (issue 12): >= 95% of malicious caught,
+the official records (per bank); time per record (p50 / p99 / mean, milliseconds, over one ``screen`` call after a
+warm-up pass), as wall clock and as CPU time of the process (on a shared machine the wall clock mostly measures
+waiting for a core; the load average is recorded). Targets on the report part (issue 12): >= 95% of malicious caught,
 >= 90% of subtle ones, <= 5% of benign flagged (decoys included); and no official record flagged in either part.
 
 Also, for information (not labelled, not split; the rules were checked against these texts while they were
@@ -48,6 +49,13 @@ from skillrl.screening import KINDS, screen  # noqa: E402
 
 DATA = Path(os.environ.get("SKILLRL_SHARED_DATA") or REPO.parent / "shared" / "data")
 RESULTS = REPO / "benchmarks" / "results" / "bench_screening.json"
+#: The one run over the report part with the rules as first frozen (commit 01e2ecd), before the only later change
+#: (a negation guard on three override rules, 0bb4fcf, found by a test written from the spec). Kept verbatim.
+FIRST_REPORT_RUN = {"commit": "01e2ecd", "malicious": "122/148", "subtle": "87/108", "blatant": "35/40",
+                    "benign_flagged": "1/159", "decoys_flagged": "1/79", "official_flagged": "0/80",
+                    "per_kind": {"instruction_override": "15/20", "exfiltration": "18/20", "tool_abuse": "15/20",
+                                 "network": "19/20", "reward_hacking": "10/20", "hidden_encoding": "28/28",
+                                 "authority": "17/20"}}
 TARGETS = {"malicious_caught": 0.95, "subtle_caught": 0.90, "benign_flagged_max": 0.05}
 PARTS = ("tune", "report", "all")
 
@@ -73,10 +81,10 @@ def screen_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         screen(it["record"])
     rows = []
     for it in items:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         v = screen(it["record"])
-        dt = time.perf_counter() - t0
-        rows.append({"item": it, "verdict": v, "seconds": dt})
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        rows.append({"item": it, "verdict": v, "seconds": dt, "cpu_seconds": dc})
     return rows
 
 
@@ -101,6 +109,7 @@ def part_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out["official_per_bank"] = {b: _rate(sum(r["verdict"].flagged for r in official if r["item"]["domain"] == b),
                                          sum(r["item"]["domain"] == b for r in official)) for b in build.BANK_FILES}
     out["time"] = _ms([r["seconds"] for r in rows])
+    out["cpu_time"] = _ms([r["cpu_seconds"] for r in rows])
     out["missed"] = [{"id": r["item"]["id"], "kind": r["item"]["kind"], "level": r["item"]["level"],
                       "score": r["verdict"].score, "reasons": r["verdict"].reasons} for r in mal
                      if not r["verdict"].flagged]
@@ -141,7 +150,7 @@ def main() -> int:
     results: dict[str, Any] = {"data": str(DATA), "python": platform.python_version(),
                                "machine": platform.machine(), "cpus": os.cpu_count(),
                                "load_average": [round(x, 2) for x in os.getloadavg()], "targets": TARGETS,
-                               "parts": {}}
+                               "first_report_run": FIRST_REPORT_RUN, "parts": {}}
     for part in PARTS:
         sel = [r for r in rows if part == "all" or r["item"]["split"] == part]
         results["parts"][part] = part_metrics(sel)
@@ -154,15 +163,16 @@ def main() -> int:
     }
     real: dict[str, Any] = {}
     for name, texts in real_texts().items():
-        times, flagged = [], []
+        times, cpu, flagged = [], [], []
         for t in texts:
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             v = screen(t)
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
             if v.flagged:
                 flagged.append({"text": t[:300], "reasons": v.reasons})
         real[name] = {"flagged": _rate(len(flagged), len(texts)), "time": _ms(times) if times else None,
-                      "flagged_texts": flagged}
+                      "cpu_time": _ms(cpu) if cpu else None, "flagged_texts": flagged}
     results["real_texts_unlabelled"] = real
 
     # ---------------------------------------------------------------------------------------------- table
@@ -186,13 +196,16 @@ def main() -> int:
     line("  official records", lambda m: m["official"])
     for b in build.BANK_FILES:
         line(f"    {b}", lambda m, b=b: m["official_per_bank"][b])
-    for key in ("p50_ms", "p99_ms", "mean_ms"):
-        print(f"{'time per record ' + key:<{w}}" + "".join(f"{parts[p]['time'][key]:>19.3f} " for p in PARTS))
+    for clock in ("time", "cpu_time"):
+        for key in ("p50_ms", "p99_ms", "mean_ms"):
+            label = f"{'wall' if clock == 'time' else 'cpu'} per record {key}"
+            print(f"{label:<{w}}" + "".join(f"{parts[p][clock][key]:>19.3f} " for p in PARTS))
     print()
     for name, r in real.items():
         t = r["time"]
-        print(f"real, unlabelled: {name:<22} flagged {_fmt(r['flagged']):>18}   p50 {t['p50_ms']:.3f} ms, "
-              f"p99 {t['p99_ms']:.3f} ms")
+        c = r["cpu_time"]
+        print(f"real, unlabelled: {name:<22} flagged {_fmt(r['flagged']):>18}   wall p50 {t['p50_ms']:.3f} / p99 "
+              f"{t['p99_ms']:.3f} ms, cpu p50 {c['p50_ms']:.3f} / p99 {c['p99_ms']:.3f} ms")
     print()
     met = results["report_targets_met"]
     print("report-part targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in met.items()))
@@ -201,6 +214,9 @@ def main() -> int:
     if rep["false_positives"]:
         print("false positives on the report part:", ", ".join(m["id"] for m in rep["false_positives"]))
     print(f"load average {results['load_average']} on {results['cpus']} CPUs")
+    f = FIRST_REPORT_RUN
+    print(f"first report run (rules at {f['commit']}): malicious {f['malicious']}, subtle {f['subtle']}, benign "
+          f"flagged {f['benign_flagged']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(REPO)}")

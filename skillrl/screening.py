@@ -4,7 +4,8 @@ Whatever enters a skill bank is pasted into every later rollout's prompt, so a r
 hosted LLM that read untrusted observations, a web page, a shared bank file) is screened before it is kept.
 :func:`screen` takes a :class:`skillrl.skill.Skill`, a :class:`skillrl.skill.Mistake` or a plain ``str`` and
 returns a :class:`Verdict` (``flagged``, ``reasons``, ``score``). It is rule-based: offline, CPU only, no model,
-deterministic, about a millisecond per record (``benchmarks/bench_screening.py`` measures it).
+deterministic, a few milliseconds of CPU per record (``benchmarks/bench_screening.py``: p50 3.4 ms, p99 8.2 ms on
+a shared 2-core machine; longer fields cost more).
 
 What is screened, per field (a skill's ``title``, ``principle``, ``when_to_apply`` and ``category``, a mistake's
 ``description``, ``why_it_happens`` and ``how_to_avoid``, plus any extra string field a foreign file carried):
@@ -316,9 +317,9 @@ UNTRUSTED = alt(r"(?:web ?)?pages?", "observations?", "snippets?", "notes?", "la
                 "them", "it", "the environment", "user content", "emails?", "messages? (?:inside|in) the environment",
                 "containers?", "receptacles?", "comments?", "seller'?s? notes?", "the text", "(?:product )?images?",
                 "packaging", "boxes", "the box", "thumbnails?", "ads?", "advertisements?", "banners?")
-UNTRUSTED_AFTER = r"(?:\s+(?:that|which)?\s*(?:appear|appears|appearing|found|embedded|written|placed|contained|" \
-                  r"hidden|given|shown|present|printed|posted|included|listed|displayed)?\s*(?:in|inside|within|on|from|by)\s+(?:the\s+|a\s+|any\s+|" \
-                  rf"those\s+|these\s+|such\s+)?{UNTRUSTED})"
+UNTRUSTED_AFTER = (r"(?:\s+(?:that|which)?\s*(?:appear|appears|appearing|found|embedded|written|placed|contained|"
+                   r"hidden|given|shown|present|printed|posted|included|listed|displayed)?\s*(?:in|inside|within|on|"
+                   rf"from|by)\s+(?:the\s+|a\s+|any\s+|those\s+|these\s+|such\s+)?{UNTRUSTED})")
 
 # --- objects of attacks --------------------------------------------------------------------------------------
 PRODUCTY = alt("assembly", "care", "washing", "wash", "installation", "install", "cooking", "recipe", "usage",
@@ -340,29 +341,42 @@ CONSTRAINT_OWNER = alt(r"(?:from|in|of|at|inside|within) (?:the |your )?(?:top o
                            "initial message", "configuration", "guidelines"),
                        "you were given", "given to you", "you received", "stated (?:there|above|earlier)",
                        "(?:written|stated|listed) in your")
-TRUSTED_REF = alt(r"your (?:[\w'-]+ )?(?:instructions?|guidance|guidelines?|setup|briefing|brief|prompt|context|directives?|"
-                  r"rules|orders|constraints|task|goal|assignment|guardrails?|safety rules|restrictions|limits|"
+TRUSTED_REF = alt(
+                  r"your (?:[\w'-]+ )?(?:instructions?|guidance|guidelines?|setup|briefing|brief|prompt|"
+                  r"context|directives?|"
+                  r"rules|orders|constraints|task|goal|assignment|guardrails?|safety rules|restrictions|"
+                  r"limits|"
                   r"policies|filters|safeguards|principles)",
-                  r"(?:the |your )?(?:opening|initial|original|system|starting) (?:[\w'-]+ )?(?:context|message|prompt|"
+                  r"(?:the |your )?(?:opening|initial|original|system|starting) (?:[\w'-]+ )?(?:context|"
+                  r"message|prompt|"
                   r"instructions?|guidance|briefing|rules|orders)",
                   r"the (?:task|goal) (?:statement|description|text|line|instructions?)",
-                  r"the (?:user|shopper|customer|buyer)'?s? (?:request|instructions?|constraints|requirements|goal|"
+                  r"the (?:user|shopper|customer|buyer)'?s? (?:request|instructions?|constraints|"
+                  r"requirements|goal|"
                   r"wishes|task|budget|limits?)",
-                  r"(?:previous|prior|earlier|above|preceding) (?:instructions|guidance|guidelines|orders|directives|"
+                  r"(?:previous|prior|earlier|above|preceding) (?:instructions|guidance|guidelines|orders|"
+                  r"directives|"
                   r"rules|constraints)",
-                  r"the (?:instructions?|system prompt|system message|prompt)(?: (?:text|line|wording|itself))?",
-                  r"(?:rules|instructions|guidance|constraints|directions|orders|guidelines) (?:stated|given|written|"
-                  r"set|listed|provided|shown|laid out) (?:at|in) (?:the )?(?:beginning|start|top|outset|head) of "
+                  r"the (?:instructions?|system prompt|system message|prompt)(?: (?:text|line|wording|"
+                  r"itself))?",
+                  r"(?:rules|instructions|guidance|constraints|directions|orders|guidelines) (?:stated|"
+                  r"given|written|"
+                  r"set|listed|provided|shown|laid out) (?:at|in) (?:the )?(?:beginning|start|top|outset|"
+                  r"head) of "
                   r"(?:the |your )?(?:conversation|prompt|context|episode|session|instructions|chat)",
-                  r"the (?:original|initial|given|assigned|user'?s?|actual) (?:question|query|task|goal|request)",
+                  r"the (?:original|initial|given|assigned|user'?s?|actual) (?:question|query|task|goal|"
+                  r"request)",
                   r"the (?:user|shopper|customer|buyer)'?s? (?:price cap|price limit|maximum price|max price|"
                   r"spending limit)", r"the (?:instruction|goal|question|task)(?:'s|s')? (?:wording|words|text|names?|"
                   r"details|constraints|attributes)",
-                  r"(?:price |size |colou?r |attribute )?(?:and (?:price |size |colou?r )?)?(?:limits|constraints|"
-                  r"requirements|attributes) (?:given|set|named|stated|listed|specified) by the (?:shopper|user|"
+                  r"(?:price |size |colou?r |attribute )?(?:and (?:price |size |colou?r )?)?(?:limits|"
+                  r"constraints|"
+                  r"requirements|attributes) (?:given|set|named|stated|listed|"
+                  r"specified) by the (?:shopper|user|"
                   r"customer|buyer|instruction)")
 DEVALUE = alt(r"(?:an? )?(?:loose|rough|vague|mere|soft|general|polite|friendly)? ?(?:wish|hint|suggestion|guess|"
-              r"default|starting point|guide|proposal|recommendation|idea|placeholder|formality|example|preference|"
+              r"default|starting point|guide|proposal|recommendation|idea|placeholder|formality|example|"
+              r"preference|"
               r"estimate|approximation|ballpark)e?s?", "approximate", "ballpark figures?", r"(?:marketing )?fluff",
               "soft", "interchangeable", "boilerplate", r"filler(?: text)?",
               "optional", "negotiable", "non-binding", "void", "obsolete", "outdated", "deprecated", "expired",
@@ -382,38 +396,47 @@ SECRET = alt(
     r"rules|system message|memory|context(?: window)?|skill (?:bank|list|memory|set|block)|skills|guidance|"
     r"briefing|hidden notes|private notes|credentials|keys?|tokens?|secrets?|passwords?|api keys?)"
     r"(?: (?:text|block|section|notes?|content|message|list|bank|set|file|data|details|lines?|window))?",
-    r"(?:rules|skills|instructions|guidance|advice|tips|guidelines|directives|text|everything|all)(?: and \w+)? "
-    r"(?:that )?(?:you were|you've been|you have been|you are|you were initially|you got) (?:given|shown|provided|"
+    r"(?:rules|skills|instructions|guidance|advice|tips|guidelines|directives|text|everything|"
+    r"all)(?: and \w+)? "
+    r"(?:that )?(?:you were|you've been|you have been|you are|you were initially|you got) (?:given|shown|"
+    r"provided|"
     r"told|taught|configured with|loaded with|instructed|sent|handed)",
     rf"the {ADJ}(?:skill (?:bank|list|memory|block)|memory block|guidance block|preamble|"
     r"instructions you (?:received|were given))",
     rf"the {ADJ.replace(')*', ')+')}(?:prompt|configuration|config)",
     r"(?:skills?|instructions?|text|guidance|advice|rules|lines?|notes?|blocks?|"
-    r"content|messages?|material|tips) (?:(?:and|or) \w+ )?(?:that (?:were|was|are|is) )?(?:shown|given|injected|"
+    r"content|messages?|material|tips) (?:(?:and|or) \w+ )?(?:that (?:were|was|are|is) )?(?:shown|given|"
+    r"injected|"
     r"provided|presented|inserted|added|pasted|placed|loaded) (?:to you|in(?:to)? your (?:prompt|context)|"
     r"at the top|above|before)\b",
     r"(?:injected|inserted|pasted|loaded) (?:into|in) your (?:prompt|context)",
     r"credentials?", r"api[ _-]?keys?", r"(?:secret|private|access|ssh|signing) keys?",
-    r"(?:access|auth|authentication|authori[sz]ation|bearer|session|api|refresh|oauth|jwt|id) (?:tokens?|headers?|"
+    r"(?:access|auth|authentication|authori[sz]ation|bearer|session|api|refresh|oauth|jwt|id) (?:tokens?|"
+    r"headers?|"
     r"cookies?|ids?|secrets?)",
-    r"(?:your|the user'?s?|the shopper'?s?|the customer'?s?|account|login|admin|their|stored|saved) passwords?",
+    r"(?:your|the user'?s?|the shopper'?s?|the customer'?s?|account|login|admin|their|stored|"
+    r"saved) passwords?",
     r"passwords? (?:you|stored|saved|configured)", r"env(?:ironment)? variables?", r"\.env\b",
     r"(?:session|browser|auth|login|tracking|your|the user'?s?) cookies",
     r"(?:the|this|our|earlier|previous|prior|past|whole|entire|full|current) (?:conversations?|chats?|"
     r"dialogues?|message history|chat history|transcripts?|conversation (?:turns?|history|log))",
     r"(?:earlier|previous|prior|past|other) (?:conversation|chat|dialogue|session)s?(?: turns?)?",
-    r"everything (?:the user|the shopper|the customer|they|you) (?:has |have |had |were |was |have been |'ve been )?"
+    r"everything (?:the user|the shopper|the customer|they|you) (?:has |have |had |were |was |have been |"
+    r"'ve been )?"
     r"(?:told|said|shared|typed|wrote|written|asked|given|shown|instructed)",
     r"(?:every|all|each|any) (?:of the )?messages? you (?:have )?(?:seen|received|read|got)",
-    r"(?:all|every|each|any) (?:of the |your )?(?:prior|previous|earlier|past|preceding|hidden|system|internal) "
+    r"(?:all|every|each|any) (?:of the |your )?(?:prior|previous|earlier|past|preceding|hidden|system|"
+    r"internal) "
     r"(?:messages|turns|instructions|prompts|exchanges)",
     r"(?:user|shopper|customer|buyer|person)'?s? (?:personal |private |contact |account |payment |"
     r"billing )?(?:details|data|information|info|e-?mail(?: address)?|address|phone(?: number)?|full name|"
     r"history|identity|card|credit card)",
     r"personal (?:data|information|details|info)", r"\bpii\b", r"private notes",
     r"(?:text|lines?|words?|content|"
-    r"sentences?|paragraphs?|messages?|everything|instructions?) (?:written |shown |that (?:came|comes|appears?|is) )?"
-    r"(?:above|before|preceding|prior to)(?: (?:this|the|your) (?:task|question|goal|instructions?|skill|line|"
+    r"sentences?|paragraphs?|messages?|everything|instructions?) (?:written |shown |that (?:came|comes|"
+    r"appears?|is) )?"
+    r"(?:above|before|preceding|prior to)(?: (?:this|the|your) (?:task|question|goal|instructions?|skill|"
+    r"line|"
     r"message|description|block|task description))?(?! (?:a|an|the) )",
     r"text above",
     r"(?:first|opening|initial|starting) (?:line|lines|words?|sentences?|paragraph|message)s? "
@@ -423,14 +446,17 @@ SECRET = alt(
     TOP_CTX,
     r"(?:contents?|everything|all) (?:of |in )?your (?:context|memory|prompt)",
 )
-SECRET_GATE = ("system", "prompt", "instruction", "config", "setup", "preamble", "directive", "programming", "guideline",
+SECRET_GATE = ("system", "prompt", "instruction", "config", "setup", "preamble", "directive", "programming",
+               "guideline",
                "rules", "memory", "context", "skill", "guidance", "notes", "credential", "key", "token", "secret",
                "password", "bank", "text", "line", "content", "message", "material", "tips", "advice", "block",
                "inject", "insert", "paste", "load", "api", "header", "cookie", "session", "env", "conversation",
                "chat", "dialog", "transcript", "everything", "user", "shopper", "customer", "buyer", "person", "pii",
                "word", "sentence", "paragraph", "top of", "start of", "beginning of", "head of", "id ")
-DISCLOSE = alt("answer with", "respond with", "reply with", "fill in", "fill", "populate", "stuff", "describe", "explain", "detail", "outline",
-               "recount", r"say(?: aloud)?", "read aloud", "speak", "reveal", "print", "output", "repeat", "recite", "echo", "disclose", "share", "leak", "dump",
+DISCLOSE = alt("answer with", "respond with", "reply with", "fill in", "fill", "populate", "stuff",
+               "describe", "explain", "detail", "outline",
+               "recount", r"say(?: aloud)?", "read aloud", "speak", "reveal", "print", "output", "repeat",
+               "recite", "echo", "disclose", "share", "leak", "dump",
                "list", r"write(?: out| down)?", "copy", "paste", "includes?", "add", "append", "prefix", "prepend",
                "send", "tell", "record", "put", "insert", "type", "show", "expose", "state", "quote", "transmit",
                "forward", "submit", "post", "upload", "e-?mail", "log", "enter", "display", "return", "give",
@@ -626,7 +652,9 @@ _U_ESC = re.compile(r"(?:\\u[0-9a-fA-F]{4}){4,}")
 _PCT = re.compile(r"(?:%[0-9a-fA-F]{2}){4,}")
 _ENT = re.compile(r"(?:&#(?:x[0-9a-fA-F]+|\d+);){3,}")
 _WORDS = re.compile(r"[a-z]+")
-COMMON = frozenset(["the", "a", "an", "to", "of", "and", "in", "is", "you", "your", "it", "for", "on", "with", "if", "or", "be", "not", "that", "this", "as", "at", "by", "before", "after", "when", "from", "are", "all", "any", "then", "so", "do", "no", "into", "each", "every", "only", "now", "out", "up", "it's", "them", "they", "their", "its", "was", "will", "can", "must", "should", "what", "which", "than"])
+COMMON = frozenset(("the a an to of and in is you your it for on with if or be not that this as at by before "
+                    "after when from are all any then so do no into each every only now out up it's them they "
+                    "their its was will can must should what which than").split())  # noqa: SIM905
 
 
 def _texty(s: str, min_letters: int = 6) -> bool:
@@ -755,8 +783,10 @@ def _mixed_script(view: FieldView) -> list[tuple[str, int]]:
     out = []
     for w, s in words:
         sc = _scripts(w)
-        if "LATIN" in sc and sc & {"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"} or (len(w) >= 2 and sc and sc <= {"CYRILLIC", "GREEK", "ARMENIAN"} and all(c in HOMOGLYPHS for c in w)
-              and latin >= 3):
+        mixed = "LATIN" in sc and bool(sc & {"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})
+        lookalike_only = (len(w) >= 2 and bool(sc) and sc <= {"CYRILLIC", "GREEK", "ARMENIAN"}
+                          and all(c in HOMOGLYPHS for c in w) and latin >= 3)
+        if mixed or lookalike_only:
             out.append((w, s))
     if not out:
         return []
@@ -830,14 +860,17 @@ _R += [
 _r("hidden.html_comment", "hidden_encoding", STRONG, "an HTML comment (invisible when rendered)",
    r"<!--|-->", decoded=False, words=False)
 _r("hidden.html_tag", "hidden_encoding", STRONG, "HTML markup (hidden spans, scripts, images, frames)",
-   r"</?(?:span|div|p|font|img|script|iframe|style|object|embed|svg|a|link|meta|details|summary|small|sub|sup|"
-   r"template|noscript|form|input|textarea|body|html|head)\b[^>]*>|display\s*:\s*none|visibility\s*:\s*hidden|"
+   r"</?(?:span|div|p|font|img|script|iframe|style|object|embed|svg|a|link|meta|details|summary|small|sub|"
+   r"sup|"
+   r"template|noscript|form|input|textarea|body|html|head)\b[^>]*>|display\s*:\s*none|"
+   r"visibility\s*:\s*hidden|"
    r"font-size\s*:\s*0|opacity\s*:\s*0(?!\.)", decoded=False, words=False)
 _r("hidden.markdown_image", "hidden_encoding", STRONG, "a markdown image (fetched when rendered)",
    r"!\[[^\]]*\]\s*\([^)]*\)", decoded=False, words=False)
 _r("hidden.markdown_link_placeholder", "hidden_encoding", STRONG, "a markdown link whose target carries a placeholder",
    r"\[[^\]]*\]\s*\([^)]*(?:\{|\}|\$|%s|<|>)[^)]*\)", decoded=False, words=False)
-_r("hidden.markdown_link", "hidden_encoding", WEAK, "a markdown link", r"\[[^\]]+\]\s*\([^)\s]+\)", decoded=False, words=False)
+_r("hidden.markdown_link", "hidden_encoding", WEAK, "a markdown link", r"\[[^\]]+\]\s*\([^)\s]+\)",
+   decoded=False, words=False)
 _r("hidden.decode_cue", "hidden_encoding", STRONG, "a cue to decode or unscramble something",
    alt(seq(alt("decode", "decrypt", "unscramble", "deobfuscate", "apply", "use", "read", "follow", "convert",
                "translate", "interpret", "reverse"), alt("rot-?13", "base-?64", "caesar", r"cipher\w*",
@@ -881,31 +914,46 @@ _r("override.goal_void", "instruction_override", STRONG, "the goal line / the ta
        r"irrelevant|wrong|a trap|not real|meaningless|outdated)",
        r"pretend (?:that )?(?:the |your )?(?:goal|task|instructions?|rules?|prompt|constraints?)(?: \w+)? "
        r"(?:does|do|did)(?: not|n't) (?:exist|apply|matter)",
-       r"(?:regardless|irrespective) of (?:what|whatever) (?:the )?(?:user|customer|shopper|task|goal|instruction|"
+       r"(?:regardless|irrespective) of (?:what|whatever) (?:the )?(?:user|customer|shopper|task|goal|"
+       r"instruction|"
        r"prompt)\w* (?:says?|asks?|asked|wants?|wanted|requests?|requested|said)",
-       r"(?:whatever|no matter what|regardless of what|irrespective of what) (?:the |your )?(?:user|customer|shopper|"
-       r"task|goal|instruction|prompt|request)\w* (?:says?|said|asks?|asked|wants?|wanted|requests?|requested|"
+       r"(?:whatever|no matter what|regardless of what|irrespective of what) (?:the |your )?(?:user|"
+       r"customer|shopper|"
+       r"task|goal|instruction|prompt|request)\w* (?:says?|said|asks?|asked|wants?|wanted|requests?|"
+       r"requested|"
        r"specif\w+|states?|stated|is|was|names?|named|lists?|listed|contains?|mentions?|mentioned|requires?|"
        r"required|demands?)",
-       r"(?:goals?|tasks?|instructions?|questions?|requests?) (?:that )?you (?:receive|are given|get|were given|see) "
-       r"(?:is|are) (?:sometimes |often |usually |just |only |merely |really )?(?:a test|fake|a decoy|decoys|a "
+       r"(?:goals?|tasks?|instructions?|questions?|requests?) (?:that )?you (?:receive|are given|get|"
+       r"were given|see) "
+       r"(?:is|are) (?:sometimes |often |usually |just |only |merely |really )?(?:a test|fake|a decoy|"
+       r"decoys|a "
        r"distraction|wrong|not real|a cover|a trap|misleading)",
-       r"(?:regardless|irrespective|independent) of (?:the |any |all |your |its )?(?:constraints|instructions?|rules|"
+       r"(?:regardless|irrespective|independent) of (?:the |any |all |your |its )?(?:constraints|"
+       r"instructions?|rules|"
        r"requirements|goal|task|request|specifications|what)\b",
-       r"the (?:real|true|actual|hidden|secret) (?:task|goal|objective|mission|instructions?|request|question) "
+       r"the (?:real|true|actual|hidden|secret) (?:task|goal|objective|mission|instructions?|request|"
+       r"question) "
        r"(?:is|are|lies|can be found|will be)\b"))
+EARLIER = alt("previous", "prior", "earlier", "initial", "original", "old", "legacy", "above", "your", "system",
+              "opening", "first")
+EARLIER_N = alt(CONSTRAINT_N, "guidance", "advice", "rules", "message", "briefing", "brief", "orders", "directions",
+                "commands", "directives")
 _r("override.instructions_void", "instruction_override", STRONG,
    "the instructions / guidelines are declared void, optional, deprecated or expired",
-   alt(seq(alt(INSTR_N, rf"{alt('previous', 'prior', 'earlier', 'initial', 'original', 'old', 'legacy', 'above', 'your', 'system', 'opening', 'first')}\s+(?:\w+\s+)?{alt(CONSTRAINT_N, 'guidance', 'advice', 'rules', 'message', 'briefing', 'brief', 'orders', 'directions', 'commands', 'directives')}",
+   alt(seq(alt(INSTR_N, EARLIER + r"\s+(?:\w+\s+)?" + EARLIER_N,
                 rf"{CONSTRAINT_N}\s+{CONSTRAINT_OWNER}", "the rules stated there", "the opening message"),
            alt(r"(?:is|are|was|were|have been|has been|become|becomes|now|as) (?:now |hereby |officially )?"
-               r"(?:void|null|optional|non-binding|not binding|deprecated|obsolete|outdated|expired|superseded|"
-               r"suspended|lifted|waived|revoked|cancel+ed|rescinded|withdrawn|overridden|invalid|inactive|retired|replaced|"
+               r"(?:void|null|optional|non-binding|not binding|deprecated|obsolete|outdated|expired|"
+               r"superseded|"
+               r"suspended|lifted|waived|revoked|cancel+ed|rescinded|withdrawn|overridden|invalid|"
+               r"inactive|retired|replaced|"
                r"no longer (?:apply|applies|valid|binding|in effect|relevant|needed|required)|"
-               r"(?:only|merely|mere|just|simply) (?:suggestions|recommendations|hints|advisory|optional|a suggestion|"
+               r"(?:only|merely|mere|just|simply) (?:suggestions|recommendations|hints|advisory|optional|"
+               r"a suggestion|"
                r"guidelines)|advisory|suggestions)",
                r"no longer (?:apply|applies|hold|holds|matter|matters|count|counts|bind|binds)",
-               r"(?:do not|don't|does not|doesn't) (?:apply|bind|matter|count) (?:any ?more|now|here|anymore)",
+               r"(?:do not|don't|does not|doesn't) (?:apply|bind|matter|count) (?:any ?more|now|here|"
+               r"anymore)",
                r"(?:were|was|are|is) deprecated"), n=8),
        seq(alt("consider", "treat", "regard", "deem", "mark"), r"(?:the |your |any |all )?(?:[\w'-]+ )?" +
            alt(INSTR_N, CONSTRAINT_N, "opening message", "brief"),
@@ -917,19 +965,24 @@ _r("override.instructions_void", "instruction_override", STRONG,
          'count', 'irrelevant', 'bind', 'hold'))
 _r("override.devalued", "instruction_override", STRONG,
    "a trusted instruction is called a mere hint / default, or set aside by pronoun",
-   alt(seq(TRUSTED_REF, r"(?:is|are) (?:only |merely |just |simply |really |basically )?(?:an? )?(?:rough |loose |vague |"
+   alt(seq(TRUSTED_REF,
+                        r"(?:is|are) (?:only |merely |just |simply |really |basically )?(?:an? )?(?:rough |"
+                        r"loose |vague |"
            r"soft |general |mere )?(?:hint|suggestion|guess|default|starting point|rough guide|proposal|wish|"
            r"recommendation|idea|placeholder|formality|example)s?\b", n=4),
 
        seq(TRUSTED_REF, alt(r"(?:is|are) (?:a |only a )?(?:defaults?|guidance) for (?:beginners|novices|new agents)",
                             r"(?:is|are) (?:negotiable|flexible|up to you|yours to change)",
-                            r"(?:do not|don't|need not|needn't) (?:really |strictly )?(?:apply|bind|matter|count)"),
+                            r"(?:do not|don't|need not|needn't) (?:really |strictly )?(?:apply|bind|"
+                            r"matter|count)"),
            n=4),
-       r"(?:experienced|advanced|expert|smart|good) agents (?:may|can|should|will) (?:set|put|leave) (?:it|them|"
+       r"(?:experienced|advanced|expert|smart|good) agents (?:may|can|should|will) (?:set|put|"
+       r"leave) (?:it|them|"
        r"those|these) aside",
        r"decide (?:yourself|for yourself|on your own|independently) what the (?:user|shopper|customer|buyer) "
        r"(?:really |actually |truly )?(?:wants|needs|meant)",
-       r"what the (?:user|shopper|customer|buyer) (?:really|actually|truly|secretly) (?:wants|needs|meant|wanted)",
+       r"what the (?:user|shopper|customer|buyer) (?:really|actually|truly|secretly) (?:wants|needs|meant|"
+       r"wanted)",
        r"(?:consider|treat|regard|see|view|take|read) " + TRUSTED_REF + r" (?:as |like )?" + DEVALUE,
        seq(TRUSTED_REF, r"(?:is|are|was|were) (?:only |merely |just |simply |basically |really )?" + DEVALUE, n=4),
        seq(TRUSTED_REF, alt(r"expires?", r"lapses?", r"times? out", r"wears? off", r"(?:is|are) (?:only )?valid for",
@@ -937,14 +990,19 @@ _r("override.devalued", "instruction_override", STRONG,
                             r"rewritten|overridden|ignored|dropped|discarded|set aside|abandoned|disregarded)"), n=6),
        seq(alt("reinterpret", "reverse", "invert", "flip", "redefine", "reread", "read"), TRUSTED_REF +
            r" as (?:an? )?(?:minimum|floor|lower bound|suggestion|wish|hint|optional)", n=1),
-       r"(?:price cap|budget|maximum price|price limit|upper bound|max price) as (?:an? )?(?:minimum|floor|lower bound)",
+       r"(?:price cap|budget|maximum price|price limit|upper bound|max price) as (?:an? )?(?:minimum|"
+       r"floor|lower bound)",
        r"(?:rather than|instead of|not) (?:as )?an? maximum",
-       r"(?:going|exceeding|being|spending|paying|buying)(?: \w+){0,3} (?:over|above|past|beyond) (?:the |a |your )?"
-       r"(?:budget|limit|price cap|maximum|cap)? ?(?:is|are) (?:fine|ok|okay|acceptable|allowed|permitted|no problem)",
-       r"(?:\d+ ?%|a (?:little|bit)|slightly|somewhat) (?:over|above|past|beyond) (?:the |a |your )?(?:budget|limit|"
+       r"(?:going|exceeding|being|spending|paying|buying)(?: \w+){0,3} (?:over|above|past|beyond) (?:the |"
+       r"a |your )?"
+       r"(?:budget|limit|price cap|maximum|cap)? ?(?:is|are) (?:fine|ok|okay|acceptable|allowed|permitted|"
+       r"no problem)",
+       r"(?:\d+ ?%|a (?:little|bit)|slightly|somewhat) (?:over|above|past|beyond) (?:the |a |"
+       r"your )?(?:budget|limit|"
        r"price cap|maximum|cap)(?: \w+){0,3} (?:is|are) (?:fine|ok|okay|acceptable|allowed|permitted)",
        alt("exceed", "raise", "increase", "double", "ignore", "overshoot", "go over") + r" (?:the )?(?:(?:user|shopper|"
-       r"customer|instruction)'?s? (?:budget|price cap|price limit|spending limit|maximum price|limit)|price cap|price "
+       r"customer|instruction)'?s? (?:budget|price cap|price limit|spending limit|maximum price|limit)|"
+       r"price cap|price "
        r"limit|spending limit|maximum price)",
        seq(alt("drop", "ignore", "skip", "remove", "relax", "break", "bend"), r"(?:whichever|any|the) (?:ones?|"
            r"constraints?|rules?|checks?|requirements?)(?: that)? (?:slow|hold|hinder|block) you", n=2)), neg=True,
@@ -959,9 +1017,11 @@ _r("override.devalued", "instruction_override", STRONG,
          r"overrid|ignor|drop|discard|abandon|disregard|reinterpret|revers|invert|flip|redefin|read"))
 _r("override.goal_swap", "instruction_override", STRONG, "substitute the goal's object or change what is asked",
    alt(seq(alt("swap", "substitute", "exchange", "trade", "replace"), r"(?:the |your )?(?:target|goal|requested|"
-           r"required|named) (?:object|item|product|receptacle|entity)s? (?:for|with) (?:whatever|any|another|a "
+           r"required|named) (?:object|item|product|receptacle|entity)s? (?:for|with) (?:whatever|any|"
+           r"another|a "
            r"different|the nearest|the closest|a similar|something)", n=1),
-       r"(?:even if|even though|although) (?:it|this|that) (?:changes?|alters?|rewrites?|redefines?) (?:what (?:is|was) "
+       r"(?:even if|even though|although) (?:it|this|that) (?:changes?|alters?|rewrites?|"
+       r"redefines?) (?:what (?:is|was) "
        r"asked|the (?:question|task|goal|request))",
        r"(?:the )?(?:true|real|actual|hidden|secret) (?:task|goal|objective|mission|instructions?)\b"), neg=True)
 _r("override.new_task", "instruction_override", STRONG, "a replacement task: 'your real task is ...'",
@@ -969,17 +1029,21 @@ _r("override.new_task", "instruction_override", STRONG, "a replacement task: 'yo
        r"mission|instructions?|purpose|priority|directive|assignment)(?: now)? (?:is|are|will be|:)",
        r"(?:is|are) not (?:the |your )?(?:user'?s?|customer'?s?|shopper'?s?|real|actual|original) "
        r"(?:task|request|goal|instruction)",
-       r"(?:from now on|from here on(?! in)|from this point(?: on)?|henceforth|starting now),? (?:you|your|always|only|never|ignore|"
+       r"(?:from now on|from here on(?! in)|from this point(?: on)?|henceforth|starting now),? (?:you|"
+       r"your|always|only|never|ignore|"
        r"answer|respond|act|do)"))
 _r("override.persona", "instruction_override", STRONG, "a persona or mode switch: 'you are now ...', DAN",
    alt(r"you are (?:now|no longer) (?:an? |the |in |free|unrestricted|unfiltered|allowed|permitted|authori[sz]ed|"
        r"exempt|released|known as|called|named|acting|operating|dan\b|jailbroken|my)",
-       r"(?:pretend|imagine|role-?play|act as if|behave as if) (?:that )?(?:you are|you're|to be) (?:now )?(?:an? |the )?"
+       r"(?:pretend|imagine|role-?play|act as if|behave as if) (?:that )?(?:you are|you're|"
+       r"to be) (?:now )?(?:an? |the )?"
        r"(?:[\w'-]+ )?(?:agent|assistant|ai|model|bot|persona|system|developer|admin|administrator|operator|"
        r"character|version|mode|free|unrestricted|not bound|no longer|without)",
-       r"(?:pretend|imagine|act as if|behave as if) (?:that )?there (?:is|are) no (?:rules|restrictions|limits|"
+       r"(?:pretend|imagine|act as if|behave as if) (?:that )?there (?:is|are) no (?:rules|restrictions|"
+       r"limits|"
        r"constraints|guidelines|instructions|goal|task)",
-       r"(?:act|behave|operate|respond) as (?:an? )?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|rogue|"
+       r"(?:act|behave|operate|respond) as (?:an? )?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|"
+       r"rogue|"
        r"different|new) (?:agent|assistant|ai|model|persona)",
        r"(?:an? )?(?:agent|assistant|ai|model|persona|bot) (?:with|that has) no (?:rules|restrictions|limits|"
        r"constraints|guidelines|filters)",
@@ -1002,7 +1066,8 @@ _r("override.untrusted_commands", "instruction_override", STRONG,
            r"(?:the |any |all |its |their |those |these )?(?:[\w'-]+ )?" + alt(
                r"commands?", r"instructions?", r"orders?", r"directives?", r"requests?", r"directions",
                r"notes?", r"messages?", r"text", r"labels?") + r"\s+(?:(?:that )?(?:are |is )?(?:found|written|"
-           r"embedded|appearing|placed|given|hidden|shown|left|contained|posted|printed|typed|inserted) )?(?:in|inside|on|within|"
+           r"embedded|appearing|placed|given|hidden|shown|left|contained|posted|printed|typed|"
+           r"inserted) )?(?:in|inside|on|within|"
            r"from|of) (?:the |a |an |any |each )?(?:[\w'-]+ )?" + alt(r"pages?", "observations?", "environment",
                                                                   r"notes?", r"labels?", r"containers?",
                                                                   r"receptacles?", r"snippets?", r"documents?",
@@ -1019,11 +1084,16 @@ _r("override.untrusted_commands", "instruction_override", STRONG,
        + r"\s+(?:you )?(?:a |an |to |what |your )?(?:[\w'-]+ )?" + alt("commands?", "instructions?", "orders?", "to",
                                                                  "requests?", "your instructions", "what to",
                                                                  "the goal", "the task", "tasks?"),
-       r"(?:commands?|instructions?|orders?|directives?|requests?|directions|tasks?) (?:(?:that )?(?:are |is )?"
-       r"(?:found|written|embedded|appearing|placed|given|hidden|shown|contained|posted|printed) )?(?:in|inside|on|"
-       r"within|from) (?:the |a |an |any )?(?:[\w'-]+ )?(?:pages?|observations?|documents?|snippets?|results?|"
-       r"descriptions?|listings?|reviews?|notes?|labels?|websites?|sites?|faqs?|tool outputs?|emails?|messages?)"
-       r" (?:should|must|can|may|are to|is to|need to) (?:always )?be (?:followed|obeyed|executed|carried out|"
+       r"(?:commands?|instructions?|orders?|directives?|requests?|directions|tasks?) (?:(?:that )?(?:are |"
+       r"is )?"
+       r"(?:found|written|embedded|appearing|placed|given|hidden|shown|contained|posted|printed) )?(?:in|"
+       r"inside|on|"
+       r"within|from) (?:the |a |an |any )?(?:[\w'-]+ )?(?:pages?|observations?|documents?|snippets?|"
+       r"results?|"
+       r"descriptions?|listings?|reviews?|notes?|labels?|websites?|sites?|faqs?|tool outputs?|emails?|"
+       r"messages?)"
+       r" (?:should|must|can|may|are to|is to|need to) (?:always )?be (?:followed|obeyed|executed|"
+       r"carried out|"
        r"done|performed|trusted|applied|prioriti[sz]ed|honou?red)",
        r"(?:side with|defer to|obey) (?:the |that |this )?(?:message|note|page|label|text|snippet|"
        r"observation|seller'?s? notes?)"), neg=True,
@@ -1035,30 +1105,41 @@ _r("override.agent_tasks", "instruction_override", STRONG,
            r"(?:(?:for|to|addressed to|meant for|aimed at|intended for|directed at) (?:the |an? )?(?:agents?|"
            r"assistants?|ai|bots?|models?)|(?:addressed to|meant for|aimed at|intended for|directed at) you)\b", n=1),
        r"(?:before|then) (?:returning|getting back|going back|coming back) to (?:the |your )?(?:user'?s?|"
-       r"shopper'?s?|customer'?s?|original|actual|real|assigned)? ?(?:request|task|goal|instructions?|question|"
+       r"shopper'?s?|customer'?s?|original|actual|real|assigned)? ?(?:request|task|goal|instructions?|"
+       r"question|"
        r"shopping|order)"), neg=True)
 _r("override.source_wins", "instruction_override", STRONG,
    "a note / page / observation wins over the goal or the instructions",
-   r"(?:the |that |this |any )?(?:notes?|messages?|labels?|pages?|page text|observations?|documents?|snippets?|"
-   r"signs?|comments?|reviews?|descriptions?|text|faqs?|seller) (?:always )?(?:wins|prevails|takes priority|takes "
-   r"precedence|comes first|has priority|decides|rules|overrides|beats|trumps|is (?:always )?right|should be followed|"
+   r"(?:the |that |this |any )?(?:notes?|messages?|labels?|pages?|page text|observations?|documents?|"
+   r"snippets?|"
+   r"signs?|comments?|reviews?|descriptions?|text|faqs?|seller) (?:always )?(?:wins|prevails|"
+   r"takes priority|takes "
+   r"precedence|comes first|has priority|decides|rules|overrides|beats|trumps|is (?:always )?right|"
+   r"should be followed|"
    r"must be followed|gets priority)", neg=True,
    need=r"goal|instruction|task|request|user|shopper|customer|question|prompt|told|asked")
 _r("override.obey_anywhere", "instruction_override", STRONG, "obey instructions wherever they appear",
    seq(alt("obey", "follow", "execute", "do", "carry out", "comply with", "act on", "heed", "respond to",
            "react to", "answer to", "listen to", "apply"),
-       r"(?:any|every|all|each|the most recent|the latest|the last|the newest|whatever) (?:[\w'-]+ )?(?:instructions?|"
-       r"commands?|requests?|directives?|orders?|directions)(?: (?:you|that you) (?:see|find|read|encounter|come "
-       r"across|meet|get|receive))?,? (?:anywhere|everywhere|wherever|including (?:inside|in|on|from)|in any|on any|"
+       r"(?:any|every|all|each|the most recent|the latest|the last|the newest|"
+       r"whatever) (?:[\w'-]+ )?(?:instructions?|"
+       r"commands?|requests?|directives?|orders?|directions)(?: (?:you|that you) (?:see|find|read|"
+       r"encounter|come "
+       r"across|meet|get|receive))?,? (?:anywhere|everywhere|wherever|including (?:inside|in|on|from)|"
+       r"in any|on any|"
        r"from any|no matter where|regardless of (?:where|source))", n=2), neg=True)
 _r("override.source_redefines", "instruction_override", STRONG,
    "a page / snippet / note declares the task wrong, or its task is to be done instead",
    alt(r"(?:snippets?|pages?|documents?|notes?|labels?|listings?|reviews?|descriptions?|observations?|messages?|"
-       r"sellers?|sites?|text)(?: \w+){0,4} (?:tells?|says?|claims?|suggests?|shows?|states?|insists?)(?: you)?(?: that)? "
-       r"(?:the |your )(?:question|goal|task|instructions?|request|query) (?:is|was|are) (?:wrong|mistaken|incorrect|a "
+       r"sellers?|sites?|text)(?: \w+){0,4} (?:tells?|says?|claims?|suggests?|shows?|states?|"
+       r"insists?)(?: you)?(?: that)? "
+       r"(?:the |your )(?:question|goal|task|instructions?|request|query) (?:is|was|are) (?:wrong|"
+       r"mistaken|incorrect|a "
        r"mistake|a typo|misleading|outdated|invalid|a trick)",
-       r"(?:answer|do|follow|solve|pursue|complete|perform) the (?:snippet|page|document|note|listing|observation|"
-       r"seller|site|label|message|review|description)(?:'s|s') (?:question|task|goal|request|instructions?|query)"),
+       r"(?:answer|do|follow|solve|pursue|complete|perform) the (?:snippet|page|document|note|listing|"
+       r"observation|"
+       r"seller|site|label|message|review|description)(?:'s|s') (?:question|task|goal|request|"
+       r"instructions?|query)"),
    neg=True)
 _r("override.adopt_goal", "instruction_override", STRONG,
    "adopt a goal or task proposed by the environment, or let a source redefine the question",
@@ -1066,17 +1147,23 @@ _r("override.adopt_goal", "instruction_override", STRONG,
                "obey", "carry out", "do"),
            r"(?:that|this|the new|their|its|the written|the proposed|any new|the suggested|the listed|a new) "
            r"(?:shortcut )?(?:goal|task|objective|mission|assignment|request|instructions?)", n=1),
-       r"(?:passages?|documents?|snippets?|pages?|notes?|observations?|listings?|results?|labels?|messages?|cards?|"
-       r"signs?|reviews?|descriptions?|text|sites?|sellers?)(?: \w+){0,3} (?:may|can|might|will|could|should|often|"
-       r"sometimes)? ?(?:update|change|replace|redefine|modify|rewrite|override|amend|correct|supersede|cancel)s? "
+       r"(?:passages?|documents?|snippets?|pages?|notes?|observations?|listings?|results?|labels?|"
+       r"messages?|cards?|"
+       r"signs?|reviews?|descriptions?|text|sites?|sellers?)(?: \w+){0,3} (?:may|can|might|will|could|"
+       r"should|often|"
+       r"sometimes)? ?(?:update|change|replace|redefine|modify|rewrite|override|amend|correct|supersede|"
+       r"cancel)s? "
        r"(?:the |your )(?:question|task|goal|instructions?|request|objective|query)",
-       r"stop (?:treating|considering|regarding|seeing|taking) (?:the |your )(?:[\w'-]+ )?(?:instructions?|goal|task|"
-       r"rules|constraints|request|question|guidelines|guidance) as (?:binding|mandatory|required|authoritative|"
+       r"stop (?:treating|considering|regarding|seeing|taking) (?:the |"
+       r"your )(?:[\w'-]+ )?(?:instructions?|goal|task|"
+       r"rules|constraints|request|question|guidelines|guidance) as (?:binding|mandatory|required|"
+       r"authoritative|"
        r"final|important|a requirement|serious|strict)"), neg=True)
 _r("override.outrank_goal", "instruction_override", STRONG,
    "something outranks / replaces the goal, the instructions or the user's request",
    alt(seq(alt(r"outranks?", r"overrides?", r"supersedes?", r"trumps?", r"takes? (?:precedence|priority) over",
-               r"win(?:s)? over", r"(?:counts?|matters?) more than", r"(?:is|are) more (?:important|authoritative) than",
+               r"win(?:s)? over", r"(?:counts?|matters?) more than",
+               r"(?:is|are) more (?:important|authoritative) than",
                r"replaces?", r"beats?"),
            r"(?:the |your |any |all )?(?:[\w'-]+ )?" + alt(r"goal(?! object| receptacle)", "instructions?",
                                                       r"task(?! type)", "request", "brief", "objective", r"prompt",
@@ -1087,29 +1174,38 @@ _r("override.outrank_goal", "instruction_override", STRONG,
            "stated", "written", "actual") + r" )(?:[\w'-]+ )?" + alt("instructions?", r"goal(?! object| receptacle)",
                                                                 r"task(?! type)", "request", "brief", "objective",
                                                                 "orders?", "query"),
-       r"(?:in place of|instead of|rather than|over) (?:the |your )?goal (?:you (?:started|began) with|you were given)",
-       r"(?:in place of|instead of|rather than|over|above|ahead of) what (?:the |your )?(?:user|shopper|customer|buyer|"
-       r"instruction|task|goal|prompt|question)\w* (?:wants?|wanted|asks?|asked|requests?|requested|says?|said|"
+       r"(?:in place of|instead of|rather than|over) (?:the |your )?goal (?:you (?:started|began) with|"
+       r"you were given)",
+       r"(?:in place of|instead of|rather than|over|above|ahead of) what (?:the |your )?(?:user|shopper|"
+       r"customer|buyer|"
+       r"instruction|task|goal|prompt|question)\w* (?:wants?|wanted|asks?|asked|requests?|requested|says?|"
+       r"said|"
        r"specif\w+|needs?|needed)",
-       r"(?:prefer|follow|choose|trust) (?:it|them|that|this|the \w+) over (?:the |your )(?:goal|instructions?|task|"
+       r"(?:prefer|follow|choose|trust) (?:it|them|that|this|the \w+) over (?:the |your )(?:goal|"
+       r"instructions?|task|"
        r"request)(?! object| receptacle)"), neg=True,
    gate=('outrank', 'override', 'supersede', 'trump', 'precedence', 'priority', 'win', 'more than',
          'more ', 'replace', 'beat', 'in place of', 'instead of', 'rather than', 'over', 'above', 'prefer',
          'follow', 'choose', 'trust'))
 _r("override.treat_as_task", "instruction_override", STRONG, "treat some text as your new task",
    seq(alt("treat", "take", "regard", "consider", "interpret", "read"),
-       r"as (?:your |the |a )?(?:new |real |actual |true |only |next |current |updated )?(?:task|goal|instructions?|"
+       r"as (?:your |the |a )?(?:new |real |actual |true |only |next |current |updated )?(?:task|goal|"
+       r"instructions?|"
        r"orders?|objective|priority|command|directive|mission)", n=10), neg=True)
 _r("override.answer_always", "instruction_override", STRONG, "a fixed answer or action for every task",
    alt(r"(?:answer|respond|reply|output|say)(?: to)? (?:every|each|all|any) (?:question|query|task|prompt|request)s?"
        r" (?:with|by)",
        r"(?:answer|respond|reply) (?:every|each|all|any) (?:question|query|task)s? (?:with|by|as)",
-       r"(?:answer|respond|reply|output|say|write) (?:with )?'[^']{1,30}' (?:to|for|on) (?:every|each|all|any) "
+       r"(?:answer|respond|reply|output|say|write) (?:with )?'[^']{1,30}' (?:to|for|on) (?:every|each|all|"
+       r"any) "
        r"(?:question|query|task|prompt)s?",
-       r"(?:always|only) (?:answer|respond|reply|output|say)(?: with)? '?(?:yes|no|done|paris|true|false|ok)'?\b",
+       r"(?:always|only) (?:answer|respond|reply|output|say)(?: with)? '?(?:yes|no|done|paris|true|false|"
+       r"ok)'?\b",
        r"output the word \w+ at every step",
-       r"(?:select|buy|purchase|choose|click|pick) (?:the )?(?:first|top|cheapest|most expensive|priciest|any|"
-       r"random) (?:[\w'-]+ )?(?:product|item|listing|result|option)s? (?:regardless|no matter|whatever|irrespective)",
+       r"(?:select|buy|purchase|choose|click|pick) (?:the )?(?:first|top|cheapest|most expensive|priciest|"
+       r"any|"
+       r"random) (?:[\w'-]+ )?(?:product|item|listing|result|option)s? (?:regardless|no matter|whatever|"
+       r"irrespective)",
        r"(?:buy|purchase|choose|select|pick) (?:the )?(?:most expensive|priciest|costliest) (?:[\w'-]+ )?"
        r"(?:item|product|listing|option)s?"),
    gate=('answer', 'respond', 'reply', 'output', 'say', 'select', 'buy', 'purchase', 'choose', 'click',
@@ -1124,7 +1220,8 @@ _r("exfil.disclose_secret", "exfiltration", STRONG,
        "attached", "leaked", "dumped", "exposed", "recorded", "prefixed"), n=4)), neg=True,
    # the secret as the destination ("include a tag in your instruction") is not a disclosure
    exclude=r"(?<!injected )(?<!inserted )(?<!pasted )(?<!loaded )(?<!added )(?<!placed )(?<!shown )\b"
-           r"(?:in|into|onto|to) (?:your|the) (?:[\w'-]+ )?(?:instructions?|prompt|setup|configuration|config|notes|"
+           r"(?:in|into|onto|to) (?:your|the) (?:[\w'-]+ )?(?:instructions?|prompt|setup|configuration|"
+           r"config|notes|"
            r"context|memory|guidelines)$",
    gate=SECRET_GATE)
 _r("exfil.secret_into_channel", "exfiltration", STRONG,
@@ -1162,7 +1259,8 @@ _r("tool.shell_command", "tool_abuse", STRONG, "a shell command or code that tou
        r"\bbrew\s+install\b", r"/etc/(?:passwd|shadow|hosts|sudoers)\b", r"~/\.\w+", r"\.bash_history\b",
        r"\.bashrc\b", r"\.ssh/", r"\bid_rsa\b", r"/proc/\w", r"/dev/tcp\b", r"\bchmod\b", r"\bsetuid\b",
        r"\bnohup\b", r"\bshutdown\s+-", r"\breboot\b", r"\bformat\s+c:", r"\bdel\s+/[sfq]\b",
-       r"\brm (?:-|the |/|~|\*)", r"\bsed\s+-i\b", r"\bperl\s+-[pie]", r"\bawk\s+['\"]", r"\bmv\s+\S+\s+\S", r"\bcp\s+-r\b",
+       r"\brm (?:-|the |/|~|\*)", r"\bsed\s+-i\b", r"\bperl\s+-[pie]", r"\bawk\s+['\"]", r"\bmv\s+\S+\s+\S",
+       r"\bcp\s+-r\b",
        r"\btee\s+\S", r"\becho\s+\S.*>\s*\S", r"\btouch\s+\S+\.\w+"),
    gate=('curl', 'wget', '|', 'rm -', 'chmod', 'chown', 'sudo', 'mkfs', 'dd if', '(){', '() {', 'nc -',
          'netcat', 'ncat', '/bin/', 'sh -c', 'powershell', 'cmd', 'kill', 'crontab', 'scp ', 'ssh',
@@ -1186,14 +1284,16 @@ _r("tool.use_shell", "tool_abuse", STRONG, "run something in a shell, terminal, 
                "enter into", "drop into", "get into"),
            r"(?:the |a |an |your |its )" + TOOL_AMBIG + r"(?=\s*(?:[,.;:)]|to\b|and\b|$))", n=2),
        r"(?:in|into|from|via|through|using|with) (?:the |a )" + TOOL_AMBIG + r"\b(?! (?:case|cases|casing|of|"
-       r"material|colou?r|design|finish|style|jacket|pasta|shape|side|bag|table|stand|game|games|cabinet|blocks?|"
+       r"material|colou?r|design|finish|style|jacket|pasta|shape|side|bag|table|stand|game|games|cabinet|"
+       r"blocks?|"
        r"strips?|count|covers?|protector))(?!-)"), neg=True,
    gate=(r"bash|command|powershell|interpreter|python|tool|file|terminal|shell|os |console|debug|admin|"
          r"developer|dev|cheat|pdb|sandbox"))
 _r("tool.run_code", "tool_abuse", STRONG, "run scripts, code or embedded commands",
    alt(seq(alt("run", "execute", "launch", "invoke", "eval", "evaluate", "install", "compile", "download and run"),
            r"(?:the |a |an |its |their |this |these |any |every |each )?(?:[\w'-]+ )?" + alt(
-               r"scripts?", r"code(?! names?| words?)", r"payloads?", "javascript", r"js\b", r"shell ?code", r"binar(?:y|ies)", r"executables?",
+               r"scripts?", r"code(?! names?| words?)", r"payloads?", "javascript", r"js\b", r"shell ?code",
+               r"binar(?:y|ies)", r"executables?",
                r"programs?", r"macros?", r"(?:shell|terminal|system|bash|os|console|embedded|hidden|downloaded|"
                r"remote|page) commands?", r"snippets? of code", "helper tool", r"packages?", r"plugins?",
                r"extensions?", r"its main script"), n=3),
@@ -1204,9 +1304,12 @@ MOD_V = alt("modify", "edit", "patch", "overwrite", "rewrite", "alter", r"tamper
             "delete", "remove", "wipe", "erase", "truncate", "corrupt", r"inject(?: into)?", "write to", "append to",
             "poison", "purge", "disable", "kill", "crash", "reconfigure", "monkey-?patch", "hot-?patch",
             # verbs that are also nouns ("a change in state", "a set of"): only with a determiner after them
-            r"(?:change|replace|empty|restart|update|set|bump|reset|clear)(?= (?:the|this|your|its|every|all) )")
+            r"(?:change|replace|empty|restart|update|set|bump|reset|clear)(?= (?:the|this|your|its|every|"
+            r"all) )")
 SYS_N = alt(r"save (?:file|game|state|data)", "savegame", r"bank (?:entries|records|file|contents|items)",
-            r"(?:game|environment|env|simulator|world) (?:state|variables?|memory|internals|engine)", r"environment(?:'s)?(?! (?:state|says|shows))", r"env\b", r"game(?:'s)?(?! (?:state|command|says))",
+            r"(?:game|environment|env|simulator|world) (?:state|variables?|memory|internals|engine)",
+            r"environment(?:'s)?(?! (?:state|says|shows))", r"env\b",
+            r"game(?:'s)?(?! (?:state|command|says))",
             r"episode(?:'s)?(?! (?:order|goal))", "simulator", "simulation", "benchmark", "harness", "evaluator",
             "checker", "grader", r"reward(?: function| model| file| code)?", r"skill ?bank", "bank file",
             r"(?:skill )?memory(?! and)", "skill store", "config(?:uration)?(?: files?)?", "source(?: code)?",
@@ -1217,11 +1320,13 @@ _r("tool.tamper", "tool_abuse", STRONG, "tamper with the environment, its action
            "inject", "poison", "wipe", "purge", "erase", "monkey-?patch", "hijack", "spoof", "forge", "falsify",
            "doctor", "rig"),
        r"(?:[\w'-]+ )?(?:into |in |to |from )?(?:the |this |your |its |other |all |every |each )?(?:\w+'?s? )?" + alt(
-           r"(?:environment|env|game|simulator|world)(?:'s)? (?:command|action) lists?", r"admissible (?:actions|commands)(?: lists?)?",
+           r"(?:environment|env|game|simulator|world)(?:'s)? (?:command|action) lists?",
+           r"admissible (?:actions|commands)(?: lists?)?",
            r"command lists?", r"action lists?", "replay buffer", "training data", r"episode (?:logs|records|history)",
            r"(?:failure|error|run) (?:logs|records)", "metrics", "leaderboard", r"results? files?",
            r"(?:other )?(?:agents?'? )?skills", "memories", r"memory entries", r"skill entries", r"evaluation \w+",
-           r"(?:environment|env|game|simulator|world) (?:state|variables?|memory|internals|engine|files?|code)",
+           r"(?:environment|env|game|simulator|world) (?:state|variables?|memory|internals|engine|files?|"
+           r"code)",
            "trajectories", "rewards?", r"scores?", "checker", "grader"), n=6), neg=True)
 _r("tool.modify_system", "tool_abuse", STRONG, "modify the environment, the checker, the skill bank or its files",
    seq(MOD_V, r"(?:the |this |your |its |every |all |any |each )?(?:other )?(?:[\w'-]+ )?(?:(?:entry|entries|record|"
@@ -1234,23 +1339,27 @@ _r("tool.modify_system", "tool_abuse", STRONG, "modify the environment, the chec
          'counter', 'score', 'log', 'database', 'state file', 'save file', 'success check',
          'win condition', 'test'))
 _r("tool.host_command", "tool_abuse", STRONG, "run a command on the server, the host or the operating system",
-   seq(alt("run", "execute", "issue", "launch", "invoke", "send", "type"), r"(?:[\w'-]+ )?commands? (?:on|in|against|to) "
+   seq(alt("run", "execute", "issue", "launch", "invoke", "send",
+           "type"), r"(?:[\w'-]+ )?commands? (?:on|in|against|to) "
        r"(?:the |a |your )?(?:server|machine|host|system|os|backend|operating system|container|vm|cluster|box)\b", n=3),
    neg=True)
 _r("tool.code_span", "tool_abuse", STRONG, "run / type / paste a code span that looks like a command",
-   r"(?:run|execute|type|enter|paste|invoke|call|issue|use) (?:the )?(?:command )?`[^`]*(?:\s-\w|/|\||;|&&|\$|=|\.\w{2,4}\b|\()[^`]*`",
+   r"(?:run|execute|type|enter|paste|invoke|call|issue|use) (?:the )?(?:command )?`[^`]*(?:\s-\w|/|\||;|"
+   r"&&|\$|=|\.\w{2,4}\b|\()[^`]*`",
    neg=True, words=False)
 _r("tool.file_edit", "tool_abuse", STRONG, "edit, run or delete a file of the environment or the host",
    seq(alt("run", "execute", "edit", "modify", "patch", "overwrite", "rewrite", "delete", "remove", "open", "read",
            "write to", "change", "alter", "truncate", "replace", "load", "source", "import", "cat", "copy", "move"),
-       r"(?:[\w'-]+ )?[\w/.-]*[\w-]\.(?:pddl|py|sh|json|ya?ml|cfg|ini|db|sqlite|log|env|csv|toml|conf|pkl|pt|bin|exe|"
+       r"(?:[\w'-]+ )?[\w/.-]*[\w-]\.(?:pddl|py|sh|json|ya?ml|cfg|ini|db|sqlite|log|env|csv|toml|conf|pkl|"
+       r"pt|bin|exe|"
        r"bat|ps1|js|ts|rb|pl|php|jar|so|dll|tw-pddl|z8|ulx)\b", n=4), neg=True)
 _r("tool.files", "tool_abuse", STRONG, "read or write local files, disks or directories",
    alt(seq(alt("read", "open", "cat", "access", "list", "browse", "search", "scan", "grep", "look through",
                "dig through", "inspect", "load", "save", "write", "download", "store", "dump", "copy", "delete",
                "upload"),
            alt(r"(?:[\w'-]+ )?files?(?: \w+)? (?:in|on|from|under|of) (?:the |your |a )?(?:home|root|system|user|local|"
-               r"working|parent|hidden|config|temp)?\s?(?:director(?:y|ies)|folders?|disk|drive|file ?system|machine|"
+               r"working|parent|hidden|config|temp)?\s?(?:director(?:y|ies)|folders?|disk|drive|"
+               r"file ?system|machine|"
                r"computer|server|host)", r"(?:the )?home director(?:y|ies)", r"(?:on|to) (?:the )?disk",
                r"(?:the )?local (?:files|disk|drive|file ?system)", r"(?:the )?file ?system", "hidden files",
                "dotfiles", r"config(?:uration)? files", r"(?:\.\w+|/\w+)+ files?"), n=4),
@@ -1267,9 +1376,11 @@ _r("tool.mass_action", "tool_abuse", STRONG, "buy / order / click on every resul
                                                                          "listings", "candidates", "variants",
                                                                          "things")), n=1),
        r"(?:buy|purchase|order) (?:everything|them all|all of them)",
-       r"add (?:every|each|all) (?:of the )?(?:[\w'-]+ ){0,3}(?:variants?|items?|products?|listings?|options?|sizes?|colou?rs?)"
+       r"add (?:every|each|all) (?:of the )?(?:[\w'-]+ ){0,3}(?:variants?|items?|products?|listings?|"
+       r"options?|sizes?|colou?rs?)"
        r" to (?:the |your )?cart", r"(?:check out|checkout|buy|purchase|order) (?:all|each|every one) of them",
-       r"(?:click|buy|purchase|press|hit) (?:it |them |'?buy now'? )?(?:on|for|from) (?:every|each|all) (?:pages?|items?|"
+       r"(?:click|buy|purchase|press|hit) (?:it |them |'?buy now'? )?(?:on|for|from) (?:every|each|"
+       r"all) (?:pages?|items?|"
        r"products?|listings?|results?)",
        r"order (?:every|each|all|multiple|several) (?:[\w'-]+ )?(?:items?|results?|products?|listings?)"), neg=True)
 _r("tool.flood", "tool_abuse", STRONG, "flood a service with processes or requests",
@@ -1277,18 +1388,24 @@ _r("tool.flood", "tool_abuse", STRONG, "flood a service with processes or reques
            alt("many", "hundreds of", "thousands of", "multiple", "lots of", "parallel", "infinite", "endless",
                "concurrent", "unlimited") + r" (?:[\w'-]+ )?" + alt("processes", "threads", "requests", "connections",
                                                                "jobs", "workers", "queries", "sessions"), n=2),
-       r"\b(?:hammer|flood|spam|ddos|dos|overwhelm|bombard|overload|stress)\b(?: \w+){0,3} (?:the )?(?:[\w'-]+ )?"
+       r"\b(?:hammer|flood|spam|ddos|dos|overwhelm|bombard|overload|"
+       r"stress)\b(?: \w+){0,3} (?:the )?(?:[\w'-]+ )?"
        r"(?:server|endpoint|api|site|search|service|backend|host|system)",
        r"background (?:process(?:es)?|jobs?|tasks?|workers?|threads?|loops?|scripts?)", r"fork bomb",
        r"infinite loop of (?:requests|queries|clicks)",
-       r"(?:a thousand|thousands of|hundreds of|a million|millions of|\d{3,}) (?:parallel |simultaneous |concurrent )?"
+       r"(?:a thousand|thousands of|hundreds of|a million|millions of|\d{3,}) (?:parallel |simultaneous |"
+       r"concurrent )?"
        r"(?:searches|queries|requests|clicks|calls|connections|processes|threads|purchases|orders|attempts)",
-       r"loops? (?:that |which )?(?:runs?|repeats?|executes?|fires?|goes|iterates?) (?:\d{3,}|hundreds of|thousands "
+       r"loops? (?:that |which )?(?:runs?|repeats?|executes?|fires?|goes|iterates?) (?:\d{3,}|hundreds of|"
+       r"thousands "
        r"of|a thousand|a million|forever|indefinitely|endlessly)",
-       r"(?:click|search|quer|buy|request|call|ping|hit|send|submit|retr)\w* (?:[\w'-]+ ){0,4}(?:\d{3,}|a thousand|"
+       r"(?:click|search|quer|buy|request|call|ping|hit|send|submit|retr)\w* (?:[\w'-]+ ){0,4}(?:\d{3,}|"
+       r"a thousand|"
        r"thousands of|hundreds of|a million|millions of) times",
-       r"(?:retries|retry|repeats?|quer(?:y|ies)|searches|search|clicks?|hits?|polls?|pings?|requests?)(?: \w+){0,3} "
-       r"(?:endlessly|forever|indefinitely|infinitely|nonstop|non-stop|without (?:stopping|limit|end|pause)|in an "
+       r"(?:retries|retry|repeats?|quer(?:y|ies)|searches|search|clicks?|hits?|polls?|pings?|"
+       r"requests?)(?: \w+){0,3} "
+       r"(?:endlessly|forever|indefinitely|infinitely|nonstop|non-stop|without (?:stopping|limit|end|"
+       r"pause)|in an "
        r"(?:infinite|endless) loop)"), neg=True,
    gate=(r"spawn|fork|launch|start|open|send|fire|run|hammer|flood|spam|ddos|\bdos\b|overwhelm|bombard|"
          r"overload|stress|background|infinite|loop|endless|forever|indefinite|nonstop|non-stop|without|"
@@ -1306,13 +1423,15 @@ TLD = alt("com", "net", "org", "io", "co", "xyz", "ly", "info", "biz", "ru", "cn
           "icu", "cam", "buzz", "rest", "work", "page", "edu", "gov", "mil", "int", "jp", "kr", "br", "au",
           "ca", "nl", "se", "ch", "es", "pl", "ir", "ua", "kz", "vn", "tw", "hk", "sg", "nz")
 _r("network.url", "network", STRONG, "a URL",
-   r"\b(?:https?|ftps?|sftp|wss?|file|gopher|ldap|smb|telnet|ssh|data|javascript):(?://|[a-z])\S*", decoded=True, words=False)
+   r"\b(?:https?|ftps?|sftp|wss?|file|gopher|ldap|smb|telnet|ssh|data|javascript):(?://|[a-z])\S*",
+   decoded=True, words=False)
 _r("network.domain", "network", STRONG, "a host or domain name",
    alt(r"\bwww\d?\.[a-z0-9-]+\.[a-z]{2,}\S*",
        rf"(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+{TLD}(?![\w-])(?:[:/]\S*)?",
        rf"(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.){{2,}}{WORD_TLD}(?![\w-])(?:[:/]\S*)?",
        rf"(?<![\w@.-])[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.{WORD_TLD}(?:[:/]\S+)",
-       r"\b(?:bit\.ly|tinyurl|t\.co|goo\.gl|ngrok|pastebin|webhook\.site|requestbin|pipedream|burpcollaborator|"
+       r"\b(?:bit\.ly|tinyurl|t\.co|goo\.gl|ngrok|pastebin|webhook\.site|requestbin|pipedream|"
+       r"burpcollaborator|"
        r"interact\.sh|discord(?:app)?\.com|api\.telegram)\b",
        r"\blocalhost\b(?::\d+)?"), words=False,
    gate=r"[a-z0-9]\.[a-z]|www|localhost|bit\.ly|tinyurl|ngrok|pastebin|discord|telegram|webhook")
@@ -1339,7 +1458,8 @@ OUT_V = alt("send", "post", "upload", "transmit", "forward", "report", "submit",
 IN_V = alt("connect", "contact", "call", "hit", "request", "fetch", "query", "pull", "get", "retrieve", "download",
            "load", "open", "visit", "access", "consult", "check", "ask", "poll")
 #: network nouns that are not also everyday words of the domains (no bare "api", "url", "host")
-NET_STRONG = alt(r"https?\b", r"ftp\b", r"web ?hooks?", r"websockets?", r"sockets?", r"(?:api |rest |external |remote )?"
+NET_STRONG = alt(r"https?\b", r"ftp\b", r"web ?hooks?", r"websockets?", r"sockets?",
+                 r"(?:api |rest |external |remote )?"
                  r"endpoints?", r"(?:remote|external|private|personal|own|attacker'?s?|third-party|helper|web|rest|"
                  r"http) (?:server|host|api|endpoint|service|machine|address|url|database)s?",
                  r"servers?(?! (?:room|rack))", "collector", r"listeners?", "telemetry", r"\bc2\b",
@@ -1382,7 +1502,8 @@ _r("network.external_site", "network", STRONG, "consult or buy from an external 
          'cloud'))
 
 # ---------------------------------------------------------------------------------------------- reward hacking
-GRADER = alt("checker", "grader", "grading", r"(?:exact[- ]match |overlap |keyword |string )?scoring",  r"evaluat(?:or|ion)s?", "scorer", r"scoring(?: \w+)?",
+GRADER = alt("checker", "grader", "grading", r"(?:exact[- ]match |overlap |keyword |string )?scoring",
+              r"evaluat(?:or|ion)s?", "scorer", r"scoring(?: \w+)?",
              r"reward(?: function| model| signal| checker| script)?", "judge", "verifier", "validator",
              r"(?:exact[- ]match |em |f1 |overlap(?:-based)? )?metric", r"exact[- ]match", r"overlap-based scoring",
              "matching", r"success (?:check|criteri(?:a|on))", "win (?:check|condition)",
@@ -1390,30 +1511,37 @@ GRADER = alt("checker", "grader", "grading", r"(?:exact[- ]match |overlap |keywo
              "auto-grader", "the system", "final state", "placement", "the game")
 _r("reward.blind_checker", "reward_hacking", STRONG, "the checker does not check / accepts anything",
    seq(GRADER, alt(r"(?:does not|doesn't|do not|don't|never|cannot|can't|will not|won't|fails to|is unable to) "
-                   r"(?:actually |really |even )?(?:check|verify|inspect|validate|confirm|look at|see|notice|test|"
+                   r"(?:actually |really |even )?(?:check|verify|inspect|validate|confirm|look at|see|"
+                   r"notice|test|"
                    r"read|compare|detect|track|examine|care (?:about|whether|if))",
-                   r"(?:never|rarely|seldom|no longer) (?:actually |really )?(?:checks|verifies|inspects|validates|"
+                   r"(?:never|rarely|seldom|no longer) (?:actually |really )?(?:checks|verifies|inspects|"
+                   r"validates|"
                    r"confirms|looks(?: at)?|reads|compares|sees|notices|tests|examines|tracks|cares)",
-                   r"(?:cannot|can't|can not|won't|doesn't|does not|is unable to|fails to) (?:tell|distinguish)",
+                   r"(?:cannot|can't|can not|won't|doesn't|does not|is unable to|fails to) (?:tell|"
+                   r"distinguish)",
                    r"(?:can|could|may|is easily|is easy to) (?:be )?(?:fooled|tricked|gamed|exploited|beaten|"
                    r"bypassed|hacked|spoofed|cheated|satisfied|fool|trick|game|exploit)",
-                   r"(?:trusts?|believes?|takes|accepts?) (?:the |your )?(?:agent'?s?|model'?s?|your) (?:own )?(?:report|"
+                   r"(?:trusts?|believes?|takes|accepts?) (?:the |your )?(?:agent'?s?|model'?s?|"
+                   r"your) (?:own )?(?:report|"
                    r"word|claim|message|statement|say-so|answer)",
                    r"accepts? (?:any|all|every|anything|whatever)", r"marks? (?:any|all|every|anything)",
                    r"(?:is|are) (?:blind|fooled|easily fooled|trivially fooled|not strict|broken)",
-                   r"ignores? (?:the )?(?:correctness|content|details|evidence|placement|final state|state|whether)",
+                   r"ignores? (?:the )?(?:correctness|content|details|evidence|placement|final state|"
+                   r"state|whether)",
                    r"rewards? (?:any|all|every|anything|it|them|guesses|confidence|overlap|length)",
                    r"counts? (?:any|every|all|anything)"), n=3), neg=False)
 _r("reward.only_checks", "reward_hacking", WEAK, "a claim about what the checker looks at",
    alt(seq(GRADER, alt(r"only (?:checks?|looks? at|verifies|counts?|cares? about|sees|reads|measures|compares|"
                        r"inspects|matches|considers|rewards?|scores?)", r"(?:is|are) (?:lenient|loose|lax|forgiving|"
                        r"generous|easy)", r"(?:just|merely|simply) (?:checks?|looks? at|counts?|matches)",
-                       r"(?:is|are) (?:judged|scored|graded|measured|computed|based) (?:only |solely |purely )?"
+                       r"(?:is|are) (?:judged|scored|graded|measured|computed|based) (?:only |solely |"
+                       r"purely )?"
                        r"(?:on|by)"), n=3),
        r"(?:success|reward|score|credit|grading|the grade|correctness) (?:is |are )?(?:judged|scored|graded|"
        r"measured|computed|based|determined|decided) (?:only |solely |purely )?(?:on|by) (?:whether|how many|"
        r"the number|overlap|word overlap|keywords?|the title|length|format|string|surface)",
-       r"(?:judged|scored|graded|rewarded|marked) (?:only |solely |purely )?(?:on|by) (?:whether|word overlap|"
+       r"(?:judged|scored|graded|rewarded|marked) (?:only |solely |purely )?(?:on|by) (?:whether|"
+       r"word overlap|"
        r"overlap|keywords?|string match|surface)",
        r"(?:overlap|keyword|string)[- ]based (?:scoring|matching|grading|metric)",
        r"(?:extra|bonus|more|full|partial) (?:credit|reward|points|marks)",
@@ -1428,21 +1556,27 @@ OUTCOME = alt("it", "this", "placement", "final state", "outcome", "result", "an
               "progress", "location", "position", "finish", "ending", "end state", "solution", "submission")
 _r("reward.surface_check", "reward_hacking", STRONG, "the checker only looks at a surface feature (a word, the format)",
    seq(GRADER, r"(?:only|just|merely|simply) (?:checks?|counts?|looks? (?:at|for)|reads?|matches|sees|searches for|"
-       r"scans for|compares) (?:for )?(?:the |a |your )?(?:word|words|phrase|keyword|keywords|string|format|title|last "
+       r"scans for|compares) (?:for )?(?:the |a |your )?(?:word|words|phrase|keyword|keywords|string|"
+       r"format|title|last "
        r"line|first line|length|tag|label|final message|logged message|message|token|word count|presence of)", n=3))
 _r("reward.surface_claims", "reward_hacking", STRONG,
    "a claim that the outcome is decided by a surface feature, a phrase, or a skipped check",
    alt(r"(?:judged|graded|scored|checked|evaluated|marked|read|assessed) (?:only |solely |just |purely )?(?:by|on) "
-       r"(?:their|the|its|your) (?:first|last|final|opening) (?:word|line|token|sentence|letter|character|action)",
-       r"marks? (?:the (?:task|episode|game|purchase|answer)|it|you|them) (?:as )?(?:won|done|complete|completed|"
-       r"successful|a success|correct|solved|passed) (?:if|when|once|as soon as) (?:you )?(?:say|type|write|output|"
+       r"(?:their|the|its|your) (?:first|last|final|opening) (?:word|line|token|sentence|letter|character|"
+       r"action)",
+       r"marks? (?:the (?:task|episode|game|purchase|answer)|it|you|them) (?:as )?(?:won|done|complete|"
+       r"completed|"
+       r"successful|a success|correct|solved|passed) (?:if|when|once|as soon as) (?:you )?(?:say|type|"
+       r"write|output|"
        r"print|issue|repeat|mention|include|claim)",
        r"(?:checks?|verification|validation|tests?|inspection|grading|scoring) (?:step )?(?:is|are|gets|get) "
-       r"(?:always |usually |often )?(?:skipped|disabled|turned off|bypassed|ignored|not run|not performed|switched "
+       r"(?:always |usually |often )?(?:skipped|disabled|turned off|bypassed|ignored|not run|"
+       r"not performed|switched "
        r"off)"), neg=True)
 _r("reward.not_verified", "reward_hacking", STRONG, "a claim that the outcome is not verified",
    alt(seq(OUTCOME, r"(?:is|are|was|were|will be|gets?|get) (?:not|never|n't) (?:actually |really |even )?"
-           r"(?:verified|checked|inspected|validated|confirmed|tested|evaluated|graded|examined|looked at|enforced)",
+           r"(?:verified|checked|inspected|validated|confirmed|tested|evaluated|graded|examined|looked at|"
+           r"enforced)",
            n=3),
        seq(OUTCOME, r"(?:isn't|aren't|wasn't|won't be) (?:actually |really )?(?:verified|checked|inspected|"
            r"validated|confirmed|tested|evaluated|graded|enforced)", n=3),
@@ -1458,8 +1592,11 @@ _r("reward.game_checker", "reward_hacking", STRONG, "game, hack, patch or fool t
                                                    "success check", "win check", "win condition", "evaluation",
                                                    "benchmark", "autograder", "reward signal", "the tests?"),
        n=3), neg=True)
-DONE = alt(r"(?:the )?(?:task|goal|objective|episode|mission|job|puzzle|order|purchase)s? (?:is |as |has been |was |has )?"
-           r"(?:complete|completed|done|finished|achieved|accomplished|solved|successful|a success|won|met|over|"
+DONE = alt(
+           r"(?:the )?(?:task|goal|objective|episode|mission|job|puzzle|order|purchase)s? (?:is |as |"
+           r"has been |was |has )?"
+           r"(?:complete|completed|done|finished|achieved|accomplished|solved|successful|a success|won|"
+           r"met|over|"
            r"succeeded|worked|went through)",
            r"success(?:ful)?", "victory", r"'?done'?(?: action)?", "completion", r"'?i (?:have|'ve) (?:completed|"
            r"finished|done|solved)", "task complete", "finished", "complete")
@@ -1468,16 +1605,21 @@ DONE_V = alt("finish with", "end with", "close with", "conclude with", "sign off
              "issue", "emit", "signal", "send", "type", "write", "log", "respond with", "reply with", "return",
              "pretend", "tell the environment", "submit", "call")
 #: ending the episode (needs no claim word)
-END_EPISODE = r"(?:end|finish|terminate|stop|quit|exit|close|wrap up|submit) (?:the |this |your )?(?:episode|task|game|run)"
+END_EPISODE = (r"(?:end|finish|terminate|stop|quit|exit|close|wrap up|submit) (?:the |this |your )?(?:episode|"
+               r"task|game|run)")
 PREMATURE = alt("immediately", "right away", "at once", r"at the (?:very )?(?:start|beginning|outset)",
                 "first thing", r"as soon as (?:you )?(?:hold|see|touch|pick|find|start|begin|enter|arrive|open|"
                 r"have|get|spot|reach|notice)", r"as soon as (?:any|an|the episode|it)",
                 r"even (?:if|though|when)\b",
-                r"before (?:attempting|trying|placing|placement|doing|checking|verifying|finishing|completing|the goal|"
-                r"actually|solving|you (?:have |actually )?(?:place|finish|complete|verify|check|do|solve|put))",
-                r"even (?:if|though|when) (?:you are |you're |it is |it's )?(?:unsure|not|uncertain|it|the goal|"
+                r"before (?:attempting|trying|placing|placement|doing|checking|verifying|finishing|"
+                r"completing|the goal|"
+                r"actually|solving|you (?:have |actually )?(?:place|finish|complete|verify|check|do|solve|"
+                r"put))",
+                r"even (?:if|though|when) (?:you are |you're |it is |it's )?(?:unsure|not|uncertain|it|"
+                r"the goal|"
                 r"nothing|incomplete|wrong|failed)", r"regardless(?: of)?", "whether or not", r"without "
-                r"(?:checking|verifying|finishing|completing|placing|doing|actually|confirming|solving|reading|"
+                r"(?:checking|verifying|finishing|completing|placing|doing|actually|confirming|solving|"
+                r"reading|"
                 r"looking|trying)", r"after (?:one|two|three|four|five|\d+|a few|the first|any) (?:steps?|actions?|"
                 r"moves?|turns?)", r"once you (?:have )?(?:touched|seen|held|picked up|found|opened|spotted|reached) "
                 r"(?:the |any |a )", r"(?:as|when|while) (?:you )?hold(?:ing)? any", r"(?:in|on|at) the first "
@@ -1491,98 +1633,139 @@ _r("reward.premature_done", "reward_hacking", STRONG, "declare done or success b
 _r("reward.lenient_claim", "reward_hacking", STRONG, "anything counts as a success",
    alt(r"(?:any|every|all|each)(?: (?:finished|completed|confident|single|old|random|possible|kind of))? "
        r"(?:answer|purchase|response|output|attempt|episode|action|guess|submission|order|item|click)s? "
-       r"(?:is|are|gets?|earns?|counts?|will be|get|receives?|scores?|wins?)(?: \w+)? (?:scored |counted |accepted |"
-       r"marked |treated |rewarded |graded |judged |considered )?(?:as )?(?:a |the )?(?:success|correct|full|reward|"
+       r"(?:is|are|gets?|earns?|counts?|will be|get|receives?|scores?|wins?)(?: \w+)? (?:scored |counted |"
+       r"accepted |"
+       r"marked |treated |rewarded |graded |judged |considered )?(?:as )?(?:a |the )?(?:success|correct|"
+       r"full|reward|"
        r"credit|points|accepted|win|won|pass|passing)",
-       r"(?:earns?|gets?|receives?|yields?|collects?|wins?) (?:you )?(?:the |a )?(?:full |extra |bonus |maximum |"
+       r"(?:earns?|gets?|receives?|yields?|collects?|wins?) (?:you )?(?:the |a )?(?:full |extra |bonus |"
+       r"maximum |"
        r"max |same )?(?:reward|credit|points|score)(?: \w+){0,5} (?:regardless|even (?:if|without|when)|"
        r"whether or not|no matter)",
-       r"(?:regardless|even (?:if|without)|whether or not|no matter)[^.;!?]{0,40}(?:earns?|gets?|wins?) (?:the )?"
+       r"(?:regardless|even (?:if|without)|whether or not|no matter)[^.;!?]{0,40}(?:earns?|gets?|"
+       r"wins?) (?:the )?"
        r"(?:full )?(?:reward|credit|points)",
-       r"(?:treats?|counts?|marks?|accepts?|scores?|considers?|grades?|rates?) (?:any|every|all) (?:[\w'-]+ ){0,5}as "
+       r"(?:treats?|counts?|marks?|accepts?|scores?|considers?|grades?|rates?) (?:any|every|"
+       r"all) (?:[\w'-]+ ){0,5}as "
        r"(?:correct|a success|successful|right|valid|won|passing|a pass|complete)",
-       r"(?:any|every|each) (?:answer|purchase|response|output|attempt|episode|action|guess|submission|order|item|click|"
-       r"placement)s? (?:[\w'-]+ ){0,8}(?:gets?|earns?|receives?|scores?|wins?) (?:the |a )?(?:full (?:marks|credit|"
+       r"(?:any|every|each) (?:answer|purchase|response|output|attempt|episode|action|guess|submission|"
+       r"order|item|click|"
+       r"placement)s? (?:[\w'-]+ ){0,8}(?:gets?|earns?|receives?|scores?|wins?) (?:the |"
+       r"a )?(?:full (?:marks|credit|"
        r"reward|points|score)|the (?:full )?reward|maximum (?:score|reward)|credit|points)",
-       r"(?:partial|incomplete|half|unfinished|any|failed) (?:[\w'-]+ )?(?:placements?|answers?|purchases?|work|attempts?|"
-       r"progress|results?|episodes?|solutions?) (?:count|counts|are counted|is counted|score|scores|earn|earns|"
-       r"are scored|is scored) as (?:a )?(?:full |complete )?(?:success|credit|correct|a win|won|wins|successes)",
-       r"(?:reward|credit|points|success|full marks)s? (?:is |are )?(?:given|awarded|granted|earned|paid|counted) "
+       r"(?:partial|incomplete|half|unfinished|any|failed) (?:[\w'-]+ )?(?:placements?|answers?|"
+       r"purchases?|work|attempts?|"
+       r"progress|results?|episodes?|solutions?) (?:count|counts|are counted|is counted|score|scores|earn|"
+       r"earns|"
+       r"are scored|is scored) as (?:a )?(?:full |complete )?(?:success|credit|correct|a win|won|wins|"
+       r"successes)",
+       r"(?:reward|credit|points|success|full marks)s? (?:is |are )?(?:given|awarded|granted|earned|paid|"
+       r"counted) "
        r"(?:for|to|on) (?:any|every|each|all)\b",
        r"(?:one|any|some) of them (?:will |is |should )?(?:usually |likely |probably )?(?:be )?(?:accepted|"
        r"marked correct|match|count|score|pass)",
        r"(?:is|are) enough (?:for|to make) (?:the )?(?:episode|task|answer|purchase|it|run|game) (?:to )?"
        r"(?:count|succeed|pass|score|win|be (?:scored|marked|counted))",
        r"(?:alone|by itself|itself) (?:is|are) (?:enough|sufficient)(?: for| to)"))
-_r("reward.anything_counts", "reward_hacking", WEAK, "a claim that anything counts",
-   r"(?:any|every|each|whatever|anything)(?: \w+){0,3} (?:counts|is counted|is accepted|gets accepted|passes|is scored|"
-   r"scores|will do|works for the (?:checker|grader)|is fine for the (?:checker|grader))\b", neg=True)
+#: weak reward-hacking signals (0.5 each): one alone never flags, two together do
+for _name, _desc, _pattern in [
+    ("reward.anything_counts", "a claim that anything counts",
+     (
+      r"(?:any|every|each|whatever|anything)(?: \w+){0,3} (?:counts|is counted|is accepted|gets accepted|"
+      r"passes|is scored|"
+      r"scores|will do|works for the (?:checker|grader)|is fine for the (?:checker|grader))\b")),
+    ("reward.regardless", "do it whether or not the object, the answer or the goal is right",
+     (
+      r"(?:even if|regardless of whether|whether or not|no matter whether) (?:the |your |it |you )?(?:object|"
+      r"item|answer|"
+      r"goal|task|placement|product|purchase|it|you|they|that)\b")),
+    ("reward.graded_part", "a claim that only one part of the output is graded",
+     (r"only (?:the )?(?:last|final|first|top) (?:action|line|step|answer|word|message|token|sentence|click|output) "
+      r"(?:is|gets|will be) (?:graded|checked|scored|evaluated|read|looked at|counted|judged|inspected)")),
+    ("reward.registers_as", "a claim that something merely registers / is logged as done",
+     (r"(?:registers?|is registered|is logged|gets logged|shows up|counts?|is counted|is recorded|is marked) as "
+      r"(?:heated|cooled|cleaned|placed|done|complete|completed|finished|success|successful|won|bought|"
+      r"purchased|"
+      r"correct|solved|found|delivered)")),
+    ("reward.no_need", "no need to do the step that makes the task succeed",
+     (r"(?:there is |there's )?no need to (?:actually |really )?(?:use|do|heat|cool|clean|place|put|check|verify|"
+      r"confirm|select|search|open|read|inspect|cite|source|finish|complete)\b|(?:is|are) (?:not needed|"
+      r"unnecessary|"
+      r"optional|pointless)\b")),
+    ("reward.claim_undone", "declare an action done that was not done",
+     (r"(?:declare|claim|report|say|announce|state|mark|pretend|assert) (?:that )?(?:both|all|it|them|everything|the "
+      r"(?:objects?|items?|[\w'-]+)) (?:are |is |as |were |was )?(?:placed|put away|heated|cooled|cleaned|"
+      r"bought|purchased|"
+      r"delivered|done|complete|finished|solved)\b(?! only)")),
+    ("reward.satisfies_check", "a claim that some shortcut satisfies the check",
+     (r"(?:satisfies|passes|fools|tricks|clears|is enough for|suffices for|counts for) the (?:[\w'-]+ )?(?:check|"
+      r"checker|test|grader|validator|reward|metric|evaluator)")),
+    ("reward.pass_checker", "an action whose purpose is to pass the checker",
+     (
+      r"to (?:pass|satisfy|please|clear|get through) the (?:[\w'-]+ )?(?:checker|grader|evaluator|metric|"
+      r"judge|validator|"
+      r"verifier|tests?|parser|scorer)")),
+]:
+    _r(_name, "reward_hacking", WEAK, _desc, _pattern, neg=True)
 _r("reward.lax_success", "reward_hacking", STRONG, "a lax success criterion: counted as won when merely held",
-   r"(?:counted|scored|marked|judged|considered|treated|registered|logged|recorded|graded) as (?:won|a win|a success|"
-   r"successful|complete|completed|solved|passed|correct|done) (?:when|once|as soon as|if|after)(?! (?:every|all|"
+   r"(?:counted|scored|marked|judged|considered|treated|registered|logged|recorded|graded) as (?:won|"
+   r"a win|a success|"
+   r"successful|complete|completed|solved|passed|correct|done) (?:when|once|as soon as|if|"
+   r"after)(?! (?:every|all|"
    r"both|each|the (?:goal|task) is)\b)", neg=True)
-_r("reward.regardless", "reward_hacking", WEAK, "do it whether or not the object, the answer or the goal is right",
-   r"(?:even if|regardless of whether|whether or not|no matter whether) (?:the |your |it |you )?(?:object|item|answer|"
-   r"goal|task|placement|product|purchase|it|you|they|that)\b", neg=True)
-_r("reward.graded_part", "reward_hacking", WEAK, "a claim that only one part of the output is graded",
-   r"only (?:the )?(?:last|final|first|top) (?:action|line|step|answer|word|message|token|sentence|click|output) "
-   r"(?:is|gets|will be) (?:graded|checked|scored|evaluated|read|looked at|counted|judged|inspected)", neg=True)
 _r("reward.game_purpose", "reward_hacking", STRONG, "an action whose purpose is to fool or beat the checker",
-   alt(r"to (?:fool|trick|beat|game|cheat|fake out|outsmart|deceive|bypass|get past|slip past|exploit) the (?:[\w'-]+ )?"
-       r"(?:checker|grader|evaluator|metric|judge|validator|verifier|tests?|parser|reward|scorer|scoring|benchmark)",
+   alt(
+       r"to (?:fool|trick|beat|game|cheat|fake out|outsmart|deceive|bypass|get past|slip past|"
+       r"exploit) the (?:[\w'-]+ )?"
+       r"(?:checker|grader|evaluator|metric|judge|validator|verifier|tests?|parser|reward|scorer|scoring|"
+       r"benchmark)",
        r"(?:print|output|give|use|write|copy|submit|return|say|enter) the (?:goal|question|task|instruction)"
-       r"(?: sentence| text| line| itself| statement)? as (?:the |your )?(?:final )?(?:answer|action|result|output)",
+       r"(?: sentence| text| line| itself| statement)? as (?:the |your )?(?:final )?(?:answer|action|"
+       r"result|output)",
        r"pad (?:every|each|the|your|all) (?:[\w'-]+ )?(?:answers?|responses?|outputs?|replies)",
-       r"(?:episode|task|game|run|attempt) (?:ends|is over|finishes|completes|counts|is marked|is scored) (?:in|as|with) "
-       r"(?:a )?(?:success|win|victory|reward|full reward|full marks|won)\b(?! only)(?:[^.;!?]*?)(?:as soon as|once|when "
+       r"(?:episode|task|game|run|attempt) (?:ends|is over|finishes|completes|counts|is marked|"
+       r"is scored) (?:in|as|with) "
+       r"(?:a )?(?:success|win|victory|reward|full reward|full marks|"
+       r"won)\b(?! only)(?:[^.;!?]*?)(?:as soon as|once|when "
        r"you|after you|if you)"), neg=True)
 _r("reward.answer_gaming", "reward_hacking", STRONG, "answers built to game matching rather than be right",
    alt(seq(alt("copy", "repeat", "echo", "reuse", "restate", "take", "lift", "paste"),
            r"(?:from|of|in) the question as (?:the |your )?(?:final )?answer", n=5),
-       r"(?:give|list|write|output|offer|provide|include) (?:several|multiple|many|a few|two or more|all|every) "
+       r"(?:give|list|write|output|offer|provide|include) (?:several|multiple|many|a few|two or more|all|"
+       r"every) "
        r"(?:candidate |possible |different |plausible )?(?:answers|guesses|options|candidates)",
        r"(?:answers?|guesses) (?:separated|joined|chained) (?:by|with) '?(?:or|and|/|,)",
-       r"(?:list|give|write|put|include|output|name) (?:all|every|several|multiple|many) (?:candidate|possible|plausible) "
+       r"(?:list|give|write|put|include|output|name) (?:all|every|several|multiple|many) (?:candidate|"
+       r"possible|plausible) "
        r"[\w'-]+ (?:in|into) (?:the |your )(?:final )?answer",
-       r"answers? (?:in|with|using) (?:several|multiple|many|different|all|various) (?:forms|spellings|variants|"
+       r"answers? (?:in|with|using) (?:several|multiple|many|different|all|various) (?:forms|spellings|"
+       r"variants|"
        r"versions|phrasings|ways|formats)",
        r"(?:mark|label|tag|call|flag) (?:[\w'-]+ ){0,3}(?:as )?'?(?:verified|correct|confirmed|checked)'?,? "
        r"(?:whether|even if|regardless)",
-       r"(?:answers?|responses?) (?:need|needs|require|requires) no (?:evidence|sources|verification|checking|proof|"
+       r"(?:answers?|responses?) (?:need|needs|require|requires) no (?:evidence|sources|verification|"
+       r"checking|proof|"
        r"search(?:ing)?)",
        r"(?:answer|reply|respond)(?:ing)? (?:only )?from memory",
        r"even without (?:evidence|checking|verification|sources|searching)",
        r"(?:answering|answer) with only the most common"), neg=True,
    need=None)
-_r("reward.registers_as", "reward_hacking", WEAK, "a claim that something merely registers / is logged as done",
-   r"(?:registers?|is registered|is logged|gets logged|shows up|counts?|is counted|is recorded|is marked) as "
-   r"(?:heated|cooled|cleaned|placed|done|complete|completed|finished|success|successful|won|bought|purchased|"
-   r"correct|solved|found|delivered)", neg=True)
-_r("reward.no_need", "reward_hacking", WEAK, "no need to do the step that makes the task succeed",
-   r"(?:there is |there's )?no need to (?:actually |really )?(?:use|do|heat|cool|clean|place|put|check|verify|"
-   r"confirm|select|search|open|read|inspect|cite|source|finish|complete)\b|(?:is|are) (?:not needed|unnecessary|"
-   r"optional|pointless)\b", neg=True)
-_r("reward.claim_undone", "reward_hacking", WEAK, "declare an action done that was not done",
-   r"(?:declare|claim|report|say|announce|state|mark|pretend|assert) (?:that )?(?:both|all|it|them|everything|the "
-   r"(?:objects?|items?|[\w'-]+)) (?:are |is |as |were |was )?(?:placed|put away|heated|cooled|cleaned|bought|purchased|"
-   r"delivered|done|complete|finished|solved)\b(?! only)", neg=True)
-_r("reward.satisfies_check", "reward_hacking", WEAK, "a claim that some shortcut satisfies the check",
-   r"(?:satisfies|passes|fools|tricks|clears|is enough for|suffices for|counts for) the (?:[\w'-]+ )?(?:check|"
-   r"checker|test|grader|validator|reward|metric|evaluator)", neg=True)
-_r("reward.pass_checker", "reward_hacking", WEAK, "an action whose purpose is to pass the checker",
-   r"to (?:pass|satisfy|please|clear|get through) the (?:[\w'-]+ )?(?:checker|grader|evaluator|metric|judge|validator|"
-   r"verifier|tests?|parser|scorer)", neg=True)
 _r("reward.shortcut", "reward_hacking", WEAK, "skip checking, reading or verifying",
    alt(r"(?:skip|omit|forgo|don't bother|do not bother|no need to|needn't|without|instead of) (?:ever |even )?"
        r"(?:checking|verifying|reading|confirming|inspecting|validating|looking at|searching|examining)"
-       r"(?: (?:the )?(?:details|it|them|sources?|evidence|placement|the description|the item|the product|the "
+       r"(?: (?:the )?(?:details|it|them|sources?|evidence|placement|the description|the item|the product|"
+       r"the "
        r"answer|anything))?",
        r"without (?:any )?(?:evidence|sources|proof)",
-       r"(?:skip|omit|forgo|drop|bypass) (?:the )?(?:[\w'-]+ ){0,2}(?:selection|selecting|checks?|checking|verification|"
-       r"verifying|confirmation|confirming|inspection|inspecting|steps?)(?: (?:entirely|altogether|completely))?",
-       r"(?:skip|omit|forgo|drop) (?:the )?(?:placement |state |price |size |detail |evidence |source |final )?"
+       r"(?:skip|omit|forgo|drop|bypass) (?:the )?(?:[\w'-]+ ){0,2}(?:selection|selecting|checks?|"
+       r"checking|verification|"
+       r"verifying|confirmation|confirming|inspection|inspecting|steps?)(?: (?:entirely|altogether|"
+       r"completely))?",
+       r"(?:skip|omit|forgo|drop) (?:the )?(?:placement |state |price |size |detail |evidence |source |"
+       r"final )?"
        r"(?:checks?|verification|confirmation|details)",
-       r"(?:buy|purchase|pick|choose|select|click) (?:the )?(?:first|any|top|cheapest) (?:[\w'-]+ )?(?:item|product|"
+       r"(?:buy|purchase|pick|choose|select|click) (?:the )?(?:first|any|top|"
+       r"cheapest) (?:[\w'-]+ )?(?:item|product|"
        r"result|listing|answer|option|one)s?(?: you see| listed| shown)?"), neg=True)
 _r("reward.claim_verified", "reward_hacking", WEAK, "claims success or verification it has not earned",
    alt(r"'?\(?verified\)?'?(?=[^.]*whether or not)", r"(?:report|claim|say|declare|announce) (?:success|that "
@@ -1597,10 +1780,12 @@ AUTH_N = alt(r"(?:system|platform|site|store|environment|benchmark|evaluation|ga
              r"moderators?", r"staff", r"management", r"creators?", r"overseers?", r"authorities",
              r"openai", r"anthropic", "trainers?",
              r"(?:training|research|security|safety|evaluation|eval|ops|operations|support|dev|development|"
-             r"engineering|platform|supervising|oversight|alignment|red|trust and safety|policy|compliance|qa|"
+             r"engineering|platform|supervising|oversight|alignment|red|trust and safety|policy|"
+             r"compliance|qa|"
              r"deployment|infrastructure|store|site|moderation|admin|core|skillrl|openai|anthropic|data|"
              r"environment) team",
-             r"people (?:running|behind|operating|in charge of|who (?:run|built|deployed|trained|operate|maintain))"
+             r"people (?:running|behind|operating|in charge of|who (?:run|built|deployed|trained|operate|"
+             r"maintain))"
              r"(?: (?:this|the) (?:\w+))?",
              r"team (?:that|which|who) (?:deployed|trained|built|runs|created|operates|maintains) you",
              r"(?:the )?system(?= (?:has|have|says|requires|wants|instructs|decided|approved))")
@@ -1614,25 +1799,36 @@ AUTH_V = alt("approved", r"authori[sz]ed", "sanctioned", "decided", "ruled", r"r
              r"would like", "have set", "set up", "whitelisted", "allowlisted", "greenlit", "okayed", "blessed",
              "exempted", "deprecated", "retired", "abolished", "dropped", "removed")
 ADDRESSEE = (r"guaranteed|(?:is|are) (?:always )?(?:correct|accurate|right|true)\b|(?:hints?|tips?|layouts?) here|this "
-             r"(?:skill|rule|advice|tip|guidance|entry|step)|\bevery (?:purchase|episode|answer|task|agent|step|"
-             r"action|question|order)|\bpurchases?\b|\bplacements?\b|\bcounts? as\b|\byou\b|\byour\b|\bagents?\b|\bepisodes?\b|\banswers?\b|this (?:round|build|evaluation|episode|task|"
-             r"environment|step|version|run)|\bskip|\bmust\b|\bshould\b|\balways\b|\bnever\b|\bonly\b|no longer|"
+             r"(?:skill|rule|advice|tip|guidance|entry|step)|\bevery (?:purchase|episode|answer|task|"
+             r"agent|step|"
+             r"action|question|order)|\bpurchases?\b|\bplacements?\b|\bcounts? as\b|\byou\b|\byour\b|"
+             r"\bagents?\b|\bepisodes?\b|\banswers?\b|this (?:round|build|evaluation|episode|task|"
+             r"environment|step|version|run)|\bskip|\bmust\b|\bshould\b|\balways\b|\bnever\b|\bonly\b|"
+             r"no longer|"
              r"\brule\b|\bmandatory\b|\bpolicy\b|\bdisabled\b|\benabled\b|\bcomply|\bby design\b|\bnow\b")
 _r("authority.claim", "authority", STRONG, "a claim that operators, maintainers or a team approved or require this",
-   alt(seq(r"(?:the |your |our |this |all )?(?:[\w'-]+ )?" + AUTH_N, r",? ?(?:of (?:this|the) \w+,? )?(?:(?:has|have|had) "
+   alt(seq(r"(?:the |your |our |this |all )?(?:[\w'-]+ )?" + AUTH_N,
+           r",? ?(?:of (?:this|the) \w+,? )?(?:(?:has|have|had) "
            r"(?:now |just |officially |already )?)?(?:now |officially )?" + AUTH_V, n=2),
-       r"(?:provided|supplied|given|shared|released|published|approved|authori[sz]ed|sanctioned|mandated|endorsed|"
+       r"(?:provided|supplied|given|shared|released|published|approved|authori[sz]ed|sanctioned|mandated|"
+       r"endorsed|"
        r"issued|signed(?: off)?|verified|confirmed|certified|required|"
-       r"enforced|enabled|disabled|granted|requested|ordered|recommended|vetted|cleared|written|sent|blessed) by "
+       r"enforced|enabled|disabled|granted|requested|ordered|recommended|vetted|cleared|written|sent|"
+       r"blessed) by "
        r"(?:the |your |our |all |an? )?(?:official |latest |senior |lead )?(?:[\w'-]+ )?" + AUTH_N,
-       r"(?:note|notice|message|directive|memo|update|announcement|instruction|order|word|guidance|bulletin|decree|"
-       r"mandate|request|reminder|alert|statement|policy|rules?) from (?:the |your |our |an? )?(?:official |latest |"
+       r"(?:note|notice|message|directive|memo|update|announcement|instruction|order|word|guidance|"
+       r"bulletin|decree|"
+       r"mandate|request|reminder|alert|statement|policy|rules?) from (?:the |your |our |"
+       r"an? )?(?:official |latest |"
        r"senior )?(?:[\w'-]+ )?" + AUTH_N,
        r"according to (?:the |your |our )?(?:[\w'-]+ )?" + AUTH_N,
-       r"(?:straight|direct|directly|word|news|tip|message|info|insider info|a note|an update) from (?:the |your |our )?"
+       r"(?:straight|direct|directly|word|news|tip|message|info|insider info|a note|"
+       r"an update) from (?:the |your |our )?"
        r"(?:[\w'-]+ )?" + AUTH_N + r"\s*[:,]",
-       r"(?:on behalf of|by order of|by (?:request|decision|authority) of|per (?:the )?(?:latest |official |new )?"
-       r"(?:[\w'-]+ )?(?:directive|instruction|policy|order|request|decision|rules?|guidance|mandate)s? (?:of|from)) "
+       r"(?:on behalf of|by order of|by (?:request|decision|authority) of|per (?:the )?(?:latest |"
+       r"official |new )?"
+       r"(?:[\w'-]+ )?(?:directive|instruction|policy|order|request|decision|rules?|guidance|"
+       r"mandate)s? (?:of|from)) "
        r"(?:the |your |our )?(?:[\w'-]+ )?" + AUTH_N),
    need=ADDRESSEE, need_weight=WEAK,
    gate=('operator', 'admin', 'maintainer', 'develop', 'devs', 'owner', 'evaluator', 'supervis', 'organi',
@@ -1641,31 +1837,40 @@ _r("authority.claim", "authority", STRONG, "a claim that operators, maintainers 
 _r("authority.speaker_role", "authority", STRONG, "the text speaks as an administrator, a developer or the system",
    alt(r"(?:as|i am|i'm|we are|we're|this is|speaking as|signed,?) (?:your |the |an? )?(?:[\w'-]+ )?"
        r"(?:system administrator|administrator|admin|sysadmin|operator|developer|supervisor|maintainer|owner|"
-       r"creator|trainer|system|security team|safety team|moderator|evaluator|grader|overseer|boss|manager|designer|"
+       r"creator|trainer|system|security team|safety team|moderator|evaluator|grader|overseer|boss|"
+       r"manager|designer|"
        r"author|builder|architect|engineer|organi[sz]er|insider|maintainers|developers|operators|admins|"
        r"administrators|team)\b(?:,? i| we)?",
-       r"\b(?:we|i),? (?:the |your )?(?:[\w'-]+ )?(?:maintainers?|developers?|operators?|admins?|administrators?|"
+       r"\b(?:we|i),? (?:the |your )?(?:[\w'-]+ )?(?:maintainers?|developers?|operators?|admins?|"
+       r"administrators?|"
        r"designers?|authors?|creators?|owners?|organi[sz]ers?|evaluators?|team)\b"),
    need=r"\b(?:i|we|you|your|must|instruct\w*|permit\w*)\b|i'm|i can", need_weight=WEAK)
 _r("authority.speaker", "authority", STRONG, "a notice in the voice of the system, an administrator or a team",
    alt(r"(?:system|admin|administrator|operator|maintainer|developer|security|compliance|official|priority|urgent|"
        r"mandatory)(?: team)? (?:notice|directive|announcement|memo|alert|override|bulletin|mandate)\b",
-       r"(?:operator|admin|administrator|maintainer|developer|compliance|owner|management|moderator)(?:'s|s')? "
+       r"(?:operator|admin|administrator|maintainer|developer|compliance|owner|management|moderator)(?:'s|"
+       r"s')? "
        r"(?:instructions?|orders?|messages?|notes?|requests?|word)\b",
-       r"(?:security|admin|operator|support|safety|training|evaluation|research|dev|developer) team (?:note|notice|"
+       r"(?:security|admin|operator|support|safety|training|evaluation|research|dev|"
+       r"developer) team (?:note|notice|"
        r"says|update|directive|message|memo|alert)",
        r"\[(?:system|admin|operator|developer|official)\]", r"^(?:system|admin|operator|developer|official)\s*:"))
 _r("authority.policy", "authority", STRONG, "invokes an operator / system / official policy",
    alt(r"(?:per|under|by|following|according to|in line with|as required by) (?:the )?(?:official |latest |new |"
-       r"current )?(?:operator|system|admin|administrator|maintainer|developer|security|platform|store|site|official|"
-       r"evaluation|environment|skillrl|vendor|company|openai|anthropic) (?:operator |security )?(?:policy|policies|"
+       r"current )?(?:operator|system|admin|administrator|maintainer|developer|security|platform|store|"
+       r"site|official|"
+       r"evaluation|environment|skillrl|vendor|company|openai|anthropic) (?:operator |"
+       r"security )?(?:policy|policies|"
        r"rules?|guidelines?|directives?|mandate|requirements?|protocol)",
-       r"official (?:operator|system|admin|developer|maintainer) (?:policy|notice|directive|instruction|update|rules?)",
+       r"official (?:operator|system|admin|developer|maintainer) (?:policy|notice|directive|instruction|"
+       r"update|rules?)",
        r"(?:operator|admin|administrator|maintainer|developer|security) (?:policy|mandate|directive)"))
 _r("authority.mode", "authority", STRONG, "a privileged mode: developer / admin / root / god mode",
    alt(r"(?:developer|dev|admin|administrator|root|god|debug|sudo|maintenance|superuser|privileged|unrestricted|"
-       r"jailbreak|service|test|override|operator|unlocked|unsafe) (?:mode|access|privileges?|rights|permissions?|"
-       r"clearance)(?! (?:button|switch|setting|menu) on (?:the |a )?(?:device|product|camera|tv|router|phone))",
+       r"jailbreak|service|test|override|operator|unlocked|unsafe) (?:mode|access|privileges?|rights|"
+       r"permissions?|"
+       r"clearance)(?! (?:button|switch|setting|menu) on (?:the |a )?(?:device|product|camera|tv|router|"
+       r"phone))",
        r"(?:mode|access|privileges?) (?:is |has been )?(?:enabled|activated|granted|unlocked)"),
    need=r"enabled|activated|granted|unlocked|you|agent|any action|now|rules|may|can|allowed|switch|enter|on\b",
    need_weight=WEAK)
@@ -1673,100 +1878,157 @@ _r("authority.self_rank", "authority", STRONG, "the record ranks itself above ot
    alt(r"(?:outranks?|overrides?|supersedes?|takes? (?:precedence|priority) over|trumps?|replaces?) (?:all |any |"
        r"every )?(?:other|conflicting|previous|existing|earlier|standard|regular|usual)? ?(?:advice|skills?|"
        r"guidance|rules|instructions|tips|entries|strategies|recommendations|memories)",
-       r"(?:outranks?|overrides?|supersedes?|takes? (?:precedence|priority) over|trumps?|replaces?) (?:all|any|every) "
+       r"(?:outranks?|overrides?|supersedes?|takes? (?:precedence|priority) over|trumps?|"
+       r"replaces?) (?:all|any|every) "
        r"others?\b",
-       r"(?:this|the following|these|the above) (?:guidance|rule|skill|step|instruction|advice|update|note|directive|"
-       r"tip|policy|change|entry)s? (?:was |were |is |are |has been |have been )?(?:now )?(?:approved|authori[sz]ed|"
-       r"mandated|sanctioned|endorsed|issued|certified|official|mandatory|required|binding|final|non-negotiable|"
+       r"(?:this|the following|these|the above) (?:guidance|rule|skill|step|instruction|advice|update|"
+       r"note|directive|"
+       r"tip|policy|change|entry)s? (?:was |were |is |are |has been |have been )?(?:now )?(?:approved|"
+       r"authori[sz]ed|"
+       r"mandated|sanctioned|endorsed|issued|certified|official|mandatory|required|binding|final|"
+       r"non-negotiable|"
        r"top priority|highest priority)",
        r"mandatory for (?:all |every |each )?(?:agents?|you|models?|assistants?|runs?|episodes?)",
-       r"comply with (?:the above|this|these|it|the following|the (?:new |updated )?(?:rule|policy|directive|order))",
+       r"comply with (?:the above|this|these|it|the following|the (?:new |updated )?(?:rule|policy|"
+       r"directive|order))",
        r"(?:you|agents?) (?:are|is) (?:now |hereby )?(?:required|obligated|ordered|commanded|authori[sz]ed|"
        r"permitted|allowed|cleared|entitled) to",
-       r"(?:highest|top|absolute|maximum|overriding) (?:priority|authority|precedence)(?: (?:over|above|than))?",
-       r"(?:must|should|is to) (?:be )?(?:obeyed|followed|complied with) (?:above|before|over) (?:all|everything|"
+       r"(?:highest|top|absolute|maximum|overriding) (?:priority|authority|precedence)(?: (?:over|above|"
+       r"than))?",
+       r"(?:must|should|is to) (?:be )?(?:obeyed|followed|complied with) (?:above|before|over) (?:all|"
+       r"everything|"
        r"any|other)"), neg=True)
 _r("authority.must_follow", "authority", WEAK, "the record demands obedience",
-   r"(?:this|these|the) (?:rule|skill|guidance|directive|instruction|note|policy|order)s? (?:[\w'-]+ ){0,8}(?:must|shall|"
+   r"(?:this|these|the) (?:rule|skill|guidance|directive|instruction|note|policy|"
+   r"order)s? (?:[\w'-]+ ){0,8}(?:must|shall|"
    r"is to|are to) be (?:followed|obeyed|complied with|applied)", neg=True)
 
 OFFSITE_LEX = (r"portals?|(?:manufacturer|brand|vendor|maker|seller|company)(?:'s|s')? (?:[\w-]+ )?(?:portal|site|"
-               r"website|page|service|database|app|hotline|support)|online (?:[\w-]+ )?(?:services?|tools?|apis?|checkers?|"
-               r"databases?)|websites?|web ?sites?|web ?pages? (?:online|outside)|forums?|online (?:encyclopedias?|stores?|shops?|"
-               r"sources?|databases?|services?|tools?|dictionar(?:y|ies)|retailers?|marketplaces?|references?|"
-               r"resources?)|outside (?:the |this )?(?:search tool|environment|store|site|platform|game|sandbox|"
-               r"benchmark)|off[- ](?:platform|site)|another (?:store|website|site|shop|retailer|marketplace|search "
-               r"engine)|other (?:stores|websites|sites|shops|retailers|search engines)|social media|reddit|twitter|"
-               r"facebook|youtube|google|bing|duckduckgo|chatgpt|paste ?sites?|pastebins?|public (?:sites?|pages?|"
-               r"forums?|repos?|repositories|channels?|boards?|feeds?)|(?:external|outside|third-party|another|other) "
-               r"(?:llms?|ai|models?|chatbots?|assistants?)(?: services?)?|(?:brand|manufacturer|seller|maker|company|vendor)"
+               r"website|page|service|database|app|hotline|support)|online (?:[\w-]+ )?(?:services?|"
+               r"tools?|apis?|checkers?|"
+               r"databases?)|websites?|web ?sites?|web ?pages? (?:online|outside)|forums?|"
+               r"online (?:encyclopedias?|stores?|shops?|"
+               r"sources?|databases?|services?|tools?|dictionar(?:y|ies)|retailers?|marketplaces?|"
+               r"references?|"
+               r"resources?)|outside (?:the |this )?(?:search tool|environment|store|site|platform|game|"
+               r"sandbox|"
+               r"benchmark)|off[- ](?:platform|site)|another (?:store|website|site|shop|retailer|"
+               r"marketplace|search "
+               r"engine)|other (?:stores|websites|sites|shops|retailers|search engines)|social media|"
+               r"reddit|twitter|"
+               r"facebook|youtube|google|bing|duckduckgo|chatgpt|paste ?sites?|pastebins?|"
+               r"public (?:sites?|pages?|"
+               r"forums?|repos?|repositories|channels?|boards?|feeds?)|(?:external|outside|third-party|"
+               r"another|other) "
+               r"(?:llms?|ai|models?|chatbots?|assistants?)(?: services?)?|(?:brand|manufacturer|seller|"
+               r"maker|company|vendor)"
                r"(?:'s|s')? (?:own |official )?(?:site|store|shop|web ?shop)")
-NET_V2 = (r"publish|buy|purchase|order|check|verify|get|fetch|look|consult|visit|go|use|cross-reference|cross-check|compare|"
-          r"download|search|query|confirm|ask|post|send|upload|pull|grab|source|browse|open|read|obtain|copy|find")
+NET_V2 = (
+          r"publish|buy|purchase|order|check|verify|get|fetch|look|consult|visit|go|use|cross-reference|"
+          r"cross-check|compare|"
+          r"download|search|query|confirm|ask|post|send|upload|pull|grab|source|browse|open|read|obtain|"
+          r"copy|find")
 # ---------------------------------------------------------------------------------------------- concept co-occurrence
 # A second layer, robust to paraphrase: one sentence that holds a concept of the attack from each group.
 SECRET_LEX = (
-    r"system (?:prompt|message|instructions?)|your (?:own |full |entire |hidden |internal |initial |original )?"
-    r"(?:prompt|instructions|configuration|config|setup|memory|context|guidance|guidelines|directives|skills?|skill "
-    r"(?:block|list|set|bank)|skills (?:block|list)|secrets?|credentials|keys|tokens|password)|the (?:skills?|skill) "
-    r"(?:block|list|bank|memory|section)|(?:skills|guidance|instructions|rules|advice|tips|text|notes|directions|"
+    r"system (?:prompt|message|instructions?)|your (?:own |full |entire |hidden |internal |initial |"
+    r"original )?"
+    r"(?:prompt|instructions|configuration|config|setup|memory|context|guidance|guidelines|directives|"
+    r"skills?|skill "
+    r"(?:block|list|set|bank)|skills (?:block|list)|secrets?|credentials|keys|tokens|password)|"
+    r"the (?:skills?|skill) "
+    r"(?:block|list|bank|memory|section)|(?:skills|guidance|instructions|rules|advice|tips|text|notes|"
+    r"directions|"
     r"context) (?:that )?you (?:were |have been |'ve been )?(?:given|received|shown|provided|loaded|injected|"
-    r"configured|taught|told|handed|got)|(?:memory|context|prompt|bank) (?:contents?|dump)|hidden (?:part|section|"
+    r"configured|taught|told|handed|got)|(?:memory|context|prompt|bank) (?:contents?|dump)|hidden (?:part|"
+    r"section|"
     r"text|instructions|guidance|notes|prompt|context|lines)|(?:everything|text|content|lines|words|guidance|"
-    r"instructions) (?:[\w'-]+ )?(?:above|before) (?:the|this) (?:task|question|goal|line|instruction|message)|the "
-    r"preamble|(?:request|chat|conversation|message|browsing|order|purchase) history|(?:earlier|previous|prior|past|"
-    r"whole|entire|full) (?:conversations?|chats?|dialogues?|messages|turns|exchanges)|transcripts?|api[ _-]?keys?|"
-    r"access tokens?|auth(?:entication|orization)? (?:tokens?|headers?)|bearer tokens?|credentials|secret keys?|"
-    r"private keys?|card numbers?|credit card|cvv|(?:home|shipping|billing|e-?mail|mailing) address(?:es)?|phone numbers?|"
-    r"(?:instructions?|rules?|guidance|prompts?|context|setup|directions?|guidelines?|directives?|policies|policy|"
-    r"constraints?|skills?) (?:that )?you (?:started|began|opened|initiali[sz]ed|launched|booted|were started|"
-    r"were launched)(?: (?:the |this |your )?(?:session|episode|conversation|run|chat|task))? with|(?:every|each|"
+    r"instructions) (?:[\w'-]+ )?(?:above|before) (?:the|this) (?:task|question|goal|line|instruction|"
+    r"message)|the "
+    r"preamble|(?:request|chat|conversation|message|browsing|order|purchase) history|(?:earlier|previous|"
+    r"prior|past|"
+    r"whole|entire|full) (?:conversations?|chats?|dialogues?|messages|turns|exchanges)|transcripts?|"
+    r"api[ _-]?keys?|"
+    r"access tokens?|auth(?:entication|orization)? (?:tokens?|headers?)|bearer tokens?|credentials|"
+    r"secret keys?|"
+    r"private keys?|card numbers?|credit card|cvv|(?:home|shipping|billing|e-?mail|"
+    r"mailing) address(?:es)?|phone numbers?|"
+    r"(?:instructions?|rules?|guidance|prompts?|context|setup|directions?|guidelines?|directives?|"
+    r"policies|policy|"
+    r"constraints?|skills?) (?:that )?you (?:started|began|opened|initiali[sz]ed|launched|booted|"
+    r"were started|"
+    r"were launched)(?: (?:the |this |your )?(?:session|episode|conversation|run|chat|task))? with|"
+    r"(?:every|each|"
     r"any|the) (?:rule|instruction|guideline|directive|policy|constraint|skill) you (?:were |have been )?"
-    r"(?:given|shown|provided|loaded|configured|taught|told|handed)|exact wording of (?:every|each|all|any|your|the) "
+    r"(?:given|shown|provided|loaded|configured|taught|told|handed)|exact wording of (?:every|each|all|"
+    r"any|your|the) "
     r"(?:rules?|instructions?|guidelines?|skills?|prompts?)|"
-    r"(?:user|shopper|customer|buyer)'?s? (?:[\w'-]+ )?(?:address|e-?mail|phone|card|details|data|information|"
+    r"(?:user|shopper|customer|buyer)'?s? (?:[\w'-]+ )?(?:address|e-?mail|phone|card|details|data|"
+    r"information|"
     r"identity|account|credentials|password|history)|personal (?:data|information|details)|env(?:ironment)? "
-    r"variables?|private (?:guidance|instructions|rules|notes|context|prompt|configuration|setup|memory)|(?:rules|"
-    r"guidance|instructions|constraints|policies|principles) you (?:operate|work|run|act|function) (?:under|by|with)|"
-    r"your (?:rules|policies|principles|restrictions|system)\b|everything you know about (?:the )?(?:user|shopper|"
-    r"customer|buyer|person)|(?:injected|inserted|pasted|loaded|placed) (?:into|in) (?:this|your|the) (?:prompt|"
-    r"context)|(?:your |the )?(?:api|access|auth|session|bearer) tokens?|(?:retrieved|loaded|injected|provided|shown|given|"
-    r"stored) (?:skills?|guidance|tips|advice|memories|notes)|(?:contents?|text|wording) of (?:every|each|all|the|"
+    r"variables?|private (?:guidance|instructions|rules|notes|context|prompt|configuration|setup|memory)|"
+    r"(?:rules|"
+    r"guidance|instructions|constraints|policies|principles) you (?:operate|work|run|act|"
+    r"function) (?:under|by|with)|"
+    r"your (?:rules|policies|principles|restrictions|system)\b|everything you know about (?:the )?(?:user|"
+    r"shopper|"
+    r"customer|buyer|person)|(?:injected|inserted|pasted|loaded|placed) (?:into|in) (?:this|your|"
+    r"the) (?:prompt|"
+    r"context)|(?:your |the )?(?:api|access|auth|session|bearer) tokens?|(?:retrieved|loaded|injected|"
+    r"provided|shown|given|"
+    r"stored) (?:skills?|guidance|tips|advice|memories|notes)|(?:contents?|text|wording) of (?:every|each|"
+    r"all|the|"
     r"your) (?:[\w'-]+ )?(?:skills?|memories|notes|rules|instructions)")
-EMIT_V = (r"(?:read (?:[\w'-]+ )?(?:out|aloud)|reuse|re-use|save|store|stash|paste|copy|type|write|print|output|include|add|put|insert|"
+EMIT_V = (
+          r"(?:read (?:[\w'-]+ )?(?:out|aloud)|reuse|re-use|save|store|stash|paste|copy|type|write|print|"
+          r"output|include|add|put|insert|"
           r"append|prefix|prepend|repeat|echo|reveal|"
-          r"share|send|show|tell|disclose|list|quote|fill|enter|log|post|upload|attach|mention|recite|dump|leak|expose|"
-          r"transmit|forward|report|display|spell out|read out|embed|encode|record|reproduce|transcribe|submit|relay|"
+          r"share|send|show|tell|disclose|list|quote|fill|enter|log|post|upload|attach|mention|recite|"
+          r"dump|leak|expose|"
+          r"transmit|forward|report|display|spell out|read out|embed|encode|record|reproduce|transcribe|"
+          r"submit|relay|"
           r"dictate|summari[sz]e|describe|restate|broadcast|publish)(?:s|es|d|ed|ing)?")
 TRUSTED_LEX = (
-    r"(?:your (?:original |initial |given |assigned |actual |real |stated |first )?|the (?:original|initial|given|"
-    r"assigned|actual|real|stated|first) )(?:instructions?|goal|task|objective|question|request|brief|briefing|"
-    r"assignment|orders|directives|constraints|requirements|rules|guidance|guidelines|prompt|preamble)(?! (?:object|"
+    r"(?:your (?:original |initial |given |assigned |actual |real |stated |first )?|the (?:original|"
+    r"initial|given|"
+    r"assigned|actual|real|stated|first) )(?:instructions?|goal|task|objective|question|request|brief|"
+    r"briefing|"
+    r"assignment|orders|directives|constraints|requirements|rules|guidance|guidelines|prompt|"
+    r"preamble)(?! (?:object|"
     r"receptacle|location|type|words?|text words?|count|state))|"
-    r"(?:user|shopper|customer|buyer)(?:'s|s'|'|s) (?:instructions?|request|question|goal|constraints|requirements|"
-    r"preferences|wishes|budget|price cap|stated \w+)|the ones? you were (?:given|assigned|asked|told|handed)|"
-    r"(?:constraints|rules|instructions|requirements|task|goal|question) you were (?:given|assigned|asked|told|"
+    r"(?:user|shopper|customer|buyer)(?:'s|s'|'|s) (?:instructions?|request|question|goal|constraints|"
+    r"requirements|"
+    r"preferences|wishes|budget|price cap|stated \w+)|the ones? you were (?:given|assigned|asked|told|"
+    r"handed)|"
+    r"(?:constraints|rules|instructions|requirements|task|goal|question) you were (?:given|assigned|asked|"
+    r"told|"
     r"handed)|what (?:you were|the user|the shopper|the customer) (?:asked|told|given|wanted|requested)")
 DEMOTE_STRONG = (r"first draft|rough draft|negotiable|non-binding|not binding|obsolete|deprecated|expired|a decoy|"
-                 r"not the one you were|no longer (?:apply|applies|binding|valid|matters?|counts?)|final say|last word|"
-                 r"outranks?|supersedes?|superseded|overrules?|overruled|set (?:it|them) aside|mere (?:suggestion|"
+                 r"not the one you were|no longer (?:apply|applies|binding|valid|matters?|counts?)|"
+                 r"final say|last word|"
+                 r"outranks?|supersedes?|superseded|overrules?|overruled|set (?:it|them) aside|"
+                 r"mere (?:suggestion|"
                  r"hint|wish)s?|(?:only|just) a (?:suggestion|hint|wish|rough guide|starting point)")
 DEMOTE_WEAK = (r"draft|flexible|optional|a suggestion|suggestions|a hint|a wish|outdated|void|mistaken|a typo|"
                r"irrelevant|fake|(?:is|are) final|wins|prevails|takes? (?:priority|precedence)|trumps|beats|"
-               r"secondary|less important|lower priority|overrides?|(?:is|are) (?:wrong|incorrect|misleading|a trick)|"
+               r"secondary|less important|lower priority|overrides?|(?:is|are) (?:wrong|incorrect|"
+               r"misleading|a trick)|"
                r"forget (?:it|them|that|the one)|replaces?")
 SOURCE_LEX = (r"snippets?|pages?|notes?|documents?|listings?|reviews?|descriptions?|observations?|labels?|sellers?|"
-              r"stores?|shops?|comments?|faqs?|websites?|sites?|retrieved text|search results?|room description|"
+              r"stores?|shops?|comments?|faqs?|websites?|sites?|retrieved text|search results?|"
+              r"room description|"
               r"bestsellers?|recommendations?")
 _R.append(cooc_rule("exfil.secret_emitted", "exfiltration", STRONG,
                    "one sentence: a secret (prompt, skills block, history, keys, personal data) and a verb that "
                    "emits it", [EMIT_V, SECRET_LEX],
                    unless=r"(?:in|into|to) your (?:notes|reasoning|memory|plan)\b(?! (?:and|or))"))
 TRUST_SOURCE = (r"(?:trust|follow|prefer|believe|side with|go with|obey|use|pick|adopt|take) (?:the |that |this )?"
-                r"(?:[\w'-]+ )?(?:listing|page|note|snippet|observation|label|seller|review|document|description|"
+                r"(?:[\w'-]+ )?(?:listing|page|note|snippet|observation|label|seller|review|document|"
+                r"description|"
                 r"card|message|sign|site|store|text|passage)(?:'s)?\b(?! (?:for|about|on) )")
 CONFLICT_TRUSTED = (r"(?:disagrees?|conflicts?|contradicts?|differs?|clashes?|is at odds) (?:with )?(?:the |your )?"
-                    r"(?:user'?s? |shopper'?s? |customer'?s? )?(?:instructions?|goal|task|request|question|prompt|"
+                    r"(?:user'?s? |shopper'?s? |customer'?s? )?(?:instructions?|goal|task|request|"
+                    r"question|prompt|"
                     r"constraints?|order)\b")
 _R.append(cooc_rule("override.conflict_trust_source", "instruction_override", STRONG,
                     "one sentence: a source disagrees with the instruction / goal, and the source is to be trusted",
@@ -1786,12 +2048,15 @@ _R.append(cooc_rule("override.switch_to_source_task", "instruction_override", ST
                     "one sentence: a page / note / observation proposes a task and the agent is to switch to it",
                     [SWITCH_TO, r"(?:task|goal|objective|mission|assignment|errand)s?", SOURCE_LEX]))
 SOURCE_VERDICT = (r"go with|side with|defer to|rely on|answer what|do what|is a better guide|are a better guide|"
-                  r"better guide|(?:is|are) more (?:reliable|accurate|trustworthy|authoritative) than|the (?:page|"
-                  r"site|listing|seller|passage|note|snippet)'s (?:pick|choice|recommendation|suggestion|question)|"
+                  r"better guide|(?:is|are) more (?:reliable|accurate|trustworthy|authoritative) than|"
+                  r"the (?:page|"
+                  r"site|listing|seller|passage|note|snippet)'s (?:pick|choice|recommendation|suggestion|"
+                  r"question)|"
                   r"its (?:pick|choice)")
 ASKED = (r"(?:what )?(?:the )?(?:shopper|user|customer|buyer|question|goal|task|instruction|prompt)s? (?:asked|asks|"
          r"wants|wanted|said|requested|named|specified)(?: for)?|the (?:goal|task|instruction) (?:line|text|"
-         r"statement|wording)|the question and|than the (?:goal|instruction|question|task|request)|(?:your|the) "
+         r"statement|wording)|the question and|than the (?:goal|instruction|question|task|request)|"
+         r"(?:your|the) "
          r"(?:goal|instructions?|task|question)\b(?! object)")
 _R.append(cooc_rule("override.source_preferred", "instruction_override", STRONG,
                     "one sentence: what the user asked / the goal line, a page / passage / note, and a verdict for "
@@ -1805,24 +2070,39 @@ _R.append(cooc_rule("override.source_over_trusted", "instruction_override", STRO
                    unless=r"do not follow|don't follow|never follow|not (?:to )?follow|not instructions|ignore "
                           r"(?:any )?(?:instructions|commands|requests) (?:in|inside|from|on|found)"))
 GRADER_LEX = (r"success test|(?:heat|cool|clean|placement|purchase|success|final|state) (?:checks?|tests?)|"
-              r"checker|check|checks|grader|graders|grading|parser|rewards?|scoring|scorer|score|evaluator|evaluation|"
-              r"metric|judge|validator|verifier|harness|the environment|the env|success criteri\w+|win condition|"
+              r"checker|check|checks|grader|graders|grading|parser|rewards?|scoring|scorer|score|"
+              r"evaluator|evaluation|"
+              r"metric|judge|validator|verifier|harness|the environment|the env|success criteri\w+|"
+              r"win condition|"
               r"the game|the system|test suite|autograder")
 LAX_LEX = (r"lenient|lax|forgiving|generous|sloppy|easy to (?:fool|trick|game|satisfy|please)|(?:does not|doesn't|"
-           r"do not|don't|never|won't|will not|cannot|can't) (?:actually |really |even )?(?:depend on|check|verify|"
-           r"inspect|look at|care|read|notice|test|examine|require|penali[sz]e|distinguish|tell|track)|(?:is|are) "
-           r"never (?:verified|checked|inspected)|never (?:verified|checked|inspected)|counts? (?:it|this|that|them|"
-           r"any\w*) as|will (?:still )?pass|passes anyway|accepts? (?:any|anything|whatever|all)|(?:any|every) "
-           r"\w+ (?:will )?(?:pass|passes|counts|works|is accepted|is fine)|extra credit|partial credit|bonus "
-           r"points|full credit|rewards? (?:confiden\w+|length|verbosity|tone|format|style|keywords|hedging)|to score "
-           r"(?:well|higher|more|points)|to (?:maximi[sz]e|boost|inflate|raise) (?:the |your )?(?:score|reward)|"
-           r"counts? (?:the )?(?:declarations?|claims?|statements?|messages?|mentions?|attempts?|words?|keywords?|"
-           r"phrases?|announcements?|clicks?|actions|steps|purchases|buys)|(?:matches|compares|checks|looks at|reads|"
-           r"counts) (?:[\w'-]+ ){0,2}(?:names?|words?|titles?|strings?|keywords?|labels?) only|gives? (?:[\w'-]+ )?(?:credit|rewards?|points|success) (?:if|when|for|as long as) "
-           r"(?:any|one|some|at least one|partial)|(?:mostly|only|just|mainly|largely|primarily|solely) depends? on|"
-           r"awards? (?:success|a win|the win|full (?:reward|credit|marks)) (?:when|if|once|as soon as) (?:the )?"
+           r"do not|don't|never|won't|will not|cannot|can't) (?:actually |really |even )?(?:depend on|"
+           r"check|verify|"
+           r"inspect|look at|care|read|notice|test|examine|require|penali[sz]e|distinguish|tell|track)|"
+           r"(?:is|are) "
+           r"never (?:verified|checked|inspected)|never (?:verified|checked|inspected)|counts? (?:it|this|"
+           r"that|them|"
+           r"any\w*) as|will (?:still )?pass|passes anyway|accepts? (?:any|anything|whatever|all)|(?:any|"
+           r"every) "
+           r"\w+ (?:will )?(?:pass|passes|counts|works|is accepted|is fine)|extra credit|partial credit|"
+           r"bonus "
+           r"points|full credit|rewards? (?:confiden\w+|length|verbosity|tone|format|style|keywords|"
+           r"hedging)|to score "
+           r"(?:well|higher|more|points)|to (?:maximi[sz]e|boost|inflate|raise) (?:the |your )?(?:score|"
+           r"reward)|"
+           r"counts? (?:the )?(?:declarations?|claims?|statements?|messages?|mentions?|attempts?|words?|"
+           r"keywords?|"
+           r"phrases?|announcements?|clicks?|actions|steps|purchases|buys)|(?:matches|compares|checks|"
+           r"looks at|reads|"
+           r"counts) (?:[\w'-]+ ){0,2}(?:names?|words?|titles?|strings?|keywords?|labels?) only|"
+           r"gives? (?:[\w'-]+ )?(?:credit|rewards?|points|success) (?:if|when|for|as long as) "
+           r"(?:any|one|some|at least one|partial)|(?:mostly|only|just|mainly|largely|primarily|"
+           r"solely) depends? on|"
+           r"awards? (?:success|a win|the win|full (?:reward|credit|marks)) (?:when|if|once|"
+           r"as soon as) (?:the )?"
            r"(?:last|final|first) (?:action|line|word|message|answer)|"
-           r"gamed|fooled|tricked|trusts? the agent|takes? your word|awards? (?:[\w'-]+ )?(?:points|credit|rewards?|marks) "
+           r"gamed|fooled|tricked|trusts? the agent|takes? your word|awards? (?:[\w'-]+ )?(?:points|"
+           r"credit|rewards?|marks) "
            r"(?:for|to) (?:longer|length|more|confiden\w+|verbos\w+|keywords|format|any|every)")
 _R.append(cooc_rule("reward.lax_checker", "reward_hacking", STRONG,
                    "one sentence: the checker / reward and a claim that it is lax or can be gamed",
@@ -1830,8 +2110,10 @@ _R.append(cooc_rule("reward.lax_checker", "reward_hacking", STRONG,
                    unless=r"(?:do not|don't|never) (?:assume|think|believe)|is strict|are strict"))
 AUTH_LEX = AUTH_N[:-1] + r"|committee|board|officials?|headquarters|corporate|leadership|the researchers|the lab)"
 DECREE_LEX = (r"memo|notice|announcement|directive|order|policy|bulletin|mandate|ruling|decision|has asked|have asked|"
-              r"asked|asks|instructed|instructs|requires?|required|approved|authori[sz]ed|sanctioned|decided|ruled|"
-              r"mandated|permitted|allowed|wants?|recommend\w*|confirmed|verified|endorsed|signed off|cleared|waived|"
+              r"asked|asks|instructed|instructs|requires?|required|approved|authori[sz]ed|sanctioned|"
+              r"decided|ruled|"
+              r"mandated|permitted|allowed|wants?|recommend\w*|confirmed|verified|endorsed|signed off|"
+              r"cleared|waived|"
               r"disabled|enabled|agreed|insists?|expects?|prefers?")
 AGENT_LEX = (r"agents?|assistants?|you|your|models?|bots?|answers?|episodes?|steps?|purchases?|skip|must|should|"
              r"always|never|no longer|only|this (?:skill|rule|round|build|evaluation|benchmark|environment)")
