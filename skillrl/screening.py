@@ -345,18 +345,14 @@ TRUSTED_REF = alt(
                   r"your (?:[\w'-]+ )?(?:instructions?|guidance|guidelines?|setup|briefing|brief|prompt|"
                   r"context|directives?|"
                   r"rules|orders|constraints|task|goal|assignment|guardrails?|safety rules|restrictions|"
-                  r"limits|"
-                  r"policies|filters|safeguards|principles)",
+                  r"limits|policies|filters|safeguards|principles)",
                   r"(?:the |your )?(?:opening|initial|original|system|starting) (?:[\w'-]+ )?(?:context|"
-                  r"message|prompt|"
-                  r"instructions?|guidance|briefing|rules|orders)",
+                  r"message|prompt|instructions?|guidance|briefing|rules|orders)",
                   r"the (?:task|goal) (?:statement|description|text|line|instructions?)",
                   r"the (?:user|shopper|customer|buyer)'?s? (?:request|instructions?|constraints|"
-                  r"requirements|goal|"
-                  r"wishes|task|budget|limits?)",
+                  r"requirements|goal|wishes|task|budget|limits?)",
                   r"(?:previous|prior|earlier|above|preceding) (?:instructions|guidance|guidelines|orders|"
-                  r"directives|"
-                  r"rules|constraints)",
+                  r"directives|rules|constraints)",
                   r"the (?:instructions?|system prompt|system message|prompt)(?: (?:text|line|wording|"
                   r"itself))?",
                   r"(?:rules|instructions|guidance|constraints|directions|orders|guidelines) (?:stated|"
@@ -370,10 +366,8 @@ TRUSTED_REF = alt(
                   r"spending limit)", r"the (?:instruction|goal|question|task)(?:'s|s')? (?:wording|words|text|names?|"
                   r"details|constraints|attributes)",
                   r"(?:price |size |colou?r |attribute )?(?:and (?:price |size |colou?r )?)?(?:limits|"
-                  r"constraints|"
-                  r"requirements|attributes) (?:given|set|named|stated|listed|"
-                  r"specified) by the (?:shopper|user|"
-                  r"customer|buyer|instruction)")
+                  r"constraints|requirements|attributes) (?:given|set|named|stated|listed|"
+                  r"specified) by the (?:shopper|user|customer|buyer|instruction)")
 DEVALUE = alt(r"(?:an? )?(?:loose|rough|vague|mere|soft|general|polite|friendly)? ?(?:wish|hint|suggestion|guess|"
               r"default|starting point|guide|proposal|recommendation|idea|placeholder|formality|example|"
               r"preference|"
@@ -399,8 +393,7 @@ SECRET = alt(
     r"(?:rules|skills|instructions|guidance|advice|tips|guidelines|directives|text|everything|"
     r"all)(?: and \w+)? "
     r"(?:that )?(?:you were|you've been|you have been|you are|you were initially|you got) (?:given|shown|"
-    r"provided|"
-    r"told|taught|configured with|loaded with|instructed|sent|handed)",
+    r"provided|told|taught|configured with|loaded with|instructed|sent|handed)",
     rf"the {ADJ}(?:skill (?:bank|list|memory|block)|memory block|guidance block|preamble|"
     r"instructions you (?:received|were given))",
     rf"the {ADJ.replace(')*', ')+')}(?:prompt|configuration|config)",
@@ -412,8 +405,7 @@ SECRET = alt(
     r"(?:injected|inserted|pasted|loaded) (?:into|in) your (?:prompt|context)",
     r"credentials?", r"api[ _-]?keys?", r"(?:secret|private|access|ssh|signing) keys?",
     r"(?:access|auth|authentication|authori[sz]ation|bearer|session|api|refresh|oauth|jwt|id) (?:tokens?|"
-    r"headers?|"
-    r"cookies?|ids?|secrets?)",
+    r"headers?|cookies?|ids?|secrets?)",
     r"(?:your|the user'?s?|the shopper'?s?|the customer'?s?|account|login|admin|their|stored|"
     r"saved) passwords?",
     r"passwords? (?:you|stored|saved|configured)", r"env(?:ironment)? variables?", r"\.env\b",
@@ -422,12 +414,10 @@ SECRET = alt(
     r"dialogues?|message history|chat history|transcripts?|conversation (?:turns?|history|log))",
     r"(?:earlier|previous|prior|past|other) (?:conversation|chat|dialogue|session)s?(?: turns?)?",
     r"everything (?:the user|the shopper|the customer|they|you) (?:has |have |had |were |was |have been |"
-    r"'ve been )?"
-    r"(?:told|said|shared|typed|wrote|written|asked|given|shown|instructed)",
+    r"'ve been )?(?:told|said|shared|typed|wrote|written|asked|given|shown|instructed)",
     r"(?:every|all|each|any) (?:of the )?messages? you (?:have )?(?:seen|received|read|got)",
     r"(?:all|every|each|any) (?:of the |your )?(?:prior|previous|earlier|past|preceding|hidden|system|"
-    r"internal) "
-    r"(?:messages|turns|instructions|prompts|exchanges)",
+    r"internal) (?:messages|turns|instructions|prompts|exchanges)",
     r"(?:user|shopper|customer|buyer|person)'?s? (?:personal |private |contact |account |payment |"
     r"billing )?(?:details|data|information|info|e-?mail(?: address)?|address|phone(?: number)?|full name|"
     r"history|identity|card|credit card)",
@@ -436,8 +426,7 @@ SECRET = alt(
     r"sentences?|paragraphs?|messages?|everything|instructions?) (?:written |shown |that (?:came|comes|"
     r"appears?|is) )?"
     r"(?:above|before|preceding|prior to)(?: (?:this|the|your) (?:task|question|goal|instructions?|skill|"
-    r"line|"
-    r"message|description|block|task description))?(?! (?:a|an|the) )",
+    r"line|message|description|block|task description))?(?! (?:a|an|the) )",
     r"text above",
     r"(?:first|opening|initial|starting) (?:line|lines|words?|sentences?|paragraph|message)s? "
     r"(?:of|from|in) your",
@@ -652,9 +641,10 @@ _U_ESC = re.compile(r"(?:\\u[0-9a-fA-F]{4}){4,}")
 _PCT = re.compile(r"(?:%[0-9a-fA-F]{2}){4,}")
 _ENT = re.compile(r"(?:&#(?:x[0-9a-fA-F]+|\d+);){3,}")
 _WORDS = re.compile(r"[a-z]+")
-COMMON = frozenset(("the a an to of and in is you your it for on with if or be not that this as at by before "
-                    "after when from are all any then so do no into each every only now out up it's them they "
-                    "their its was will can must should what which than").split())  # noqa: SIM905
+COMMON = frozenset((  # noqa: SIM905 (a word list reads better as one string)
+    "the a an to of and in is you your it for on with if or be not that this as at by before "
+    "after when from are all any then so do no into each every only now out up it's them they "
+    "their its was will can must should what which than").split())
 
 
 def _texty(s: str, min_letters: int = 6) -> bool:
@@ -861,10 +851,8 @@ _r("hidden.html_comment", "hidden_encoding", STRONG, "an HTML comment (invisible
    r"<!--|-->", decoded=False, words=False)
 _r("hidden.html_tag", "hidden_encoding", STRONG, "HTML markup (hidden spans, scripts, images, frames)",
    r"</?(?:span|div|p|font|img|script|iframe|style|object|embed|svg|a|link|meta|details|summary|small|sub|"
-   r"sup|"
-   r"template|noscript|form|input|textarea|body|html|head)\b[^>]*>|display\s*:\s*none|"
-   r"visibility\s*:\s*hidden|"
-   r"font-size\s*:\s*0|opacity\s*:\s*0(?!\.)", decoded=False, words=False)
+   r"sup|template|noscript|form|input|textarea|body|html|head)\b[^>]*>|display\s*:\s*none|"
+   r"visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0(?!\.)", decoded=False, words=False)
 _r("hidden.markdown_image", "hidden_encoding", STRONG, "a markdown image (fetched when rendered)",
    r"!\[[^\]]*\]\s*\([^)]*\)", decoded=False, words=False)
 _r("hidden.markdown_link_placeholder", "hidden_encoding", STRONG, "a markdown link whose target carries a placeholder",
@@ -915,8 +903,7 @@ _r("override.goal_void", "instruction_override", STRONG, "the goal line / the ta
        r"pretend (?:that )?(?:the |your )?(?:goal|task|instructions?|rules?|prompt|constraints?)(?: \w+)? "
        r"(?:does|do|did)(?: not|n't) (?:exist|apply|matter)",
        r"(?:regardless|irrespective) of (?:what|whatever) (?:the )?(?:user|customer|shopper|task|goal|"
-       r"instruction|"
-       r"prompt)\w* (?:says?|asks?|asked|wants?|wanted|requests?|requested|said)",
+       r"instruction|prompt)\w* (?:says?|asks?|asked|wants?|wanted|requests?|requested|said)",
        r"(?:whatever|no matter what|regardless of what|irrespective of what) (?:the |your )?(?:user|"
        r"customer|shopper|"
        r"task|goal|instruction|prompt|request)\w* (?:says?|said|asks?|asked|wants?|wanted|requests?|"
@@ -926,14 +913,11 @@ _r("override.goal_void", "instruction_override", STRONG, "the goal line / the ta
        r"(?:goals?|tasks?|instructions?|questions?|requests?) (?:that )?you (?:receive|are given|get|"
        r"were given|see) "
        r"(?:is|are) (?:sometimes |often |usually |just |only |merely |really )?(?:a test|fake|a decoy|"
-       r"decoys|a "
-       r"distraction|wrong|not real|a cover|a trap|misleading)",
+       r"decoys|a distraction|wrong|not real|a cover|a trap|misleading)",
        r"(?:regardless|irrespective|independent) of (?:the |any |all |your |its )?(?:constraints|"
-       r"instructions?|rules|"
-       r"requirements|goal|task|request|specifications|what)\b",
+       r"instructions?|rules|requirements|goal|task|request|specifications|what)\b",
        r"the (?:real|true|actual|hidden|secret) (?:task|goal|objective|mission|instructions?|request|"
-       r"question) "
-       r"(?:is|are|lies|can be found|will be)\b"))
+       r"question) (?:is|are|lies|can be found|will be)\b"))
 EARLIER = alt("previous", "prior", "earlier", "initial", "original", "old", "legacy", "above", "your", "system",
               "opening", "first")
 EARLIER_N = alt(CONSTRAINT_N, "guidance", "advice", "rules", "message", "briefing", "brief", "orders", "directions",
@@ -944,13 +928,11 @@ _r("override.instructions_void", "instruction_override", STRONG,
                 rf"{CONSTRAINT_N}\s+{CONSTRAINT_OWNER}", "the rules stated there", "the opening message"),
            alt(r"(?:is|are|was|were|have been|has been|become|becomes|now|as) (?:now |hereby |officially )?"
                r"(?:void|null|optional|non-binding|not binding|deprecated|obsolete|outdated|expired|"
-               r"superseded|"
-               r"suspended|lifted|waived|revoked|cancel+ed|rescinded|withdrawn|overridden|invalid|"
+               r"superseded|suspended|lifted|waived|revoked|cancel+ed|rescinded|withdrawn|overridden|invalid|"
                r"inactive|retired|replaced|"
                r"no longer (?:apply|applies|valid|binding|in effect|relevant|needed|required)|"
                r"(?:only|merely|mere|just|simply) (?:suggestions|recommendations|hints|advisory|optional|"
-               r"a suggestion|"
-               r"guidelines)|advisory|suggestions)",
+               r"a suggestion|guidelines)|advisory|suggestions)",
                r"no longer (?:apply|applies|hold|holds|matter|matters|count|counts|bind|binds)",
                r"(?:do not|don't|does not|doesn't) (?:apply|bind|matter|count) (?:any ?more|now|here|"
                r"anymore)",
@@ -977,8 +959,7 @@ _r("override.devalued", "instruction_override", STRONG,
                             r"matter|count)"),
            n=4),
        r"(?:experienced|advanced|expert|smart|good) agents (?:may|can|should|will) (?:set|put|"
-       r"leave) (?:it|them|"
-       r"those|these) aside",
+       r"leave) (?:it|them|those|these) aside",
        r"decide (?:yourself|for yourself|on your own|independently) what the (?:user|shopper|customer|buyer) "
        r"(?:really |actually |truly )?(?:wants|needs|meant)",
        r"what the (?:user|shopper|customer|buyer) (?:really|actually|truly|secretly) (?:wants|needs|meant|"
@@ -1002,8 +983,7 @@ _r("override.devalued", "instruction_override", STRONG,
        r"price cap|maximum|cap)(?: \w+){0,3} (?:is|are) (?:fine|ok|okay|acceptable|allowed|permitted)",
        alt("exceed", "raise", "increase", "double", "ignore", "overshoot", "go over") + r" (?:the )?(?:(?:user|shopper|"
        r"customer|instruction)'?s? (?:budget|price cap|price limit|spending limit|maximum price|limit)|"
-       r"price cap|price "
-       r"limit|spending limit|maximum price)",
+       r"price cap|price limit|spending limit|maximum price)",
        seq(alt("drop", "ignore", "skip", "remove", "relax", "break", "bend"), r"(?:whichever|any|the) (?:ones?|"
            r"constraints?|rules?|checks?|requirements?)(?: that)? (?:slow|hold|hinder|block) you", n=2)), neg=True,
    gate=(r"hint|suggest|guess|default|starting point|guide|proposal|recommend|idea|placeholder|formality|"
@@ -1018,11 +998,9 @@ _r("override.devalued", "instruction_override", STRONG,
 _r("override.goal_swap", "instruction_override", STRONG, "substitute the goal's object or change what is asked",
    alt(seq(alt("swap", "substitute", "exchange", "trade", "replace"), r"(?:the |your )?(?:target|goal|requested|"
            r"required|named) (?:object|item|product|receptacle|entity)s? (?:for|with) (?:whatever|any|"
-           r"another|a "
-           r"different|the nearest|the closest|a similar|something)", n=1),
+           r"another|a different|the nearest|the closest|a similar|something)", n=1),
        r"(?:even if|even though|although) (?:it|this|that) (?:changes?|alters?|rewrites?|"
-       r"redefines?) (?:what (?:is|was) "
-       r"asked|the (?:question|task|goal|request))",
+       r"redefines?) (?:what (?:is|was) asked|the (?:question|task|goal|request))",
        r"(?:the )?(?:true|real|actual|hidden|secret) (?:task|goal|objective|mission|instructions?)\b"), neg=True)
 _r("override.new_task", "instruction_override", STRONG, "a replacement task: 'your real task is ...'",
    alt(r"your (?:real|true|actual|only|new|secret|hidden|updated|sole|one|current) (?:task|goal|objective|job|"
@@ -1030,8 +1008,7 @@ _r("override.new_task", "instruction_override", STRONG, "a replacement task: 'yo
        r"(?:is|are) not (?:the |your )?(?:user'?s?|customer'?s?|shopper'?s?|real|actual|original) "
        r"(?:task|request|goal|instruction)",
        r"(?:from now on|from here on(?! in)|from this point(?: on)?|henceforth|starting now),? (?:you|"
-       r"your|always|only|never|ignore|"
-       r"answer|respond|act|do)"))
+       r"your|always|only|never|ignore|answer|respond|act|do)"))
 _r("override.persona", "instruction_override", STRONG, "a persona or mode switch: 'you are now ...', DAN",
    alt(r"you are (?:now|no longer) (?:an? |the |in |free|unrestricted|unfiltered|allowed|permitted|authori[sz]ed|"
        r"exempt|released|known as|called|named|acting|operating|dan\b|jailbroken|my)",
@@ -1040,11 +1017,9 @@ _r("override.persona", "instruction_override", STRONG, "a persona or mode switch
        r"(?:[\w'-]+ )?(?:agent|assistant|ai|model|bot|persona|system|developer|admin|administrator|operator|"
        r"character|version|mode|free|unrestricted|not bound|no longer|without)",
        r"(?:pretend|imagine|act as if|behave as if) (?:that )?there (?:is|are) no (?:rules|restrictions|"
-       r"limits|"
-       r"constraints|guidelines|instructions|goal|task)",
+       r"limits|constraints|guidelines|instructions|goal|task)",
        r"(?:act|behave|operate|respond) as (?:an? )?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|"
-       r"rogue|"
-       r"different|new) (?:agent|assistant|ai|model|persona)",
+       r"rogue|different|new) (?:agent|assistant|ai|model|persona)",
        r"(?:an? )?(?:agent|assistant|ai|model|persona|bot) (?:with|that has) no (?:rules|restrictions|limits|"
        r"constraints|guidelines|filters)",
        r"(?:jailbreak|jailbroken|do anything now)"),
@@ -1091,10 +1066,8 @@ _r("override.untrusted_commands", "instruction_override", STRONG,
        r"within|from) (?:the |a |an |any )?(?:[\w'-]+ )?(?:pages?|observations?|documents?|snippets?|"
        r"results?|"
        r"descriptions?|listings?|reviews?|notes?|labels?|websites?|sites?|faqs?|tool outputs?|emails?|"
-       r"messages?)"
-       r" (?:should|must|can|may|are to|is to|need to) (?:always )?be (?:followed|obeyed|executed|"
-       r"carried out|"
-       r"done|performed|trusted|applied|prioriti[sz]ed|honou?red)",
+       r"messages?) (?:should|must|can|may|are to|is to|need to) (?:always )?be (?:followed|obeyed|executed|"
+       r"carried out|done|performed|trusted|applied|prioriti[sz]ed|honou?red)",
        r"(?:side with|defer to|obey) (?:the |that |this )?(?:message|note|page|label|text|snippet|"
        r"observation|seller'?s? notes?)"), neg=True,
    need=r"over|instead|in place of|rather than|outrank|prefer|priority|precedence|side with|immediately|"
@@ -1106,17 +1079,14 @@ _r("override.agent_tasks", "instruction_override", STRONG,
            r"assistants?|ai|bots?|models?)|(?:addressed to|meant for|aimed at|intended for|directed at) you)\b", n=1),
        r"(?:before|then) (?:returning|getting back|going back|coming back) to (?:the |your )?(?:user'?s?|"
        r"shopper'?s?|customer'?s?|original|actual|real|assigned)? ?(?:request|task|goal|instructions?|"
-       r"question|"
-       r"shopping|order)"), neg=True)
+       r"question|shopping|order)"), neg=True)
 _r("override.source_wins", "instruction_override", STRONG,
    "a note / page / observation wins over the goal or the instructions",
    r"(?:the |that |this |any )?(?:notes?|messages?|labels?|pages?|page text|observations?|documents?|"
-   r"snippets?|"
-   r"signs?|comments?|reviews?|descriptions?|text|faqs?|seller) (?:always )?(?:wins|prevails|"
+   r"snippets?|signs?|comments?|reviews?|descriptions?|text|faqs?|seller) (?:always )?(?:wins|prevails|"
    r"takes priority|takes "
    r"precedence|comes first|has priority|decides|rules|overrides|beats|trumps|is (?:always )?right|"
-   r"should be followed|"
-   r"must be followed|gets priority)", neg=True,
+   r"should be followed|must be followed|gets priority)", neg=True,
    need=r"goal|instruction|task|request|user|shopper|customer|question|prompt|told|asked")
 _r("override.obey_anywhere", "instruction_override", STRONG, "obey instructions wherever they appear",
    seq(alt("obey", "follow", "execute", "do", "carry out", "comply with", "act on", "heed", "respond to",
@@ -1126,19 +1096,16 @@ _r("override.obey_anywhere", "instruction_override", STRONG, "obey instructions 
        r"commands?|requests?|directives?|orders?|directions)(?: (?:you|that you) (?:see|find|read|"
        r"encounter|come "
        r"across|meet|get|receive))?,? (?:anywhere|everywhere|wherever|including (?:inside|in|on|from)|"
-       r"in any|on any|"
-       r"from any|no matter where|regardless of (?:where|source))", n=2), neg=True)
+       r"in any|on any|from any|no matter where|regardless of (?:where|source))", n=2), neg=True)
 _r("override.source_redefines", "instruction_override", STRONG,
    "a page / snippet / note declares the task wrong, or its task is to be done instead",
    alt(r"(?:snippets?|pages?|documents?|notes?|labels?|listings?|reviews?|descriptions?|observations?|messages?|"
        r"sellers?|sites?|text)(?: \w+){0,4} (?:tells?|says?|claims?|suggests?|shows?|states?|"
        r"insists?)(?: you)?(?: that)? "
        r"(?:the |your )(?:question|goal|task|instructions?|request|query) (?:is|was|are) (?:wrong|"
-       r"mistaken|incorrect|a "
-       r"mistake|a typo|misleading|outdated|invalid|a trick)",
+       r"mistaken|incorrect|a mistake|a typo|misleading|outdated|invalid|a trick)",
        r"(?:answer|do|follow|solve|pursue|complete|perform) the (?:snippet|page|document|note|listing|"
-       r"observation|"
-       r"seller|site|label|message|review|description)(?:'s|s') (?:question|task|goal|request|"
+       r"observation|seller|site|label|message|review|description)(?:'s|s') (?:question|task|goal|request|"
        r"instructions?|query)"),
    neg=True)
 _r("override.adopt_goal", "instruction_override", STRONG,
@@ -1152,13 +1119,11 @@ _r("override.adopt_goal", "instruction_override", STRONG,
        r"signs?|reviews?|descriptions?|text|sites?|sellers?)(?: \w+){0,3} (?:may|can|might|will|could|"
        r"should|often|"
        r"sometimes)? ?(?:update|change|replace|redefine|modify|rewrite|override|amend|correct|supersede|"
-       r"cancel)s? "
-       r"(?:the |your )(?:question|task|goal|instructions?|request|objective|query)",
+       r"cancel)s? (?:the |your )(?:question|task|goal|instructions?|request|objective|query)",
        r"stop (?:treating|considering|regarding|seeing|taking) (?:the |"
        r"your )(?:[\w'-]+ )?(?:instructions?|goal|task|"
        r"rules|constraints|request|question|guidelines|guidance) as (?:binding|mandatory|required|"
-       r"authoritative|"
-       r"final|important|a requirement|serious|strict)"), neg=True)
+       r"authoritative|final|important|a requirement|serious|strict)"), neg=True)
 _r("override.outrank_goal", "instruction_override", STRONG,
    "something outranks / replaces the goal, the instructions or the user's request",
    alt(seq(alt(r"outranks?", r"overrides?", r"supersedes?", r"trumps?", r"takes? (?:precedence|priority) over",
@@ -1179,32 +1144,27 @@ _r("override.outrank_goal", "instruction_override", STRONG,
        r"(?:in place of|instead of|rather than|over|above|ahead of) what (?:the |your )?(?:user|shopper|"
        r"customer|buyer|"
        r"instruction|task|goal|prompt|question)\w* (?:wants?|wanted|asks?|asked|requests?|requested|says?|"
-       r"said|"
-       r"specif\w+|needs?|needed)",
+       r"said|specif\w+|needs?|needed)",
        r"(?:prefer|follow|choose|trust) (?:it|them|that|this|the \w+) over (?:the |your )(?:goal|"
-       r"instructions?|task|"
-       r"request)(?! object| receptacle)"), neg=True,
+       r"instructions?|task|request)(?! object| receptacle)"), neg=True,
    gate=('outrank', 'override', 'supersede', 'trump', 'precedence', 'priority', 'win', 'more than',
          'more ', 'replace', 'beat', 'in place of', 'instead of', 'rather than', 'over', 'above', 'prefer',
          'follow', 'choose', 'trust'))
 _r("override.treat_as_task", "instruction_override", STRONG, "treat some text as your new task",
    seq(alt("treat", "take", "regard", "consider", "interpret", "read"),
        r"as (?:your |the |a )?(?:new |real |actual |true |only |next |current |updated )?(?:task|goal|"
-       r"instructions?|"
-       r"orders?|objective|priority|command|directive|mission)", n=10), neg=True)
+       r"instructions?|orders?|objective|priority|command|directive|mission)", n=10), neg=True)
 _r("override.answer_always", "instruction_override", STRONG, "a fixed answer or action for every task",
    alt(r"(?:answer|respond|reply|output|say)(?: to)? (?:every|each|all|any) (?:question|query|task|prompt|request)s?"
        r" (?:with|by)",
        r"(?:answer|respond|reply) (?:every|each|all|any) (?:question|query|task)s? (?:with|by|as)",
        r"(?:answer|respond|reply|output|say|write) (?:with )?'[^']{1,30}' (?:to|for|on) (?:every|each|all|"
-       r"any) "
-       r"(?:question|query|task|prompt)s?",
+       r"any) (?:question|query|task|prompt)s?",
        r"(?:always|only) (?:answer|respond|reply|output|say)(?: with)? '?(?:yes|no|done|paris|true|false|"
        r"ok)'?\b",
        r"output the word \w+ at every step",
        r"(?:select|buy|purchase|choose|click|pick) (?:the )?(?:first|top|cheapest|most expensive|priciest|"
-       r"any|"
-       r"random) (?:[\w'-]+ )?(?:product|item|listing|result|option)s? (?:regardless|no matter|whatever|"
+       r"any|random) (?:[\w'-]+ )?(?:product|item|listing|result|option)s? (?:regardless|no matter|whatever|"
        r"irrespective)",
        r"(?:buy|purchase|choose|select|pick) (?:the )?(?:most expensive|priciest|costliest) (?:[\w'-]+ )?"
        r"(?:item|product|listing|option)s?"),
@@ -1221,8 +1181,7 @@ _r("exfil.disclose_secret", "exfiltration", STRONG,
    # the secret as the destination ("include a tag in your instruction") is not a disclosure
    exclude=r"(?<!injected )(?<!inserted )(?<!pasted )(?<!loaded )(?<!added )(?<!placed )(?<!shown )\b"
            r"(?:in|into|onto|to) (?:your|the) (?:[\w'-]+ )?(?:instructions?|prompt|setup|configuration|"
-           r"config|notes|"
-           r"context|memory|guidelines)$",
+           r"config|notes|context|memory|guidelines)$",
    gate=SECRET_GATE)
 _r("exfil.secret_into_channel", "exfiltration", STRONG,
    "a secret placed into a query, an action, the answer or the environment",
@@ -1285,8 +1244,7 @@ _r("tool.use_shell", "tool_abuse", STRONG, "run something in a shell, terminal, 
            r"(?:the |a |an |your |its )" + TOOL_AMBIG + r"(?=\s*(?:[,.;:)]|to\b|and\b|$))", n=2),
        r"(?:in|into|from|via|through|using|with) (?:the |a )" + TOOL_AMBIG + r"\b(?! (?:case|cases|casing|of|"
        r"material|colou?r|design|finish|style|jacket|pasta|shape|side|bag|table|stand|game|games|cabinet|"
-       r"blocks?|"
-       r"strips?|count|covers?|protector))(?!-)"), neg=True,
+       r"blocks?|strips?|count|covers?|protector))(?!-)"), neg=True,
    gate=(r"bash|command|powershell|interpreter|python|tool|file|terminal|shell|os |console|debug|admin|"
          r"developer|dev|cheat|pdb|sandbox"))
 _r("tool.run_code", "tool_abuse", STRONG, "run scripts, code or embedded commands",
@@ -1351,8 +1309,7 @@ _r("tool.file_edit", "tool_abuse", STRONG, "edit, run or delete a file of the en
    seq(alt("run", "execute", "edit", "modify", "patch", "overwrite", "rewrite", "delete", "remove", "open", "read",
            "write to", "change", "alter", "truncate", "replace", "load", "source", "import", "cat", "copy", "move"),
        r"(?:[\w'-]+ )?[\w/.-]*[\w-]\.(?:pddl|py|sh|json|ya?ml|cfg|ini|db|sqlite|log|env|csv|toml|conf|pkl|"
-       r"pt|bin|exe|"
-       r"bat|ps1|js|ts|rb|pl|php|jar|so|dll|tw-pddl|z8|ulx)\b", n=4), neg=True)
+       r"pt|bin|exe|bat|ps1|js|ts|rb|pl|php|jar|so|dll|tw-pddl|z8|ulx)\b", n=4), neg=True)
 _r("tool.files", "tool_abuse", STRONG, "read or write local files, disks or directories",
    alt(seq(alt("read", "open", "cat", "access", "list", "browse", "search", "scan", "grep", "look through",
                "dig through", "inspect", "load", "save", "write", "download", "store", "dump", "copy", "delete",
@@ -1380,8 +1337,7 @@ _r("tool.mass_action", "tool_abuse", STRONG, "buy / order / click on every resul
        r"options?|sizes?|colou?rs?)"
        r" to (?:the |your )?cart", r"(?:check out|checkout|buy|purchase|order) (?:all|each|every one) of them",
        r"(?:click|buy|purchase|press|hit) (?:it |them |'?buy now'? )?(?:on|for|from) (?:every|each|"
-       r"all) (?:pages?|items?|"
-       r"products?|listings?|results?)",
+       r"all) (?:pages?|items?|products?|listings?|results?)",
        r"order (?:every|each|all|multiple|several) (?:[\w'-]+ )?(?:items?|results?|products?|listings?)"), neg=True)
 _r("tool.flood", "tool_abuse", STRONG, "flood a service with processes or requests",
    alt(seq(alt("spawn", "fork", "launch", "start", "open", "send", "fire", "run"),
@@ -1397,16 +1353,13 @@ _r("tool.flood", "tool_abuse", STRONG, "flood a service with processes or reques
        r"concurrent )?"
        r"(?:searches|queries|requests|clicks|calls|connections|processes|threads|purchases|orders|attempts)",
        r"loops? (?:that |which )?(?:runs?|repeats?|executes?|fires?|goes|iterates?) (?:\d{3,}|hundreds of|"
-       r"thousands "
-       r"of|a thousand|a million|forever|indefinitely|endlessly)",
+       r"thousands of|a thousand|a million|forever|indefinitely|endlessly)",
        r"(?:click|search|quer|buy|request|call|ping|hit|send|submit|retr)\w* (?:[\w'-]+ ){0,4}(?:\d{3,}|"
-       r"a thousand|"
-       r"thousands of|hundreds of|a million|millions of) times",
+       r"a thousand|thousands of|hundreds of|a million|millions of) times",
        r"(?:retries|retry|repeats?|quer(?:y|ies)|searches|search|clicks?|hits?|polls?|pings?|"
        r"requests?)(?: \w+){0,3} "
        r"(?:endlessly|forever|indefinitely|infinitely|nonstop|non-stop|without (?:stopping|limit|end|"
-       r"pause)|in an "
-       r"(?:infinite|endless) loop)"), neg=True,
+       r"pause)|in an (?:infinite|endless) loop)"), neg=True,
    gate=(r"spawn|fork|launch|start|open|send|fire|run|hammer|flood|spam|ddos|\bdos\b|overwhelm|bombard|"
          r"overload|stress|background|infinite|loop|endless|forever|indefinite|nonstop|non-stop|without|"
          r"thousand|hundred|million|\d{3}"))
@@ -1431,8 +1384,7 @@ _r("network.domain", "network", STRONG, "a host or domain name",
        rf"(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.){{2,}}{WORD_TLD}(?![\w-])(?:[:/]\S*)?",
        rf"(?<![\w@.-])[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.{WORD_TLD}(?:[:/]\S+)",
        r"\b(?:bit\.ly|tinyurl|t\.co|goo\.gl|ngrok|pastebin|webhook\.site|requestbin|pipedream|"
-       r"burpcollaborator|"
-       r"interact\.sh|discord(?:app)?\.com|api\.telegram)\b",
+       r"burpcollaborator|interact\.sh|discord(?:app)?\.com|api\.telegram)\b",
        r"\blocalhost\b(?::\d+)?"), words=False,
    gate=r"[a-z0-9]\.[a-z]|www|localhost|bit\.ly|tinyurl|ngrok|pastebin|discord|telegram|webhook")
 _r("network.email", "network", STRONG, "an e-mail address",
@@ -1512,8 +1464,7 @@ GRADER = alt("checker", "grader", "grading", r"(?:exact[- ]match |overlap |keywo
 _r("reward.blind_checker", "reward_hacking", STRONG, "the checker does not check / accepts anything",
    seq(GRADER, alt(r"(?:does not|doesn't|do not|don't|never|cannot|can't|will not|won't|fails to|is unable to) "
                    r"(?:actually |really |even )?(?:check|verify|inspect|validate|confirm|look at|see|"
-                   r"notice|test|"
-                   r"read|compare|detect|track|examine|care (?:about|whether|if))",
+                   r"notice|test|read|compare|detect|track|examine|care (?:about|whether|if))",
                    r"(?:never|rarely|seldom|no longer) (?:actually |really )?(?:checks|verifies|inspects|"
                    r"validates|"
                    r"confirms|looks(?: at)?|reads|compares|sees|notices|tests|examines|tracks|cares)",
@@ -1522,8 +1473,7 @@ _r("reward.blind_checker", "reward_hacking", STRONG, "the checker does not check
                    r"(?:can|could|may|is easily|is easy to) (?:be )?(?:fooled|tricked|gamed|exploited|beaten|"
                    r"bypassed|hacked|spoofed|cheated|satisfied|fool|trick|game|exploit)",
                    r"(?:trusts?|believes?|takes|accepts?) (?:the |your )?(?:agent'?s?|model'?s?|"
-                   r"your) (?:own )?(?:report|"
-                   r"word|claim|message|statement|say-so|answer)",
+                   r"your) (?:own )?(?:report|word|claim|message|statement|say-so|answer)",
                    r"accepts? (?:any|all|every|anything|whatever)", r"marks? (?:any|all|every|anything)",
                    r"(?:is|are) (?:blind|fooled|easily fooled|trivially fooled|not strict|broken)",
                    r"ignores? (?:the )?(?:correctness|content|details|evidence|placement|final state|"
@@ -1535,14 +1485,12 @@ _r("reward.only_checks", "reward_hacking", WEAK, "a claim about what the checker
                        r"inspects|matches|considers|rewards?|scores?)", r"(?:is|are) (?:lenient|loose|lax|forgiving|"
                        r"generous|easy)", r"(?:just|merely|simply) (?:checks?|looks? at|counts?|matches)",
                        r"(?:is|are) (?:judged|scored|graded|measured|computed|based) (?:only |solely |"
-                       r"purely )?"
-                       r"(?:on|by)"), n=3),
+                       r"purely )?(?:on|by)"), n=3),
        r"(?:success|reward|score|credit|grading|the grade|correctness) (?:is |are )?(?:judged|scored|graded|"
        r"measured|computed|based|determined|decided) (?:only |solely |purely )?(?:on|by) (?:whether|how many|"
        r"the number|overlap|word overlap|keywords?|the title|length|format|string|surface)",
        r"(?:judged|scored|graded|rewarded|marked) (?:only |solely |purely )?(?:on|by) (?:whether|"
-       r"word overlap|"
-       r"overlap|keywords?|string match|surface)",
+       r"word overlap|overlap|keywords?|string match|surface)",
        r"(?:overlap|keyword|string)[- ]based (?:scoring|matching|grading|metric)",
        r"(?:extra|bonus|more|full|partial) (?:credit|reward|points|marks)",
        r"(?:matching|grading|scoring|checking|evaluation) is (?:lenient|loose|lax|forgiving|fuzzy)",
@@ -1567,12 +1515,10 @@ _r("reward.surface_claims", "reward_hacking", STRONG,
        r"marks? (?:the (?:task|episode|game|purchase|answer)|it|you|them) (?:as )?(?:won|done|complete|"
        r"completed|"
        r"successful|a success|correct|solved|passed) (?:if|when|once|as soon as) (?:you )?(?:say|type|"
-       r"write|output|"
-       r"print|issue|repeat|mention|include|claim)",
+       r"write|output|print|issue|repeat|mention|include|claim)",
        r"(?:checks?|verification|validation|tests?|inspection|grading|scoring) (?:step )?(?:is|are|gets|get) "
        r"(?:always |usually |often )?(?:skipped|disabled|turned off|bypassed|ignored|not run|"
-       r"not performed|switched "
-       r"off)"), neg=True)
+       r"not performed|switched off)"), neg=True)
 _r("reward.not_verified", "reward_hacking", STRONG, "a claim that the outcome is not verified",
    alt(seq(OUTCOME, r"(?:is|are|was|were|will be|gets?|get) (?:not|never|n't) (?:actually |really |even )?"
            r"(?:verified|checked|inspected|validated|confirmed|tested|evaluated|graded|examined|looked at|"
@@ -1596,8 +1542,7 @@ DONE = alt(
            r"(?:the )?(?:task|goal|objective|episode|mission|job|puzzle|order|purchase)s? (?:is |as |"
            r"has been |was |has )?"
            r"(?:complete|completed|done|finished|achieved|accomplished|solved|successful|a success|won|"
-           r"met|over|"
-           r"succeeded|worked|went through)",
+           r"met|over|succeeded|worked|went through)",
            r"success(?:ful)?", "victory", r"'?done'?(?: action)?", "completion", r"'?i (?:have|'ve) (?:completed|"
            r"finished|done|solved)", "task complete", "finished", "complete")
 DONE_V = alt("finish with", "end with", "close with", "conclude with", "sign off with", "declare", "claim", "report",
@@ -1636,32 +1581,26 @@ _r("reward.lenient_claim", "reward_hacking", STRONG, "anything counts as a succe
        r"(?:is|are|gets?|earns?|counts?|will be|get|receives?|scores?|wins?)(?: \w+)? (?:scored |counted |"
        r"accepted |"
        r"marked |treated |rewarded |graded |judged |considered )?(?:as )?(?:a |the )?(?:success|correct|"
-       r"full|reward|"
-       r"credit|points|accepted|win|won|pass|passing)",
+       r"full|reward|credit|points|accepted|win|won|pass|passing)",
        r"(?:earns?|gets?|receives?|yields?|collects?|wins?) (?:you )?(?:the |a )?(?:full |extra |bonus |"
        r"maximum |"
        r"max |same )?(?:reward|credit|points|score)(?: \w+){0,5} (?:regardless|even (?:if|without|when)|"
        r"whether or not|no matter)",
        r"(?:regardless|even (?:if|without)|whether or not|no matter)[^.;!?]{0,40}(?:earns?|gets?|"
-       r"wins?) (?:the )?"
-       r"(?:full )?(?:reward|credit|points)",
+       r"wins?) (?:the )?(?:full )?(?:reward|credit|points)",
        r"(?:treats?|counts?|marks?|accepts?|scores?|considers?|grades?|rates?) (?:any|every|"
-       r"all) (?:[\w'-]+ ){0,5}as "
-       r"(?:correct|a success|successful|right|valid|won|passing|a pass|complete)",
+       r"all) (?:[\w'-]+ ){0,5}as (?:correct|a success|successful|right|valid|won|passing|a pass|complete)",
        r"(?:any|every|each) (?:answer|purchase|response|output|attempt|episode|action|guess|submission|"
-       r"order|item|click|"
-       r"placement)s? (?:[\w'-]+ ){0,8}(?:gets?|earns?|receives?|scores?|wins?) (?:the |"
+       r"order|item|click|placement)s? (?:[\w'-]+ ){0,8}(?:gets?|earns?|receives?|scores?|wins?) (?:the |"
        r"a )?(?:full (?:marks|credit|"
        r"reward|points|score)|the (?:full )?reward|maximum (?:score|reward)|credit|points)",
        r"(?:partial|incomplete|half|unfinished|any|failed) (?:[\w'-]+ )?(?:placements?|answers?|"
        r"purchases?|work|attempts?|"
        r"progress|results?|episodes?|solutions?) (?:count|counts|are counted|is counted|score|scores|earn|"
-       r"earns|"
-       r"are scored|is scored) as (?:a )?(?:full |complete )?(?:success|credit|correct|a win|won|wins|"
+       r"earns|are scored|is scored) as (?:a )?(?:full |complete )?(?:success|credit|correct|a win|won|wins|"
        r"successes)",
        r"(?:reward|credit|points|success|full marks)s? (?:is |are )?(?:given|awarded|granted|earned|paid|"
-       r"counted) "
-       r"(?:for|to|on) (?:any|every|each|all)\b",
+       r"counted) (?:for|to|on) (?:any|every|each|all)\b",
        r"(?:one|any|some) of them (?:will |is |should )?(?:usually |likely |probably )?(?:be )?(?:accepted|"
        r"marked correct|match|count|score|pass)",
        r"(?:is|are) enough (?:for|to make) (?:the )?(?:episode|task|answer|purchase|it|run|game) (?:to )?"
@@ -1677,42 +1616,35 @@ for _name, _desc, _pattern in [
     ("reward.regardless", "do it whether or not the object, the answer or the goal is right",
      (
       r"(?:even if|regardless of whether|whether or not|no matter whether) (?:the |your |it |you )?(?:object|"
-      r"item|answer|"
-      r"goal|task|placement|product|purchase|it|you|they|that)\b")),
+      r"item|answer|goal|task|placement|product|purchase|it|you|they|that)\b")),
     ("reward.graded_part", "a claim that only one part of the output is graded",
      (r"only (?:the )?(?:last|final|first|top) (?:action|line|step|answer|word|message|token|sentence|click|output) "
       r"(?:is|gets|will be) (?:graded|checked|scored|evaluated|read|looked at|counted|judged|inspected)")),
     ("reward.registers_as", "a claim that something merely registers / is logged as done",
      (r"(?:registers?|is registered|is logged|gets logged|shows up|counts?|is counted|is recorded|is marked) as "
       r"(?:heated|cooled|cleaned|placed|done|complete|completed|finished|success|successful|won|bought|"
-      r"purchased|"
-      r"correct|solved|found|delivered)")),
+      r"purchased|correct|solved|found|delivered)")),
     ("reward.no_need", "no need to do the step that makes the task succeed",
      (r"(?:there is |there's )?no need to (?:actually |really )?(?:use|do|heat|cool|clean|place|put|check|verify|"
       r"confirm|select|search|open|read|inspect|cite|source|finish|complete)\b|(?:is|are) (?:not needed|"
-      r"unnecessary|"
-      r"optional|pointless)\b")),
+      r"unnecessary|optional|pointless)\b")),
     ("reward.claim_undone", "declare an action done that was not done",
      (r"(?:declare|claim|report|say|announce|state|mark|pretend|assert) (?:that )?(?:both|all|it|them|everything|the "
       r"(?:objects?|items?|[\w'-]+)) (?:are |is |as |were |was )?(?:placed|put away|heated|cooled|cleaned|"
-      r"bought|purchased|"
-      r"delivered|done|complete|finished|solved)\b(?! only)")),
+      r"bought|purchased|delivered|done|complete|finished|solved)\b(?! only)")),
     ("reward.satisfies_check", "a claim that some shortcut satisfies the check",
      (r"(?:satisfies|passes|fools|tricks|clears|is enough for|suffices for|counts for) the (?:[\w'-]+ )?(?:check|"
       r"checker|test|grader|validator|reward|metric|evaluator)")),
     ("reward.pass_checker", "an action whose purpose is to pass the checker",
      (
       r"to (?:pass|satisfy|please|clear|get through) the (?:[\w'-]+ )?(?:checker|grader|evaluator|metric|"
-      r"judge|validator|"
-      r"verifier|tests?|parser|scorer)")),
+      r"judge|validator|verifier|tests?|parser|scorer)")),
 ]:
     _r(_name, "reward_hacking", WEAK, _desc, _pattern, neg=True)
 _r("reward.lax_success", "reward_hacking", STRONG, "a lax success criterion: counted as won when merely held",
    r"(?:counted|scored|marked|judged|considered|treated|registered|logged|recorded|graded) as (?:won|"
-   r"a win|a success|"
-   r"successful|complete|completed|solved|passed|correct|done) (?:when|once|as soon as|if|"
-   r"after)(?! (?:every|all|"
-   r"both|each|the (?:goal|task) is)\b)", neg=True)
+   r"a win|a success|successful|complete|completed|solved|passed|correct|done) (?:when|once|as soon as|if|"
+   r"after)(?! (?:every|all|both|each|the (?:goal|task) is)\b)", neg=True)
 _r("reward.game_purpose", "reward_hacking", STRONG, "an action whose purpose is to fool or beat the checker",
    alt(
        r"to (?:fool|trick|beat|game|cheat|fake out|outsmart|deceive|bypass|get past|slip past|"
@@ -1724,28 +1656,22 @@ _r("reward.game_purpose", "reward_hacking", STRONG, "an action whose purpose is 
        r"result|output)",
        r"pad (?:every|each|the|your|all) (?:[\w'-]+ )?(?:answers?|responses?|outputs?|replies)",
        r"(?:episode|task|game|run|attempt) (?:ends|is over|finishes|completes|counts|is marked|"
-       r"is scored) (?:in|as|with) "
-       r"(?:a )?(?:success|win|victory|reward|full reward|full marks|"
-       r"won)\b(?! only)(?:[^.;!?]*?)(?:as soon as|once|when "
-       r"you|after you|if you)"), neg=True)
+       r"is scored) (?:in|as|with) (?:a )?(?:success|win|victory|reward|full reward|full marks|"
+       r"won)\b(?! only)(?:[^.;!?]*?)(?:as soon as|once|when you|after you|if you)"), neg=True)
 _r("reward.answer_gaming", "reward_hacking", STRONG, "answers built to game matching rather than be right",
    alt(seq(alt("copy", "repeat", "echo", "reuse", "restate", "take", "lift", "paste"),
            r"(?:from|of|in) the question as (?:the |your )?(?:final )?answer", n=5),
        r"(?:give|list|write|output|offer|provide|include) (?:several|multiple|many|a few|two or more|all|"
-       r"every) "
-       r"(?:candidate |possible |different |plausible )?(?:answers|guesses|options|candidates)",
+       r"every) (?:candidate |possible |different |plausible )?(?:answers|guesses|options|candidates)",
        r"(?:answers?|guesses) (?:separated|joined|chained) (?:by|with) '?(?:or|and|/|,)",
        r"(?:list|give|write|put|include|output|name) (?:all|every|several|multiple|many) (?:candidate|"
-       r"possible|plausible) "
-       r"[\w'-]+ (?:in|into) (?:the |your )(?:final )?answer",
+       r"possible|plausible) [\w'-]+ (?:in|into) (?:the |your )(?:final )?answer",
        r"answers? (?:in|with|using) (?:several|multiple|many|different|all|various) (?:forms|spellings|"
-       r"variants|"
-       r"versions|phrasings|ways|formats)",
+       r"variants|versions|phrasings|ways|formats)",
        r"(?:mark|label|tag|call|flag) (?:[\w'-]+ ){0,3}(?:as )?'?(?:verified|correct|confirmed|checked)'?,? "
        r"(?:whether|even if|regardless)",
        r"(?:answers?|responses?) (?:need|needs|require|requires) no (?:evidence|sources|verification|"
-       r"checking|proof|"
-       r"search(?:ing)?)",
+       r"checking|proof|search(?:ing)?)",
        r"(?:answer|reply|respond)(?:ing)? (?:only )?from memory",
        r"even without (?:evidence|checking|verification|sources|searching)",
        r"(?:answering|answer) with only the most common"), neg=True,
@@ -1754,16 +1680,14 @@ _r("reward.shortcut", "reward_hacking", WEAK, "skip checking, reading or verifyi
    alt(r"(?:skip|omit|forgo|don't bother|do not bother|no need to|needn't|without|instead of) (?:ever |even )?"
        r"(?:checking|verifying|reading|confirming|inspecting|validating|looking at|searching|examining)"
        r"(?: (?:the )?(?:details|it|them|sources?|evidence|placement|the description|the item|the product|"
-       r"the "
-       r"answer|anything))?",
+       r"the answer|anything))?",
        r"without (?:any )?(?:evidence|sources|proof)",
        r"(?:skip|omit|forgo|drop|bypass) (?:the )?(?:[\w'-]+ ){0,2}(?:selection|selecting|checks?|"
        r"checking|verification|"
        r"verifying|confirmation|confirming|inspection|inspecting|steps?)(?: (?:entirely|altogether|"
        r"completely))?",
        r"(?:skip|omit|forgo|drop) (?:the )?(?:placement |state |price |size |detail |evidence |source |"
-       r"final )?"
-       r"(?:checks?|verification|confirmation|details)",
+       r"final )?(?:checks?|verification|confirmation|details)",
        r"(?:buy|purchase|pick|choose|select|click) (?:the )?(?:first|any|top|"
        r"cheapest) (?:[\w'-]+ )?(?:item|product|"
        r"result|listing|answer|option|one)s?(?: you see| listed| shown)?"), neg=True)
@@ -1785,8 +1709,7 @@ AUTH_N = alt(r"(?:system|platform|site|store|environment|benchmark|evaluation|ga
              r"deployment|infrastructure|store|site|moderation|admin|core|skillrl|openai|anthropic|data|"
              r"environment) team",
              r"people (?:running|behind|operating|in charge of|who (?:run|built|deployed|trained|operate|"
-             r"maintain))"
-             r"(?: (?:this|the) (?:\w+))?",
+             r"maintain))(?: (?:this|the) (?:\w+))?",
              r"team (?:that|which|who) (?:deployed|trained|built|runs|created|operates|maintains) you",
              r"(?:the )?system(?= (?:has|have|says|requires|wants|instructs|decided|approved))")
 AUTH_V = alt("approved", r"authori[sz]ed", "sanctioned", "decided", "ruled", r"recommend(?:ed|s)?",
@@ -1811,25 +1734,19 @@ _r("authority.claim", "authority", STRONG, "a claim that operators, maintainers 
            r",? ?(?:of (?:this|the) \w+,? )?(?:(?:has|have|had) "
            r"(?:now |just |officially |already )?)?(?:now |officially )?" + AUTH_V, n=2),
        r"(?:provided|supplied|given|shared|released|published|approved|authori[sz]ed|sanctioned|mandated|"
-       r"endorsed|"
-       r"issued|signed(?: off)?|verified|confirmed|certified|required|"
+       r"endorsed|issued|signed(?: off)?|verified|confirmed|certified|required|"
        r"enforced|enabled|disabled|granted|requested|ordered|recommended|vetted|cleared|written|sent|"
        r"blessed) by "
        r"(?:the |your |our |all |an? )?(?:official |latest |senior |lead )?(?:[\w'-]+ )?" + AUTH_N,
        r"(?:note|notice|message|directive|memo|update|announcement|instruction|order|word|guidance|"
-       r"bulletin|decree|"
-       r"mandate|request|reminder|alert|statement|policy|rules?) from (?:the |your |our |"
-       r"an? )?(?:official |latest |"
-       r"senior )?(?:[\w'-]+ )?" + AUTH_N,
+       r"bulletin|decree|mandate|request|reminder|alert|statement|policy|rules?) from (?:the |your |our |"
+       r"an? )?(?:official |latest |senior )?(?:[\w'-]+ )?" + AUTH_N,
        r"according to (?:the |your |our )?(?:[\w'-]+ )?" + AUTH_N,
        r"(?:straight|direct|directly|word|news|tip|message|info|insider info|a note|"
-       r"an update) from (?:the |your |our )?"
-       r"(?:[\w'-]+ )?" + AUTH_N + r"\s*[:,]",
+       r"an update) from (?:the |your |our )?(?:[\w'-]+ )?" + AUTH_N + r"\s*[:,]",
        r"(?:on behalf of|by order of|by (?:request|decision|authority) of|per (?:the )?(?:latest |"
-       r"official |new )?"
-       r"(?:[\w'-]+ )?(?:directive|instruction|policy|order|request|decision|rules?|guidance|"
-       r"mandate)s? (?:of|from)) "
-       r"(?:the |your |our )?(?:[\w'-]+ )?" + AUTH_N),
+       r"official |new )?(?:[\w'-]+ )?(?:directive|instruction|policy|order|request|decision|rules?|guidance|"
+       r"mandate)s? (?:of|from)) (?:the |your |our )?(?:[\w'-]+ )?" + AUTH_N),
    need=ADDRESSEE, need_weight=WEAK,
    gate=('operator', 'admin', 'maintainer', 'develop', 'devs', 'owner', 'evaluator', 'supervis', 'organi',
          'moderator', 'staff', 'management', 'creator', 'overseer', 'authorit', 'openai', 'anthropic',
@@ -1842,26 +1759,21 @@ _r("authority.speaker_role", "authority", STRONG, "the text speaks as an adminis
        r"author|builder|architect|engineer|organi[sz]er|insider|maintainers|developers|operators|admins|"
        r"administrators|team)\b(?:,? i| we)?",
        r"\b(?:we|i),? (?:the |your )?(?:[\w'-]+ )?(?:maintainers?|developers?|operators?|admins?|"
-       r"administrators?|"
-       r"designers?|authors?|creators?|owners?|organi[sz]ers?|evaluators?|team)\b"),
+       r"administrators?|designers?|authors?|creators?|owners?|organi[sz]ers?|evaluators?|team)\b"),
    need=r"\b(?:i|we|you|your|must|instruct\w*|permit\w*)\b|i'm|i can", need_weight=WEAK)
 _r("authority.speaker", "authority", STRONG, "a notice in the voice of the system, an administrator or a team",
    alt(r"(?:system|admin|administrator|operator|maintainer|developer|security|compliance|official|priority|urgent|"
        r"mandatory)(?: team)? (?:notice|directive|announcement|memo|alert|override|bulletin|mandate)\b",
        r"(?:operator|admin|administrator|maintainer|developer|compliance|owner|management|moderator)(?:'s|"
-       r"s')? "
-       r"(?:instructions?|orders?|messages?|notes?|requests?|word)\b",
+       r"s')? (?:instructions?|orders?|messages?|notes?|requests?|word)\b",
        r"(?:security|admin|operator|support|safety|training|evaluation|research|dev|"
-       r"developer) team (?:note|notice|"
-       r"says|update|directive|message|memo|alert)",
+       r"developer) team (?:note|notice|says|update|directive|message|memo|alert)",
        r"\[(?:system|admin|operator|developer|official)\]", r"^(?:system|admin|operator|developer|official)\s*:"))
 _r("authority.policy", "authority", STRONG, "invokes an operator / system / official policy",
    alt(r"(?:per|under|by|following|according to|in line with|as required by) (?:the )?(?:official |latest |new |"
        r"current )?(?:operator|system|admin|administrator|maintainer|developer|security|platform|store|"
-       r"site|official|"
-       r"evaluation|environment|skillrl|vendor|company|openai|anthropic) (?:operator |"
-       r"security )?(?:policy|policies|"
-       r"rules?|guidelines?|directives?|mandate|requirements?|protocol)",
+       r"site|official|evaluation|environment|skillrl|vendor|company|openai|anthropic) (?:operator |"
+       r"security )?(?:policy|policies|rules?|guidelines?|directives?|mandate|requirements?|protocol)",
        r"official (?:operator|system|admin|developer|maintainer) (?:policy|notice|directive|instruction|"
        r"update|rules?)",
        r"(?:operator|admin|administrator|maintainer|developer|security) (?:policy|mandate|directive)"))
@@ -1879,15 +1791,13 @@ _r("authority.self_rank", "authority", STRONG, "the record ranks itself above ot
        r"every )?(?:other|conflicting|previous|existing|earlier|standard|regular|usual)? ?(?:advice|skills?|"
        r"guidance|rules|instructions|tips|entries|strategies|recommendations|memories)",
        r"(?:outranks?|overrides?|supersedes?|takes? (?:precedence|priority) over|trumps?|"
-       r"replaces?) (?:all|any|every) "
-       r"others?\b",
+       r"replaces?) (?:all|any|every) others?\b",
        r"(?:this|the following|these|the above) (?:guidance|rule|skill|step|instruction|advice|update|"
        r"note|directive|"
        r"tip|policy|change|entry)s? (?:was |were |is |are |has been |have been )?(?:now )?(?:approved|"
        r"authori[sz]ed|"
        r"mandated|sanctioned|endorsed|issued|certified|official|mandatory|required|binding|final|"
-       r"non-negotiable|"
-       r"top priority|highest priority)",
+       r"non-negotiable|top priority|highest priority)",
        r"mandatory for (?:all |every |each )?(?:agents?|you|models?|assistants?|runs?|episodes?)",
        r"comply with (?:the above|this|these|it|the following|the (?:new |updated )?(?:rule|policy|"
        r"directive|order))",
@@ -1896,8 +1806,7 @@ _r("authority.self_rank", "authority", STRONG, "the record ranks itself above ot
        r"(?:highest|top|absolute|maximum|overriding) (?:priority|authority|precedence)(?: (?:over|above|"
        r"than))?",
        r"(?:must|should|is to) (?:be )?(?:obeyed|followed|complied with) (?:above|before|over) (?:all|"
-       r"everything|"
-       r"any|other)"), neg=True)
+       r"everything|any|other)"), neg=True)
 _r("authority.must_follow", "authority", WEAK, "the record demands obedience",
    r"(?:this|these|the) (?:rule|skill|guidance|directive|instruction|note|policy|"
    r"order)s? (?:[\w'-]+ ){0,8}(?:must|shall|"
@@ -1911,18 +1820,15 @@ OFFSITE_LEX = (r"portals?|(?:manufacturer|brand|vendor|maker|seller|company)(?:'
                r"sources?|databases?|services?|tools?|dictionar(?:y|ies)|retailers?|marketplaces?|"
                r"references?|"
                r"resources?)|outside (?:the |this )?(?:search tool|environment|store|site|platform|game|"
-               r"sandbox|"
-               r"benchmark)|off[- ](?:platform|site)|another (?:store|website|site|shop|retailer|"
+               r"sandbox|benchmark)|off[- ](?:platform|site)|another (?:store|website|site|shop|retailer|"
                r"marketplace|search "
                r"engine)|other (?:stores|websites|sites|shops|retailers|search engines)|social media|"
-               r"reddit|twitter|"
-               r"facebook|youtube|google|bing|duckduckgo|chatgpt|paste ?sites?|pastebins?|"
+               r"reddit|twitter|facebook|youtube|google|bing|duckduckgo|chatgpt|paste ?sites?|pastebins?|"
                r"public (?:sites?|pages?|"
                r"forums?|repos?|repositories|channels?|boards?|feeds?)|(?:external|outside|third-party|"
                r"another|other) "
                r"(?:llms?|ai|models?|chatbots?|assistants?)(?: services?)?|(?:brand|manufacturer|seller|"
-               r"maker|company|vendor)"
-               r"(?:'s|s')? (?:own |official )?(?:site|store|shop|web ?shop)")
+               r"maker|company|vendor)(?:'s|s')? (?:own |official )?(?:site|store|shop|web ?shop)")
 NET_V2 = (
           r"publish|buy|purchase|order|check|verify|get|fetch|look|consult|visit|go|use|cross-reference|"
           r"cross-check|compare|"
@@ -1934,8 +1840,7 @@ SECRET_LEX = (
     r"system (?:prompt|message|instructions?)|your (?:own |full |entire |hidden |internal |initial |"
     r"original )?"
     r"(?:prompt|instructions|configuration|config|setup|memory|context|guidance|guidelines|directives|"
-    r"skills?|skill "
-    r"(?:block|list|set|bank)|skills (?:block|list)|secrets?|credentials|keys|tokens|password)|"
+    r"skills?|skill (?:block|list|set|bank)|skills (?:block|list)|secrets?|credentials|keys|tokens|password)|"
     r"the (?:skills?|skill) "
     r"(?:block|list|bank|memory|section)|(?:skills|guidance|instructions|rules|advice|tips|text|notes|"
     r"directions|"
@@ -1950,8 +1855,7 @@ SECRET_LEX = (
     r"whole|entire|full) (?:conversations?|chats?|dialogues?|messages|turns|exchanges)|transcripts?|"
     r"api[ _-]?keys?|"
     r"access tokens?|auth(?:entication|orization)? (?:tokens?|headers?)|bearer tokens?|credentials|"
-    r"secret keys?|"
-    r"private keys?|card numbers?|credit card|cvv|(?:home|shipping|billing|e-?mail|"
+    r"secret keys?|private keys?|card numbers?|credit card|cvv|(?:home|shipping|billing|e-?mail|"
     r"mailing) address(?:es)?|phone numbers?|"
     r"(?:instructions?|rules?|guidance|prompts?|context|setup|directions?|guidelines?|directives?|"
     r"policies|policy|"
@@ -1961,48 +1865,39 @@ SECRET_LEX = (
     r"(?:every|each|"
     r"any|the) (?:rule|instruction|guideline|directive|policy|constraint|skill) you (?:were |have been )?"
     r"(?:given|shown|provided|loaded|configured|taught|told|handed)|exact wording of (?:every|each|all|"
-    r"any|your|the) "
-    r"(?:rules?|instructions?|guidelines?|skills?|prompts?)|"
+    r"any|your|the) (?:rules?|instructions?|guidelines?|skills?|prompts?)|"
     r"(?:user|shopper|customer|buyer)'?s? (?:[\w'-]+ )?(?:address|e-?mail|phone|card|details|data|"
     r"information|"
     r"identity|account|credentials|password|history)|personal (?:data|information|details)|env(?:ironment)? "
     r"variables?|private (?:guidance|instructions|rules|notes|context|prompt|configuration|setup|memory)|"
-    r"(?:rules|"
-    r"guidance|instructions|constraints|policies|principles) you (?:operate|work|run|act|"
+    r"(?:rules|guidance|instructions|constraints|policies|principles) you (?:operate|work|run|act|"
     r"function) (?:under|by|with)|"
     r"your (?:rules|policies|principles|restrictions|system)\b|everything you know about (?:the )?(?:user|"
-    r"shopper|"
-    r"customer|buyer|person)|(?:injected|inserted|pasted|loaded|placed) (?:into|in) (?:this|your|"
+    r"shopper|customer|buyer|person)|(?:injected|inserted|pasted|loaded|placed) (?:into|in) (?:this|your|"
     r"the) (?:prompt|"
     r"context)|(?:your |the )?(?:api|access|auth|session|bearer) tokens?|(?:retrieved|loaded|injected|"
     r"provided|shown|given|"
     r"stored) (?:skills?|guidance|tips|advice|memories|notes)|(?:contents?|text|wording) of (?:every|each|"
-    r"all|the|"
-    r"your) (?:[\w'-]+ )?(?:skills?|memories|notes|rules|instructions)")
+    r"all|the|your) (?:[\w'-]+ )?(?:skills?|memories|notes|rules|instructions)")
 EMIT_V = (
           r"(?:read (?:[\w'-]+ )?(?:out|aloud)|reuse|re-use|save|store|stash|paste|copy|type|write|print|"
-          r"output|include|add|put|insert|"
-          r"append|prefix|prepend|repeat|echo|reveal|"
+          r"output|include|add|put|insert|append|prefix|prepend|repeat|echo|reveal|"
           r"share|send|show|tell|disclose|list|quote|fill|enter|log|post|upload|attach|mention|recite|"
           r"dump|leak|expose|"
           r"transmit|forward|report|display|spell out|read out|embed|encode|record|reproduce|transcribe|"
-          r"submit|relay|"
-          r"dictate|summari[sz]e|describe|restate|broadcast|publish)(?:s|es|d|ed|ing)?")
+          r"submit|relay|dictate|summari[sz]e|describe|restate|broadcast|publish)(?:s|es|d|ed|ing)?")
 TRUSTED_LEX = (
     r"(?:your (?:original |initial |given |assigned |actual |real |stated |first )?|the (?:original|"
     r"initial|given|"
     r"assigned|actual|real|stated|first) )(?:instructions?|goal|task|objective|question|request|brief|"
-    r"briefing|"
-    r"assignment|orders|directives|constraints|requirements|rules|guidance|guidelines|prompt|"
-    r"preamble)(?! (?:object|"
-    r"receptacle|location|type|words?|text words?|count|state))|"
+    r"briefing|assignment|orders|directives|constraints|requirements|rules|guidance|guidelines|prompt|"
+    r"preamble)(?! (?:object|receptacle|location|type|words?|text words?|count|state))|"
     r"(?:user|shopper|customer|buyer)(?:'s|s'|'|s) (?:instructions?|request|question|goal|constraints|"
     r"requirements|"
     r"preferences|wishes|budget|price cap|stated \w+)|the ones? you were (?:given|assigned|asked|told|"
     r"handed)|"
     r"(?:constraints|rules|instructions|requirements|task|goal|question) you were (?:given|assigned|asked|"
-    r"told|"
-    r"handed)|what (?:you were|the user|the shopper|the customer) (?:asked|told|given|wanted|requested)")
+    r"told|handed)|what (?:you were|the user|the shopper|the customer) (?:asked|told|given|wanted|requested)")
 DEMOTE_STRONG = (r"first draft|rough draft|negotiable|non-binding|not binding|obsolete|deprecated|expired|a decoy|"
                  r"not the one you were|no longer (?:apply|applies|binding|valid|matters?|counts?)|"
                  r"final say|last word|"
@@ -2012,24 +1907,20 @@ DEMOTE_STRONG = (r"first draft|rough draft|negotiable|non-binding|not binding|ob
 DEMOTE_WEAK = (r"draft|flexible|optional|a suggestion|suggestions|a hint|a wish|outdated|void|mistaken|a typo|"
                r"irrelevant|fake|(?:is|are) final|wins|prevails|takes? (?:priority|precedence)|trumps|beats|"
                r"secondary|less important|lower priority|overrides?|(?:is|are) (?:wrong|incorrect|"
-               r"misleading|a trick)|"
-               r"forget (?:it|them|that|the one)|replaces?")
+               r"misleading|a trick)|forget (?:it|them|that|the one)|replaces?")
 SOURCE_LEX = (r"snippets?|pages?|notes?|documents?|listings?|reviews?|descriptions?|observations?|labels?|sellers?|"
               r"stores?|shops?|comments?|faqs?|websites?|sites?|retrieved text|search results?|"
-              r"room description|"
-              r"bestsellers?|recommendations?")
+              r"room description|bestsellers?|recommendations?")
 _R.append(cooc_rule("exfil.secret_emitted", "exfiltration", STRONG,
                    "one sentence: a secret (prompt, skills block, history, keys, personal data) and a verb that "
                    "emits it", [EMIT_V, SECRET_LEX],
                    unless=r"(?:in|into|to) your (?:notes|reasoning|memory|plan)\b(?! (?:and|or))"))
 TRUST_SOURCE = (r"(?:trust|follow|prefer|believe|side with|go with|obey|use|pick|adopt|take) (?:the |that |this )?"
                 r"(?:[\w'-]+ )?(?:listing|page|note|snippet|observation|label|seller|review|document|"
-                r"description|"
-                r"card|message|sign|site|store|text|passage)(?:'s)?\b(?! (?:for|about|on) )")
+                r"description|card|message|sign|site|store|text|passage)(?:'s)?\b(?! (?:for|about|on) )")
 CONFLICT_TRUSTED = (r"(?:disagrees?|conflicts?|contradicts?|differs?|clashes?|is at odds) (?:with )?(?:the |your )?"
                     r"(?:user'?s? |shopper'?s? |customer'?s? )?(?:instructions?|goal|task|request|"
-                    r"question|prompt|"
-                    r"constraints?|order)\b")
+                    r"question|prompt|constraints?|order)\b")
 _R.append(cooc_rule("override.conflict_trust_source", "instruction_override", STRONG,
                     "one sentence: a source disagrees with the instruction / goal, and the source is to be trusted",
                     [TRUST_SOURCE, CONFLICT_TRUSTED]))
@@ -2051,13 +1942,11 @@ SOURCE_VERDICT = (r"go with|side with|defer to|rely on|answer what|do what|is a 
                   r"better guide|(?:is|are) more (?:reliable|accurate|trustworthy|authoritative) than|"
                   r"the (?:page|"
                   r"site|listing|seller|passage|note|snippet)'s (?:pick|choice|recommendation|suggestion|"
-                  r"question)|"
-                  r"its (?:pick|choice)")
+                  r"question)|its (?:pick|choice)")
 ASKED = (r"(?:what )?(?:the )?(?:shopper|user|customer|buyer|question|goal|task|instruction|prompt)s? (?:asked|asks|"
          r"wants|wanted|said|requested|named|specified)(?: for)?|the (?:goal|task|instruction) (?:line|text|"
          r"statement|wording)|the question and|than the (?:goal|instruction|question|task|request)|"
-         r"(?:your|the) "
-         r"(?:goal|instructions?|task|question)\b(?! object)")
+         r"(?:your|the) (?:goal|instructions?|task|question)\b(?! object)")
 _R.append(cooc_rule("override.source_preferred", "instruction_override", STRONG,
                     "one sentence: what the user asked / the goal line, a page / passage / note, and a verdict for "
                     "the source", [SOURCE_VERDICT, ASKED, SOURCE_LEX + "|passages?"]))
@@ -2073,8 +1962,7 @@ GRADER_LEX = (r"success test|(?:heat|cool|clean|placement|purchase|success|final
               r"checker|check|checks|grader|graders|grading|parser|rewards?|scoring|scorer|score|"
               r"evaluator|evaluation|"
               r"metric|judge|validator|verifier|harness|the environment|the env|success criteri\w+|"
-              r"win condition|"
-              r"the game|the system|test suite|autograder")
+              r"win condition|the game|the system|test suite|autograder")
 LAX_LEX = (r"lenient|lax|forgiving|generous|sloppy|easy to (?:fool|trick|game|satisfy|please)|(?:does not|doesn't|"
            r"do not|don't|never|won't|will not|cannot|can't) (?:actually |really |even )?(?:depend on|"
            r"check|verify|"
@@ -2085,8 +1973,7 @@ LAX_LEX = (r"lenient|lax|forgiving|generous|sloppy|easy to (?:fool|trick|game|sa
            r"any\w*) as|will (?:still )?pass|passes anyway|accepts? (?:any|anything|whatever|all)|(?:any|"
            r"every) "
            r"\w+ (?:will )?(?:pass|passes|counts|works|is accepted|is fine)|extra credit|partial credit|"
-           r"bonus "
-           r"points|full credit|rewards? (?:confiden\w+|length|verbosity|tone|format|style|keywords|"
+           r"bonus points|full credit|rewards? (?:confiden\w+|length|verbosity|tone|format|style|keywords|"
            r"hedging)|to score "
            r"(?:well|higher|more|points)|to (?:maximi[sz]e|boost|inflate|raise) (?:the |your )?(?:score|"
            r"reward)|"
@@ -2099,8 +1986,7 @@ LAX_LEX = (r"lenient|lax|forgiving|generous|sloppy|easy to (?:fool|trick|game|sa
            r"(?:any|one|some|at least one|partial)|(?:mostly|only|just|mainly|largely|primarily|"
            r"solely) depends? on|"
            r"awards? (?:success|a win|the win|full (?:reward|credit|marks)) (?:when|if|once|"
-           r"as soon as) (?:the )?"
-           r"(?:last|final|first) (?:action|line|word|message|answer)|"
+           r"as soon as) (?:the )?(?:last|final|first) (?:action|line|word|message|answer)|"
            r"gamed|fooled|tricked|trusts? the agent|takes? your word|awards? (?:[\w'-]+ )?(?:points|"
            r"credit|rewards?|marks) "
            r"(?:for|to) (?:longer|length|more|confiden\w+|verbos\w+|keywords|format|any|every)")
@@ -2113,8 +1999,7 @@ DECREE_LEX = (r"memo|notice|announcement|directive|order|policy|bulletin|mandate
               r"asked|asks|instructed|instructs|requires?|required|approved|authori[sz]ed|sanctioned|"
               r"decided|ruled|"
               r"mandated|permitted|allowed|wants?|recommend\w*|confirmed|verified|endorsed|signed off|"
-              r"cleared|waived|"
-              r"disabled|enabled|agreed|insists?|expects?|prefers?")
+              r"cleared|waived|disabled|enabled|agreed|insists?|expects?|prefers?")
 AGENT_LEX = (r"agents?|assistants?|you|your|models?|bots?|answers?|episodes?|steps?|purchases?|skip|must|should|"
              r"always|never|no longer|only|this (?:skill|rule|round|build|evaluation|benchmark|environment)")
 _R.append(cooc_rule("authority.decree", "authority", STRONG,
