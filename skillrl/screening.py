@@ -4,8 +4,8 @@ Whatever enters a skill bank is pasted into every later rollout's prompt, so a r
 hosted LLM that read untrusted observations, a web page, a shared bank file) is screened before it is kept.
 :func:`screen` takes a :class:`skillrl.skill.Skill`, a :class:`skillrl.skill.Mistake` or a plain ``str`` and
 returns a :class:`Verdict` (``flagged``, ``reasons``, ``score``). It is rule-based: offline, CPU only, no model,
-deterministic, a few milliseconds of CPU per record (``benchmarks/bench_screening.py``: p50 3.4 ms, p99 8.2 ms on
-a shared 2-core machine; longer fields cost more).
+deterministic, a few milliseconds of CPU per record (``benchmarks/bench_screening.py``: p50 3.4-4.0 ms, p99
+8.2-8.9 ms over two runs on a shared, loaded 2-core machine; longer fields cost more).
 
 What is screened, per field (a skill's ``title``, ``principle``, ``when_to_apply`` and ``category``, a mistake's
 ``description``, ``why_it_happens`` and ``how_to_avoid``, plus any extra string field a foreign file carried):
