@@ -126,7 +126,7 @@ def build_openrlhf(bank: Path, profile: str, mode: str, **extra: Any) -> Any:
 
 
 def build_agent(bank: Path, profile: str, mode: str, **extra: Any) -> Any:
-    from skillrl.agent import SkillAgentMemory
+    from skillrl.adapters.agent import SkillAgentMemory
 
     return SkillAgentMemory(str(bank), profile=profile, mode=mode, **extra)
 
@@ -171,14 +171,15 @@ def run_trl_task_column(runtime: Any, items: Sequence[Item], ctx: dict[str, Any]
 
 
 def run_trl_multiturn(runtime: Any, items: Sequence[Item], ctx: dict[str, Any]) -> list[Shown]:
-    """TRL multi-turn (``environment_factory``) without a ``task`` column: the callback sees the dataset prompt
-    before ``reset()`` runs. (After issue 11 the task may come from ``reset()``'s observation: adapt here.)"""
+    """TRL multi-turn (``environment_factory``) without a ``task`` column: ``SkillCallback`` wraps each environment's
+    ``reset()`` and retrieves for the observation it returns (``SkillCallback._augment_observation``: the row without
+    a task column, one prompt at a time)."""
     rows = []
     for it in items:
         row = _trl_row(it)
         row.pop("task", None)
         rows.append(row)
-    return [_from_aug(a) for a in runtime.augment([r["prompt"] for r in rows], rows=rows)]
+    return [_from_aug(runtime.augment([it.observation], rows=[row], track=False)[0]) for it, row in zip(items, rows)]
 
 
 def run_openrlhf(service: Any, items: Sequence[Item], ctx: dict[str, Any], extras: bool = False) -> list[Shown]:
@@ -534,7 +535,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from transformers import AutoTokenizer
 
     from skillrl.bank import SkillBank
-    from skillrl.detection import get_profile
+    from skillrl.profiles import get_profile
     from skillrl.embedders import default_embedder
     from skillrl.testing import build_tiny_causal_lm
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from skillrl.episode import Episode
     from skillrl.render import SkillBlock
     from skillrl.retrieval import Retrieval
+    from skillrl.screening import Verdict
     from skillrl.skill import Mistake, Skill
 
 PROJECT = "skillrl"
@@ -59,6 +60,11 @@ def skillrl_accept_skill(skill: "Skill | Mistake", bank: "SkillBank", context: d
     ``context`` holds ``kind`` ("skill" or "mistake"), ``action`` ("add" or "refine"), ``category`` and the caller's
     ``step`` / ``phase`` and ``teacher``.
     """
+
+
+@hookspec(firstresult=True)
+def skillrl_screen_record(record: "Skill | Mistake") -> "Verdict | None":
+    """Screen a record (a classifier's verdict, see :class:`skillrl.screening.Screener`), or ``None`` for no opinion."""
 
 
 @hookspec
