@@ -9,9 +9,11 @@ class turns that into :meth:`Teacher.complete_json` (pydantic-validated JSON wit
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import threading
+import time
 from abc import ABC
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +27,21 @@ from skillrl.skill import Skill
 from skillrl.teachers.prompts import _REPAIR, _clip, build_distill_prompt, build_reflect_prompt
 from skillrl.teachers.schemas import Proposals, TeacherAnswer, Usage
 
-__all__ = ["Teacher", "make_teacher", "parse_json_answer"]
+__all__ = ["Teacher", "accepts_keyword", "make_teacher", "parse_json_answer"]
+
+
+def accepts_keyword(fn: Any, name: str) -> bool:
+    """Whether the callable ``fn`` takes a keyword argument ``name`` (named, or through ``**kwargs``).
+
+    Used to pass optional keywords (``deadline``, ``timeout``) only to teachers written to take them, so
+    subclasses with the older signatures keep working. ``False`` when the signature cannot be read.
+    """
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) or p.kind is p.VAR_KEYWORD
+               for p in params)
 
 # ===================================================================================================
 # JSON parsing shared by the LLM backends
@@ -129,13 +145,25 @@ class Teacher(ABC):
     def _chat(self, messages: list[dict[str, str]]) -> tuple[str, Usage]:
         """One model call: chat ``messages`` -> (answer text, usage of this call).
 
-        Backends raise :class:`TeacherError` for transport faults (after their own retries).
+        Backends raise :class:`TeacherError` for transport faults (after their own retries). A backend that
+        can bound a call in time takes a keyword ``timeout`` (seconds, ``None`` = its own default); it is then
+        given the time left before the caller's deadline (see :meth:`complete_json`).
         """
         raise TeacherError(f"{self.name} does not answer free-form prompts")
 
-    def _call(self, messages: list[dict[str, str]]) -> tuple[str | None, Usage, str | None]:
+    def _call(self, messages: list[dict[str, str]],
+              deadline: float | None = None) -> tuple[str | None, Usage, str | None]:
+        kwargs: dict[str, Any] = {}
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                usage = Usage(errors=1)
+                self._count(usage)
+                return None, usage, "out of time: the deadline passed before this call was made"
+            if accepts_keyword(self._chat, "timeout"):
+                kwargs["timeout"] = left
         try:
-            text, usage = self._chat(messages)
+            text, usage = self._chat(messages, **kwargs)
         except TeacherError as err:
             usage = Usage(calls=1, errors=1)
             self._count(usage)
@@ -148,18 +176,24 @@ class Teacher(ABC):
             raise TeacherError(f"{self.name}: {answer.error}")
         return answer
 
-    def complete_json(self, system: str, user: str, schema: type[BaseModel]) -> TeacherAnswer:
+    def complete_json(self, system: str, user: str, schema: type[BaseModel], *,
+                      deadline: float | None = None) -> TeacherAnswer:
         """Ask for one JSON object matching ``schema`` (a pydantic model class).
 
         Makes one call; when the answer is not valid JSON for the schema (or empty), sends the error back
         and asks once for corrected JSON (``repair=True``). Never raises for API faults or bad answers
         (unless ``raise_on_error``): the returned answer has ``error`` set.
 
+        Args:
+            deadline: a :func:`time.monotonic` instant (seconds) by which the answer is needed (``None``: no
+                limit). Each call is given the time left (backends whose ``_chat`` takes ``timeout``); a call
+                due after the deadline is not made and the answer has ``error`` ``"out of time: ..."``.
+
         Returns:
             :class:`TeacherAnswer` with ``value`` an instance of ``schema`` and the usage of both calls.
         """
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        text, usage, err = self._call(messages)
+        text, usage, err = self._call(messages, deadline)
         if err is not None:
             return self._finish(TeacherAnswer(raw="", usage=usage, error=err))
         value, perr = parse_json_answer(text, schema)
@@ -168,7 +202,7 @@ class Teacher(ABC):
         if not self.repair:
             return self._finish(TeacherAnswer(raw=text, usage=usage, error=perr))
         messages += [{"role": "assistant", "content": text}, {"role": "user", "content": _REPAIR.format(error=perr)}]
-        text2, usage2, err2 = self._call(messages)
+        text2, usage2, err2 = self._call(messages, deadline)
         usage = usage + usage2
         if err2 is not None:
             return self._finish(TeacherAnswer(raw=text, usage=usage, error=f"{perr}; the repair call failed: {err2}"))
@@ -218,19 +252,23 @@ class Teacher(ABC):
         return self._fill_category(self.complete_json(system, user, Proposals), category)
 
     def reflect(self, failures: Sequence[Episode], category: str | None = None,
-                existing: Sequence[Skill] = ()) -> TeacherAnswer:
+                existing: Sequence[Skill] = (), *, deadline: float | None = None) -> TeacherAnswer:
         """Propose skills and common mistakes from failed episodes (SkillRL Sec. 3.4, skill evolution).
 
         Args:
             failures: failed episodes (e.g. validation failures of a category below the threshold).
             category: their category (``None`` = mixed).
             existing: the current skills.
+            deadline: :func:`time.monotonic` instant by which the answer is needed (``None``: no limit; see
+                :meth:`complete_json`). :class:`skillrl.evolve.Evolver` passes its step's budget here.
 
         Returns:
             ``TeacherAnswer[Proposals]``.
         """
         system, user = build_reflect_prompt(failures, category, existing)
-        return self._fill_category(self.complete_json(system, user, Proposals), category)
+        kwargs = {"deadline": deadline} if deadline is not None and accepts_keyword(self.complete_json,
+                                                                                  "deadline") else {}
+        return self._fill_category(self.complete_json(system, user, Proposals, **kwargs), category)
 
 
 # ===================================================================================================

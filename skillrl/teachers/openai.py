@@ -60,7 +60,8 @@ class OpenAITeacher(Teacher):
         base_url: endpoint root including ``/v1`` (``None`` = the SDK default / ``OPENAI_BASE_URL``).
         api_key: key; default ``OPENAI_API_KEY``; for a local server without auth any string works (when
             ``base_url`` is set and no key is found, ``"not-needed"`` is sent).
-        timeout: seconds per HTTP request (default 60).
+        timeout: seconds per HTTP request (default 60); a call made with a nearer deadline (evolution's
+            ``EvolutionConfig.max_seconds``) gets the time left instead.
         max_retries: retries made by the SDK on connection errors, timeouts, 408/409/429 and 5xx, with
             exponential backoff (0.5 s doubling, capped at 8 s, jittered) or the server's ``Retry-After`` /
             ``retry-after-ms`` when it is between 0 and 120 s (``openai`` SDK ``_base_client``). Default 3.
@@ -119,10 +120,13 @@ class OpenAITeacher(Teacher):
         return (prompt_tokens * (self.price_per_1k_input or 0.0)
                 + completion_tokens * (self.price_per_1k_output or 0.0)) / 1000.0
 
-    def _chat(self, messages: list[dict[str, str]]) -> tuple[str, Usage]:
+    def _chat(self, messages: list[dict[str, str]], timeout: float | None = None) -> tuple[str, Usage]:
         import openai
 
         client = self._get_client()
+        limit = self.timeout if timeout is None else max(0.001, min(self.timeout, float(timeout)))
+        if limit != self.timeout:  # the caller's deadline is nearer than our own timeout
+            client = client.with_options(timeout=limit)
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
         if self.temperature is not None:
             kwargs["temperature"] = self.temperature
@@ -135,7 +139,7 @@ class OpenAITeacher(Teacher):
         try:
             resp = client.chat.completions.create(**kwargs)
         except openai.APITimeoutError:
-            raise TeacherError(f"{self.name}: request timed out after {self.timeout:g} s "
+            raise TeacherError(f"{self.name}: request timed out after {limit:g} s "
                                f"({self.max_retries} retries)") from None
         except openai.APIStatusError as err:
             body = _clip(str(getattr(err, "message", "") or err), 200)
