@@ -8,16 +8,17 @@ proposal (one new skill, one refinement, one mistake). Validation failures are r
 call.
 
 Per mode (template, embedding) and cache state, ``--threads`` threads (default 8) call ``augment`` on one prompt each
-time (the OpenRLHF ``reset()`` shape), back to back:
+time (the OpenRLHF ``reset()`` shape), each pausing ``--think-ms`` (default 1 ms: a rollout does other work between
+resets; 0 = back to back, where 8 spinning threads also starve the evolution thread of the GIL) between calls:
 
 * ``warm``: tasks drawn from the 140 real valid_seen goals, all retrieved once before timing (rollouts repeat
   their tasks: GRPO groups, epochs);
 * ``cold``: every call a task not seen before (distinct goals of the expert demonstrations).
 
-Figures: p50 / p99 / max latency and calls completed, (a) without evolution, for ``--teacher-seconds``; (b) calls
-*started* while the teacher call was in flight (from the server receiving the request to it answering); (c) every
-call started during the whole evolution step (``after_validation``: snapshot, teacher, filing, commit, and the first
-retrievals of the new version).
+Figures: p50 / p99 / max latency and calls, (a) without evolution, calls started in ``--teacher-seconds``; (b) calls
+that overlap the teacher call (running at some moment between the server receiving the request and it answering),
+and how many calls both started and completed inside it; (c) every call started during the whole evolution step
+(``after_validation``: snapshot, teacher, filing, commit, and the first retrievals of the new version).
 
 Second table: a hanging endpoint (the server never answers during the step), three low categories, teacher
 ``timeout=2 s, max_retries=1``, ``EvolutionConfig(max_seconds=3)`` where the code has it: wall time of the step and
@@ -119,8 +120,8 @@ def evolution_config(**fields):
 class Load:
     """``threads`` threads calling ``rt.augment`` back to back; each call's (start, seconds)."""
 
-    def __init__(self, rt, tasks_for, threads: int):
-        self.rt, self.tasks_for, self.threads = rt, tasks_for, threads
+    def __init__(self, rt, tasks_for, threads: int, think: float = 0.0):
+        self.rt, self.tasks_for, self.threads, self.think = rt, tasks_for, threads, think
         self.calls: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -137,6 +138,8 @@ class Load:
             dt = time.perf_counter() - t0
             with self._lock:
                 self.calls.append((t0, dt))
+            if self.think:
+                time.sleep(self.think)
 
     def __enter__(self):
         for w in self._workers:
@@ -151,6 +154,14 @@ class Load:
     def started_in(self, a: float, b: float) -> list[float]:
         with self._lock:
             return [dt for t0, dt in self.calls if a <= t0 <= b]
+
+    def overlapping(self, a: float, b: float) -> list[float]:
+        with self._lock:
+            return [dt for t0, dt in self.calls if t0 < b and t0 + dt > a]
+
+    def inside(self, a: float, b: float) -> int:
+        with self._lock:
+            return sum(1 for t0, dt in self.calls if a <= t0 and t0 + dt <= b)
 
 
 def augment_under_evolution(mode: str, cache: str, args, bank_path, demos, goals, embedder) -> dict:
@@ -185,7 +196,7 @@ def augment_under_evolution(mode: str, cache: str, args, bank_path, demos, goals
             base = (state["phase"] * args.threads + k) * share
             return fresh[base:base + share]
     out: dict = {"mode": mode, "cache": cache}
-    with Load(rt, tasks_for, args.threads) as load:
+    with Load(rt, tasks_for, args.threads, args.think_ms / 1000) as load:
         t0 = time.perf_counter()
         time.sleep(args.teacher_seconds)
         t1 = time.perf_counter()
@@ -196,7 +207,7 @@ def augment_under_evolution(mode: str, cache: str, args, bank_path, demos, goals
         rt.record(validation_episodes(bank, demos, {"pick_heat_then_place_in_recep": (1, 4),
                                                     "pick_cool_then_place_in_recep": (3, 0)}), split="validation")
         v0 = bank.version
-        with Load(rt, tasks_for, args.threads) as load:
+        with Load(rt, tasks_for, args.threads, args.think_ms / 1000) as load:
             time.sleep(0.5)
             s0 = time.perf_counter()
             report = rt.after_validation(step=1)
@@ -204,10 +215,8 @@ def augment_under_evolution(mode: str, cache: str, args, bank_path, demos, goals
             time.sleep(0.2)
         req_at = seen[0] if seen else s0
         answer_at = req_at + args.teacher_seconds
-    during = load.started_in(req_at, answer_at)
-    out["during_teacher_call"] = summary(during)
-    out["during_teacher_call"]["completed_before_the_answer"] = sum(
-        1 for t, dt in load.calls if req_at <= t and t + dt < answer_at)
+    out["during_teacher_call"] = summary(load.overlapping(req_at, answer_at))
+    out["during_teacher_call"]["completed_inside"] = load.inside(req_at, answer_at)
     out["whole_step"] = summary(load.started_in(s0, s1))
     out["step_seconds"] = round(s1 - s0, 2)
     out["bank_versions"] = [v0, bank.version]
@@ -257,6 +266,7 @@ def main() -> int:
     parser.add_argument("--label", default="after", help="key of this run in the JSON (before / after)")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--teacher-seconds", type=float, default=5.0)
+    parser.add_argument("--think-ms", type=float, default=1.0, help="pause of each thread between its calls")
     parser.add_argument("--modes", default="template,embedding")
     parser.add_argument("--skip-hang", action="store_true")
     args = parser.parse_args()
@@ -289,8 +299,8 @@ def main() -> int:
             hang.append(hanging_endpoint(args, BANK, demos, embedder, timeout=60.0, retries=3, budget=10.0))
             print(f"  hang: {json.dumps(hang[-1])}", flush=True)
 
-    print(f"\n[{args.label}] augment latency, {args.threads} threads, teacher answering after "
-          f"{args.teacher_seconds:g} s")
+    print(f"\n[{args.label}] augment latency, {args.threads} threads ({args.think_ms:g} ms between calls), teacher "
+          f"answering after {args.teacher_seconds:g} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     head = f"{'mode':<10} {'cache':<5} {'window':<20} {'calls':>6} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}"
     print(head)
     for r in rows:
@@ -299,7 +309,7 @@ def main() -> int:
             cells = [f"{s[k]:>9.1f}" if s[k] is not None else f"{'-':>9}" for k in ("p50_ms", "p99_ms", "max_ms")]
             print(f"{r['mode']:<10} {r['cache']:<5} {window:<20} {s['calls']:>6} {' '.join(cells)}")
     for r in rows:
-        print(f"{r['mode']}/{r['cache']}: {r['during_teacher_call']['completed_before_the_answer']} calls completed "
+        print(f"{r['mode']}/{r['cache']}: {r['during_teacher_call']['completed_inside']} calls started and completed "
               f"while the teacher call was in flight; step {r['step_seconds']} s; bank v{r['bank_versions'][0]} -> "
               f"v{r['bank_versions'][1]}")
     if hang:
@@ -312,6 +322,7 @@ def main() -> int:
     res.parent.mkdir(parents=True, exist_ok=True)
     doc = json.loads(res.read_text()) if res.exists() else {"benchmark": "bench_runtime_under_evolution"}
     doc[args.label] = {"skillrl": str(Path(skillrl.__file__).parent), "threads": args.threads,
+                       "think_ms": args.think_ms,
                        "teacher_seconds": args.teacher_seconds, "load_avg_1m": round(os.getloadavg()[0], 2),
                        "augment": rows, "hanging_endpoint": hang}
     res.write_text(json.dumps(doc, indent=2) + "\n")
