@@ -24,8 +24,8 @@ Time: the low categories are asked concurrently (at most ``max_concurrent_catego
 pool) and the whole teacher phase of a step has one wall-time budget, ``max_seconds`` (default 600 s). Each
 ``reflect`` call is given the budget's deadline (``Teacher.reflect(..., deadline=)``: the OpenAI teacher then
 sends each HTTP request with the time left as its timeout); a category still unanswered when the budget runs out
-is abandoned (its worker thread is left to finish on its own; what it returns is dropped) and listed in
-:attr:`EvolutionReport.timed_out`. Filing the answers that did arrive follows the budget (it takes well under a
+is abandoned (its worker thread is left to finish on its own; what it returns is dropped; the interpreter waits
+for it at exit, which a teacher given the deadline keeps short) and listed in :attr:`EvolutionReport.timed_out`. Filing the answers that did arrive follows the budget (it takes well under a
 second).
 
 Training that must not wait for the teacher evolves a **snapshot** and commits it (what
