@@ -19,6 +19,26 @@ After each validation:
 5. everything is applied in one :meth:`SkillBank.transaction` (one new version) with provenance (validation
    step, episode ids, teacher). Any failure - teacher timeout, 429, invalid JSON, a bug - leaves the bank exactly
    as it was and is described in the :class:`EvolutionReport`; :meth:`Evolver.evolve` never raises.
+
+Time: the low categories are asked concurrently (at most ``max_concurrent_categories`` at a time, in a thread
+pool) and the whole teacher phase of a step has one wall-time budget, ``max_seconds`` (default 600 s). Each
+``reflect`` call is given the budget's deadline (``Teacher.reflect(..., deadline=)``: the OpenAI teacher then
+sends each HTTP request with the time left as its timeout); a category still unanswered when the budget runs out
+is abandoned (its worker thread is left to finish on its own; what it returns is dropped; the interpreter waits
+for it at exit, which a teacher given the deadline keeps short) and listed in :attr:`EvolutionReport.timed_out`. Filing the answers that did arrive follows the budget (it takes well under a
+second).
+
+Training that must not wait for the teacher evolves a **snapshot** and commits it (what
+:meth:`skillrl.runtime.SkillRuntime.after_validation` does)::
+
+    snapshot = bank.copy()                         # readers keep using ``bank``
+    report = evolver.evolve(snapshot, episodes)    # teacher calls and filing, no lock held
+    with lock:                                     # the lock the readers take
+        report = evolver.commit(bank, snapshot, report)
+
+:meth:`Evolver.commit` replays the snapshot's one new version onto ``bank`` only if ``bank`` is still at the
+snapshot's version; otherwise the step is a *conflict* (:attr:`EvolutionReport.conflict`): nothing is applied,
+the other writer's edits stay, and the report lists the proposals it dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +46,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Callable, Sequence
 
 from pydantic import BaseModel, Field
@@ -56,6 +77,12 @@ class EvolutionConfig(BaseModel):
         include_unknown: let episodes without a category trigger (their proposals go to the general tier).
         max_skill_tokens: token budget of one rendered skill or mistake; longer proposals are trimmed (default 125,
             the same budget distillation uses; ``None``: no trimming).
+        max_seconds: wall-time budget (seconds) of the teacher calls of one step, all categories together
+            (default 600: ten minutes, against the OpenAI teacher's 60 s x 4 attempts per request, about four
+            minutes per category before; a category unanswered by then is abandoned and reported in
+            :attr:`EvolutionReport.timed_out`, the others are filed).
+        max_concurrent_categories: how many categories are asked at the same time (default 4; 1 asks them one
+            after another, lowest success rate first).
     """
 
     update_threshold: float = Field(0.4, ge=0.0, le=1.0)
@@ -68,6 +95,8 @@ class EvolutionConfig(BaseModel):
     allow_refine: bool = True
     include_unknown: bool = False
     max_skill_tokens: int | None = Field(125, ge=16)
+    max_seconds: float = Field(600.0, gt=0)
+    max_concurrent_categories: int = Field(4, ge=1)
 
 
 class Rejected(BaseModel):
@@ -91,7 +120,12 @@ class EvolutionReport(BaseModel):
         tokens: teacher tokens spent (prompt + completion); cost_usd when the teacher knows prices.
         teacher: teacher name. errors: what went wrong per category (the step goes on with the others).
         error: a failure that stopped the whole step (bank unchanged).
-        version_before / version_after: bank versions around the step. seconds: wall time.
+        timed_out: categories whose teacher call had not answered when ``max_seconds`` ran out (abandoned, also
+            described in ``errors``).
+        conflict: set when the step's changes were not applied because the bank changed while the teacher was
+            asked (:meth:`Evolver.commit`); ``error`` says the same, the dropped proposals are in ``rejected``.
+        version_before / version_after: bank versions around the step (equal when the step changed nothing,
+            conflicts included). seconds: wall time.
     """
 
     step: int
@@ -109,6 +143,8 @@ class EvolutionReport(BaseModel):
     teacher: str = ""
     errors: list[str] = Field(default_factory=list)
     error: str | None = None
+    timed_out: list[str] = Field(default_factory=list)
+    conflict: str | None = None
     version_before: int = 0
     version_after: int = 0
     seconds: float = 0.0
@@ -138,7 +174,9 @@ class EvolutionReport(BaseModel):
         return (f"evolution@{self.step}: low={self.low_categories or '-'} +{len(self.added)} skills "
                 f"~{len(self.refined)} refined +{len(self.mistakes_added)} mistakes "
                 f"-{len(self.rejected)} rejected, v{self.version_before}->v{self.version_after}, "
-                f"{self.tokens} teacher tokens{' ERROR: ' + self.error if self.error else ''} [{rates}]")
+                f"{self.tokens} teacher tokens"
+                f"{' out of time: ' + ','.join(self.timed_out) if self.timed_out else ''}"
+                f"{' ERROR: ' + self.error if self.error else ''} [{rates}]")
 
 
 def failure_severity(ep: Episode) -> tuple[float, float, int]:
@@ -176,13 +214,15 @@ class Evolver:
         self.screen = screen
 
     def evolve(self, bank: SkillBank, episodes: Sequence[Episode], step: int = 0) -> EvolutionReport:
-        """One evolution step from validation ``episodes`` (see the module docstring). Never raises.
+        """One evolution step from validation ``episodes`` (see the module docstring), edited into ``bank`` in
+        place. Never raises. The teacher calls take at most ``config.max_seconds`` in all.
 
         Returns:
             The :class:`EvolutionReport`; the bank has at most one new version.
         """
         t0 = time.perf_counter()
         cfg = self.config
+        deadline = time.monotonic() + cfg.max_seconds
         report = EvolutionReport(step=step, teacher=getattr(self.teacher, "name", type(self.teacher).__name__),
                                  version_before=bank.version, version_after=bank.version)
         try:
@@ -190,7 +230,7 @@ class Evolver:
             low = sorted((r, c) for c, r in report.success_rates.items()
                          if r < cfg.update_threshold and (c != "unknown" or cfg.include_unknown))
             report.low_categories = [c for _, c in low]
-            proposals: dict[str, list[Any]] = {}
+            asks: list[tuple[str, str | None, list[Episode], list[Any]]] = []
             for cat in report.low_categories:
                 bank_cat = None if cat == "unknown" else cat
                 failures = select_failures(episodes, bank_cat, cfg.max_failures)
@@ -199,7 +239,14 @@ class Evolver:
                 if not shown:
                     continue
                 existing = bank.task_specific.get(bank_cat, []) + bank.general if bank_cat else bank.general
-                answer = ask_teacher(self.teacher, "reflect", shown, bank_cat, existing, bank.mistakes)
+                category_mistakes = [m for m in bank.mistakes if m.category in (None, bank_cat)]
+                asks.append((cat, bank_cat, shown, existing, category_mistakes))
+            answers = self._ask(asks, deadline, report)
+            proposals: dict[str, list[Any]] = {}
+            for cat, _bank_cat, shown, _existing, _mistakes in asks:
+                if cat not in answers:
+                    continue
+                answer = answers[cat]
                 usage = getattr(answer, "usage", None)
                 if usage is not None:
                     report.tokens += int(usage.prompt_tokens + usage.completion_tokens)
@@ -215,11 +262,101 @@ class Evolver:
         except Exception as err:  # noqa: BLE001 - the training loop must never die here
             logger.exception("skillrl evolution failed; the bank is unchanged")
             report.error = f"{type(err).__name__}: {err}"
-            report.added, report.refined, report.evicted, report.mistakes_added = [], [], [], []
-            report.quarantined = []
+            _clear_changes(report)
         report.version_after = bank.version
         report.seconds = time.perf_counter() - t0
         logger.info(report.summary())
+        return report
+
+    def _ask(self, asks: Sequence[tuple[str, str | None, list[Episode], list[Any], list[Any]]], deadline: float,
+             report: EvolutionReport) -> dict[str, Any]:
+        """``teacher.reflect`` for each ``(category, bank category, shown failures, existing skills, mistakes)``, at most
+        ``max_concurrent_categories`` at a time, until ``deadline`` (:func:`time.monotonic`).
+
+        Returns ``{category: answer}`` for the calls that finished in time; the others are listed in
+        ``report.timed_out`` and ``report.errors``. An exception raised inside ``reflect`` propagates (the step
+        then fails as a whole, bank unchanged).
+        """
+        if not asks:
+            return {}
+        cfg = self.config
+        pool = ThreadPoolExecutor(max_workers=min(len(asks), cfg.max_concurrent_categories),
+                                  thread_name_prefix="skillrl-evolve")
+        futures: dict[str, Future[Any]] = {}
+        try:
+            for cat, bank_cat, shown, existing, mistakes in asks:
+                futures[cat] = pool.submit(ask_teacher, self.teacher, "reflect", shown, bank_cat, existing, mistakes,
+                                           deadline=deadline)
+            done, _ = wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # never wait for an abandoned call
+        answers: dict[str, Any] = {}
+        for cat, fut in futures.items():  # in ask order: lowest success rate first
+            if fut in done:
+                answers[cat] = fut.result()
+                continue
+            report.timed_out.append(cat)
+            state = "never asked (queued behind other categories)" if fut.cancelled() else "no answer, abandoned"
+            report.errors.append(f"{cat}: teacher ran out of time: {state} when the step's budget of "
+                                 f"max_seconds={cfg.max_seconds:g} s ran out")
+        return answers
+
+    # ------------------------------------------------------------------ committing a snapshot
+    def commit(self, bank: SkillBank, snapshot: SkillBank, report: EvolutionReport) -> EvolutionReport:
+        """Apply the step :meth:`evolve` made on ``snapshot`` (a :meth:`SkillBank.copy` of ``bank``) to ``bank``.
+
+        Hold the lock ``bank``'s readers and writers share. When ``bank`` is still at ``report.version_before``
+        (the snapshot's version), the snapshot's new version is replayed onto it edit for edit, as ONE new version
+        with the same reason and metadata; the result is checked to equal the snapshot (else undone). When ``bank``
+        moved meanwhile, nothing is applied: the report becomes a conflict (:meth:`conflict`). Never raises.
+
+        Returns:
+            ``report``, updated (``version_after`` = ``bank.version`` after a commit).
+        """
+        if not report.changed:
+            return report
+        if bank.version != report.version_before:
+            return self.conflict(report, snapshot, f"the bank moved from v{report.version_before} to v{bank.version} "
+                                                   "while the teacher was asked")
+        changes = [c for c in snapshot.history if c.version > report.version_before]
+        try:
+            if len(changes) != 1 or snapshot.version != report.version_before + 1:
+                raise RuntimeError(f"expected one new version in the snapshot, found {len(changes)}")
+            (change,) = changes
+            with bank.transaction(change.reason, op=change.op, **change.meta):
+                for edit in change.edits:
+                    bank._apply(edit.model_copy(deep=True))  # noqa: SLF001 - exact replay, as at_version does
+                diff = bank.diff(snapshot)
+                if not diff.empty:
+                    raise RuntimeError(f"the replayed version differs from the snapshot: {diff}")
+        except Exception as err:  # noqa: BLE001 - the training loop must never die here
+            logger.exception("skillrl evolution could not be committed; the bank is unchanged")
+            report.error = f"commit failed: {type(err).__name__}: {err}"
+            _clear_changes(report)
+            report.version_after = report.version_before
+            return report
+        report.version_after = bank.version
+        return report
+
+    def conflict(self, report: EvolutionReport, snapshot: SkillBank, why: str) -> EvolutionReport:
+        """Mark ``report`` as a conflict (``why``: what happened to the bank): its changes are not applied, the
+        proposals it had filed move to ``rejected`` (reason ``"not applied: <why>"``), ``version_after`` goes back
+        to ``version_before``."""
+        if not report.changed:
+            return report
+        reason = f"not applied: {why}"
+        for sid in report.added + report.refined:
+            title = snapshot.get(sid).title if sid in snapshot else sid
+            report.rejected.append(Rejected(category=_category_of(snapshot, sid), title=title[:80], reason=reason))
+        for mid in report.mistakes_added:
+            report.rejected.append(Rejected(category=None, title=snapshot.get_mistake(mid).description[:80],
+                                            reason=reason))
+        n = len(report.added) + len(report.refined) + len(report.mistakes_added) + len(report.evicted)
+        report.conflict = f"{why}; this step's {n} changes were not applied (bank unchanged by this step)"
+        report.error = f"conflict: {report.conflict}"
+        _clear_changes(report)
+        report.version_after = report.version_before
+        logger.warning("skillrl evolution at step %s: %s", report.step, report.conflict)
         return report
 
     # ------------------------------------------------------------------ applying proposals
@@ -252,6 +389,15 @@ class Evolver:
             for _kind, prop, _ in rest:
                 report.rejected.append(Rejected(category=cat, title=_title(prop),
                                                 reason=f"over max_new_skills={cfg.max_new_skills}"))
+
+
+def _clear_changes(report: EvolutionReport) -> None:
+    report.added, report.refined, report.evicted, report.mistakes_added = [], [], [], []
+    report.quarantined = []
+
+
+def _category_of(bank: SkillBank, skill_id: str) -> str | None:
+    return bank.get(skill_id).category if skill_id in bank else None
 
 
 def _title(prop: Any) -> str:

@@ -111,7 +111,8 @@ class SkillRuntime:
     Raises:
         ConfigError: an unknown setting or an invalid value (the message names it).
 
-    Thread safety: :meth:`augment` and :meth:`after_validation` may run on different threads; they share a lock.
+    Thread safety: :meth:`augment`, :meth:`record` and :meth:`after_validation` may run on different threads;
+    they share a lock, which evolution holds only to take its snapshot and to commit (not during teacher calls).
     """
 
     def __init__(
@@ -414,6 +415,15 @@ class SkillRuntime:
         """Close a validation: per-category success rates, then evolution (when a teacher is set and the split
         is ``evolve_split`` or that is ``None``). Never raises for teacher faults: the report says what happened.
 
+        Training never waits on the teacher: evolution runs on a snapshot of the bank (:meth:`SkillBank.copy`)
+        without the runtime's lock, so :meth:`augment` keeps serving the current version from other threads
+        meanwhile; the teacher calls take at most ``EvolutionConfig.max_seconds`` (default 600 s). The step's one
+        new version is then applied under the lock (:meth:`skillrl.evolve.Evolver.commit`) only if the bank is
+        still the one snapshotted, at the same version; if it was edited or replaced meanwhile (:meth:`set_bank`,
+        :meth:`load_state_dict`, another evolution), nothing is applied and the report is a conflict
+        (``report.conflict`` / ``report.error``; the other change is kept). Cache invalidation, ``output_dir`` and
+        the ``skillrl_bank_changed`` hook follow a commit as for any bank change.
+
         Args:
             step: trainer global step (recorded in provenance).
             split: which recorded split this validation was.
@@ -430,29 +440,42 @@ class SkillRuntime:
         self.pm.hook.skillrl_after_validation(step=step, success_rates=rates, episodes=eps)
         if self.teacher is None or (self.evolve_split is not None and split != self.evolve_split) or not eps:
             return None
-        from skillrl.evolve import Evolver
-
-        before = self.bank.version
-        evolver = Evolver(self.teacher, self.evolution_config, embedder=self._dedup_embedder(),
-                          accept=self._accept)
-        with self._lock:
-            report = evolver.evolve(self.bank, eps, step=step)
+        report = self._evolve_snapshot(eps, step)
         self.reports.append(report)
         self.pm.hook.skillrl_after_evolution(report=report, bank=self.bank)
-        if self.bank.version != before:
-            self._bank_changed(before)
+        if report.changed:
+            self._bank_changed(report.version_before)
         return report
+
+    def _evolve_snapshot(self, eps: list["Episode"], step: int) -> "EvolutionReport":
+        """One evolution step on a copy of the bank, outside the lock; committed under it (see
+        :meth:`after_validation`)."""
+        from skillrl.evolve import Evolver
+
+        with self._lock:
+            live = self.bank
+            embedder = self._dedup_embedder()
+        snapshot = live.copy()  # holds only the bank's own lock, for the copy
+        evolver = Evolver(self.teacher, self.evolution_config, embedder=embedder,
+                          accept=lambda skill, context: self._accept(skill, context, bank=snapshot))
+        report = evolver.evolve(snapshot, eps, step=step)
+        with self._lock:
+            if self.bank is not live:
+                return evolver.conflict(report, snapshot, f"the runtime's bank was replaced (now v{self.bank.version})"
+                                                          " while the teacher was asked")
+            return evolver.commit(live, snapshot, report)
 
     def _dedup_embedder(self) -> Any:
         if self.mode == "embedding":
             return self.retriever.embedder
         return self._embedder  # None: the evolver loads the default when it needs one
 
-    def _accept(self, skill: Any, context: dict[str, Any]) -> str | None:
+    def _accept(self, skill: Any, context: dict[str, Any], bank: SkillBank | None = None) -> str | None:
         from skillrl.skill import Mistake
 
         context = {"kind": "mistake" if isinstance(skill, Mistake) else "skill", "action": "add", **context}
-        reasons = [r for r in self.pm.hook.skillrl_accept_skill(skill=skill, bank=self.bank, context=context) if r]
+        bank = self.bank if bank is None else bank  # evolution asks about the snapshot it files into
+        reasons = [r for r in self.pm.hook.skillrl_accept_skill(skill=skill, bank=bank, context=context) if r]
         return "; ".join(reasons) or None
 
     def _bank_changed(self, old_version: int) -> None:

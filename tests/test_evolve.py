@@ -175,7 +175,8 @@ def test_failures_are_sampled_per_category_most_severe_first_and_capped(demos, b
     # per-category caps: two low categories, each teacher call sees only its own failures, at most max_shown
     eps = batch(demos, bank, {HEAT: (0, 7), COOL: (1, 6)})
     teacher = Recording()
-    report = evolver(teacher, emb, max_shown=5, max_new_skills=4).evolve(bank, eps, step=2)
+    # one category at a time, so the order of the calls is the order they are asked in
+    report = evolver(teacher, emb, max_shown=5, max_new_skills=4, max_concurrent_categories=1).evolve(bank, eps, step=2)
     assert [c for c, _, _ in teacher.seen] == ["heat", "cool"]  # lowest success rate first
     for cat, ids, existing in teacher.seen:
         assert len(ids) == 5 and all(i.startswith(f"v-pick_{cat}") for i in ids)

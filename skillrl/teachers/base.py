@@ -13,6 +13,7 @@ import inspect
 import json
 import re
 import threading
+import time
 from abc import ABC
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,21 @@ from skillrl.skill import Mistake, Skill
 from skillrl.teachers.prompts import _REPAIR, _clip, build_distill_prompt, build_reflect_prompt
 from skillrl.teachers.schemas import Proposals, TeacherAnswer, Usage
 
-__all__ = ["Teacher", "ask_teacher", "make_teacher", "parse_json_answer", "strip_think"]
+__all__ = ["Teacher", "accepts_keyword", "ask_teacher", "make_teacher", "parse_json_answer", "strip_think"]
+
+
+def accepts_keyword(fn: Any, name: str) -> bool:
+    """Whether the callable ``fn`` takes a keyword argument ``name`` (named, or through ``**kwargs``).
+
+    Used to pass optional keywords (``deadline``, ``timeout``, ``mistakes``, ``schema``) only to teachers written to
+    take them, so subclasses with the older signatures keep working. ``False`` when the signature cannot be read.
+    """
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) or p.kind is p.VAR_KEYWORD
+               for p in params)
 
 # ===================================================================================================
 # JSON parsing shared by the LLM backends
@@ -156,20 +171,27 @@ class Teacher(ABC):
 
         ``schema`` is the pydantic model the answer must match (backends that support structured output use it;
         a subclass may leave the parameter out). Backends raise :class:`TeacherError` for transport faults (after
-        their own retries); an error may carry the usage spent as ``err.usage``.
+        their own retries); an error may carry the usage spent as ``err.usage``. A backend that can bound a call in
+        time takes a keyword ``timeout`` (seconds, ``None`` = its own default); it is then given the time left before
+        the caller's deadline (see :meth:`complete_json`).
         """
         raise TeacherError(f"{self.name} does not answer free-form prompts")
 
-    def _chat_takes_schema(self) -> bool:
+    def _call(self, messages: list[dict[str, str]], schema: type[BaseModel] | None = None,
+              deadline: float | None = None) -> tuple[str | None, Usage, str | None]:
+        kwargs: dict[str, Any] = {}
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                usage = Usage(errors=1)
+                self._count(usage)
+                return None, usage, "out of time: the deadline passed before this call was made"
+            if accepts_keyword(self._chat, "timeout"):
+                kwargs["timeout"] = left
+        if schema is not None and accepts_keyword(self._chat, "schema"):
+            kwargs["schema"] = schema
         try:
-            return "schema" in inspect.signature(self._chat).parameters
-        except (TypeError, ValueError):  # pragma: no cover - builtins / C callables
-            return False
-
-    def _call(self, messages: list[dict[str, str]], schema: type[BaseModel] | None = None
-              ) -> tuple[str | None, Usage, str | None]:
-        try:
-            text, usage = self._chat(messages, schema) if self._chat_takes_schema() else self._chat(messages)
+            text, usage = self._chat(messages, **kwargs)
         except TeacherError as err:
             spent = getattr(err, "usage", None)
             usage = (spent if isinstance(spent, Usage) else Usage()) + Usage(errors=1)
@@ -189,18 +211,24 @@ class Teacher(ABC):
             raise TeacherError(f"{self.name}: {answer.error}")
         return answer
 
-    def complete_json(self, system: str, user: str, schema: type[BaseModel]) -> TeacherAnswer:
+    def complete_json(self, system: str, user: str, schema: type[BaseModel], *,
+                      deadline: float | None = None) -> TeacherAnswer:
         """Ask for one JSON object matching ``schema`` (a pydantic model class).
 
         Makes one call; when the answer is not valid JSON for the schema (or empty), sends the error back
         and asks once for corrected JSON (``repair=True``). Never raises for API faults or bad answers
         (unless ``raise_on_error``): the returned answer has ``error`` set.
 
+        Args:
+            deadline: a :func:`time.monotonic` instant (seconds) by which the answer is needed (``None``: no
+                limit). Each call is given the time left (backends whose ``_chat`` takes ``timeout``); a call
+                due after the deadline is not made and the answer has ``error`` ``"out of time: ..."``.
+
         Returns:
             :class:`TeacherAnswer` with ``value`` an instance of ``schema`` and the usage of both calls.
         """
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        text, usage, err = self._call(messages, schema)
+        text, usage, err = self._call(messages, schema, deadline)
         if err is not None:
             return self._finish(TeacherAnswer(raw="", usage=usage, error=err))
         value, perr = parse_json_answer(text, schema)
@@ -209,7 +237,7 @@ class Teacher(ABC):
         if not self.repair:
             return self._finish(TeacherAnswer(raw=text, usage=usage, error=perr))
         messages += [{"role": "assistant", "content": text}, {"role": "user", "content": _REPAIR.format(error=perr)}]
-        text2, usage2, err2 = self._call(messages, schema)
+        text2, usage2, err2 = self._call(messages, schema, deadline)
         usage = usage + usage2
         if err2 is not None:
             return self._finish(TeacherAnswer(raw=text, usage=usage, error=f"{perr}; the repair call failed: {err2}"))
@@ -270,7 +298,8 @@ class Teacher(ABC):
         return self._not_empty(self._fill_category(self.complete_json(system, user, Proposals), category))
 
     def reflect(self, failures: Sequence[Episode], category: str | None = None,
-                existing: Sequence[Skill] = (), mistakes: Sequence[Mistake] = ()) -> TeacherAnswer:
+                existing: Sequence[Skill] = (), mistakes: Sequence[Mistake] = (), *,
+                deadline: float | None = None) -> TeacherAnswer:
         """Propose skills and common mistakes from failed episodes (SkillRL Sec. 3.4, skill evolution).
 
         Args:
@@ -279,30 +308,31 @@ class Teacher(ABC):
             category: their category (``None`` = mixed).
             existing: the current skills.
             mistakes: the current common mistakes (so the teacher refines instead of repeating them).
+            deadline: :func:`time.monotonic` instant by which the answer is needed (``None``: no limit; see
+                :meth:`complete_json`). :class:`skillrl.evolve.Evolver` passes its step's budget here.
 
         Returns:
             ``TeacherAnswer[Proposals]``; an answer with no proposal at all has ``error`` set (a soft error).
         """
         system, user = build_reflect_prompt(failures, category, existing, mistakes=mistakes)
-        return self._not_empty(self._fill_category(self.complete_json(system, user, Proposals), category))
-
-
-def _accepts_mistakes(method: Any) -> bool:
-    try:
-        params = inspect.signature(method).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        return False
-    return "mistakes" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        kwargs = {"deadline": deadline} if deadline is not None and accepts_keyword(self.complete_json,
+                                                                                  "deadline") else {}
+        return self._not_empty(self._fill_category(self.complete_json(system, user, Proposals, **kwargs), category))
 
 
 def ask_teacher(teacher: Any, phase: str, episodes: Sequence[Episode], category: str | None,
-                existing: Sequence[Skill] = (), mistakes: Sequence[Mistake] = ()) -> Any:
+                existing: Sequence[Skill] = (), mistakes: Sequence[Mistake] = (), *,
+                deadline: float | None = None) -> Any:
     """``teacher.reflect(...)`` (``phase="reflect"``) or ``teacher.distill(...)``, passing the current ``mistakes``
-    only to teachers whose method takes them (teachers written before that parameter keep working)."""
+    and the ``deadline`` only to teachers whose method takes them (teachers written before those parameters keep
+    working)."""
     method = teacher.reflect if phase == "reflect" else teacher.distill
-    if mistakes and _accepts_mistakes(method):
-        return method(episodes, category, existing, mistakes=mistakes)
-    return method(episodes, category, existing)
+    kwargs: dict[str, Any] = {}
+    if mistakes and accepts_keyword(method, "mistakes"):
+        kwargs["mistakes"] = mistakes
+    if deadline is not None and accepts_keyword(method, "deadline"):
+        kwargs["deadline"] = deadline
+    return method(episodes, category, existing, **kwargs)
 
 
 # ===================================================================================================

@@ -8,7 +8,6 @@ chat-completions request parameters.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -175,7 +174,8 @@ class OpenAITeacher(Teacher):
         api_key: key; default ``OPENAI_API_KEY``; for a local server without auth any string works (when
             ``base_url`` is set and no key is found, ``"not-needed"`` is sent).
         timeout: seconds per HTTP request (default ``None``: 60 s for chat models, 300 s for reasoning models, which
-            think before answering).
+            think before answering); a call made with a nearer deadline (evolution's ``EvolutionConfig.max_seconds``)
+            gets the time left instead.
         max_retries: retries made by the SDK on connection errors, timeouts, 408/409/429 and 5xx, with
             exponential backoff (0.5 s doubling, capped at 8 s, jittered) or the server's ``Retry-After`` /
             ``retry-after-ms`` when it is between 0 and 120 s (``openai`` SDK ``_base_client``). Default 3.
@@ -280,11 +280,16 @@ class OpenAITeacher(Teacher):
             return {"type": "json_object"}
         return None
 
-    def _request(self, messages: list[dict[str, str]], schema: type[BaseModel] | None, budget: int) -> Any:
-        """One HTTP exchange; falls back to a weaker response format when the server rejects the current one."""
+    def _request(self, messages: list[dict[str, str]], schema: type[BaseModel] | None, budget: int,
+                 timeout: float | None = None) -> Any:
+        """One HTTP exchange; falls back to a weaker response format when the server rejects the current one.
+        ``timeout``: the time left before the caller's deadline, when nearer than the teacher's own timeout."""
         import openai
 
         client = self._get_client()
+        limit = self.timeout if timeout is None else max(0.001, min(self.timeout, float(timeout)))
+        if limit != self.timeout:  # the caller's deadline is nearer than our own timeout
+            client = client.with_options(timeout=limit)
         while True:
             mode = self.response_format
             kwargs = chat_request(self.model, messages, max_tokens=budget, temperature=self.temperature,
@@ -304,7 +309,7 @@ class OpenAITeacher(Teacher):
                     continue
                 raise _http_error(self.name, err, self.max_retries) from None
             except openai.APITimeoutError:
-                raise TeacherError(f"{self.name}: request timed out after {self.timeout:g} s "
+                raise TeacherError(f"{self.name}: request timed out after {limit:g} s "
                                    f"({self.max_retries} retries)") from None
             except openai.APIStatusError as err:
                 raise _http_error(self.name, err, self.max_retries) from None
@@ -352,7 +357,8 @@ class OpenAITeacher(Teacher):
         err.usage = usage  # type: ignore[attr-defined] - read by Teacher._call: the tokens of a failed request count
         return err
 
-    def _chat(self, messages: list[dict[str, str]], schema: type[BaseModel] | None = None) -> tuple[str, Usage]:
+    def _chat(self, messages: list[dict[str, str]], schema: type[BaseModel] | None = None,
+              timeout: float | None = None) -> tuple[str, Usage]:
         """One answer: the request (with the response-format fallback), the response checked, and one retry with
         twice the budget when the answer was cut at the budget. Returns the text and the usage of every HTTP call it
         made; raises :class:`TeacherError` (carrying that usage) otherwise."""
@@ -360,7 +366,7 @@ class OpenAITeacher(Teacher):
         usage = Usage()
         for attempt in range(2):
             try:
-                resp = self._parse(self._request(messages, schema, budget))
+                resp = self._parse(self._request(messages, schema, budget, timeout))
             except TeacherError as err:
                 err.usage = usage + Usage(calls=1)  # type: ignore[attr-defined]
                 raise

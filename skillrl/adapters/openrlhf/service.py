@@ -29,7 +29,11 @@ from skillrl.runtime import BANK_FILE, METRIC_PREFIX
 
 logger = logging.getLogger("skillrl.openrlhf")
 
-__all__ = ["BankClient", "SkillBankService", "get_bank_actor"]
+__all__ = ["ACTOR_MAX_CONCURRENCY", "BankClient", "SkillBankService", "get_bank_actor"]
+
+ACTOR_MAX_CONCURRENCY = 16
+"""Threads of the bank actor (Ray ``max_concurrency``): rollouts' ``augment`` / ``record`` calls are served while
+``end_validation`` waits on the teacher (one thread), instead of queueing behind it as in a one-thread actor."""
 
 EXTRA_KEY = "openrlhf"
 """The service's entry in :attr:`SkillRuntime.extra`: ``{"summaries": [<end_validation summary>, ...]}``."""
@@ -51,7 +55,12 @@ class SkillBankService:
     :func:`get_bank_actor`; a plain object in-process).
 
     Phases: ``"train"`` until :meth:`begin_validation`, the eval split (``config.eval_split``) until
-    :meth:`end_validation`. An episode belongs to the phase in force when its skills were retrieved.
+    :meth:`end_validation` has taken the evaluation's episodes (before evolution starts). An episode belongs to
+    the phase in force when its skills were retrieved.
+
+    Thread safety: every method may be called from several threads at once (the Ray actor is a threaded actor,
+    :data:`ACTOR_MAX_CONCURRENCY`); the phase and in-flight counts are guarded by a lock that is never held while
+    the teacher is asked, so :meth:`augment` and :meth:`record` are served during an evolution.
 
     Args:
         config: a :class:`SkillRLConfig` or its dict. ``bank`` is required.
@@ -79,6 +88,7 @@ class SkillBankService:
         self.phase = "train"
         self.validation_step: int | None = None
         self._in_flight: Counter[str] = Counter()
+        self._lock = threading.RLock()  # phase, validation_step, _in_flight, summaries; never held across evolution
 
     @property
     def summaries(self) -> list[dict[str, Any]]:
@@ -106,10 +116,12 @@ class SkillBankService:
             key = task or rt.hook.skillrl_task_text(prompt=text, row=row) or ""
             self._override.current[key] = self._bank_category(category)
         aug = rt.augment([text], [row])[0]
-        self._in_flight[self.phase] += 1
+        with self._lock:
+            phase = self.phase
+            self._in_flight[phase] += 1
         return {"block": aug.block.text, "skill_ids": list(aug.skill_ids), "mistake_ids": list(aug.block.mistake_ids),
                 "tokens": aug.block.tokens, "task": aug.task, "category": aug.category,
-                "bank_version": aug.bank_version, "split": self.phase, "placement": self.config.placement}
+                "bank_version": aug.bank_version, "split": phase, "placement": self.config.placement}
 
     def _bank_category(self, category: str | None) -> str | None:
         if category is None:
@@ -143,14 +155,16 @@ class SkillBankService:
             meta["category_raw"] = raw
             category = self._bank_category(raw)
         meta.update({"label": _jsonable(label), "prompt": prompt})
+        with self._lock:
+            validation_step = self.validation_step
+            self._in_flight[split] = max(0, self._in_flight[split] - 1)
         ep = self.runtime.episode(
             task=data.get("task") or "", steps=data.get("steps") or (), reward=float(data.get("reward") or 0.0),
             success=data.get("success"), category=category, skill_ids=data.get("skill_ids") or [], split=split,
             episode_id=data.get("episode_id") or None,
-            step=self.validation_step if split == self.config.eval_split else None,
+            step=validation_step if split == self.config.eval_split else None,
             source=data.get("source") or "openrlhf", initial_observation=data.get("initial_observation") or "",
             metadata=meta)
-        self._in_flight[split] = max(0, self._in_flight[split] - 1)
         self.runtime.record([ep], split=split)
         return ep.episode_id
 
@@ -158,15 +172,16 @@ class SkillBankService:
     def begin_validation(self, step: int) -> int:
         """Enter the eval phase (episodes retrieved from now on belong to the eval split); eval episodes left from
         an earlier evaluation (late arrivals) are dropped. Returns the bank version the evaluation runs with."""
-        if self._in_flight["train"]:
-            logger.warning("skillrl: validation starts while %d train rollouts are unfinished",
-                           self._in_flight["train"])
-        stale = self.runtime.take_pending(self.config.eval_split)
-        if stale:
-            logger.warning("skillrl: dropping %d eval episodes recorded outside an evaluation", len(stale))
-        self.phase = self.config.eval_split
-        self.validation_step = int(step)
-        return self.runtime.bank.version
+        with self._lock:
+            if self._in_flight["train"]:
+                logger.warning("skillrl: validation starts while %d train rollouts are unfinished",
+                               self._in_flight["train"])
+            stale = self.runtime.take_pending(self.config.eval_split)
+            if stale:
+                logger.warning("skillrl: dropping %d eval episodes recorded outside an evaluation", len(stale))
+            self.phase = self.config.eval_split
+            self.validation_step = int(step)
+            return self.runtime.bank.version
 
     def end_validation(self, step: int, samples: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
         """Close an evaluation: match the scored eval samples to the recorded episodes, then per-category success
@@ -181,7 +196,31 @@ class SkillBankService:
         Returns:
             ``{"step", "episodes", "matched", "from_samples", "unmatched_episodes", "success_rates",
             "bank_version_before", "bank_version", "evolution"}`` (``evolution``: the report as a dict, or None).
+
+        The phase goes back to ``"train"`` as soon as the episodes are taken, before the teacher is asked: rollouts
+        served during the evolution are training rollouts (they see the bank as it was until the step commits).
         """
+        rt, split = self.runtime, self.config.eval_split
+        with self._lock:
+            before, ordered, built, leftover, episodes = self._take_validation(step, samples)
+            self.phase = "train"
+            self._in_flight[split] = 0
+        report = rt.after_validation(int(step), split=split, episodes=episodes)  # no service lock held
+        last = rt.validations[-1] if rt.validations else {}
+        summary = {"step": int(step), "episodes": len(episodes), "matched": len(ordered) - len(built),
+                   "from_samples": len(built), "unmatched_episodes": len(leftover),
+                   "success_rates": last.get("success_rates", {}), "bank_version_before": before,
+                   "bank_version": rt.bank.version,
+                   "evolution": report.model_dump(mode="json") if report is not None else None}
+        with self._lock:
+            self.summaries.append(summary)
+        if report is not None:
+            logger.info("skillrl: step %s: %s", step, report.summary())
+        return summary
+
+    def _take_validation(self, step: int, samples: Sequence[dict[str, Any]]) -> tuple[Any, ...]:
+        """The evaluation's episodes in sample order, matched to the scored samples (see :meth:`end_validation`):
+        ``(bank version, [(episode, datasource)], built, leftover, episodes)``."""
         rt, split = self.runtime, self.config.eval_split
         before = rt.bank.version
         by_key: dict[tuple[str, str], list[Any]] = defaultdict(list)
@@ -207,28 +246,17 @@ class SkillBankService:
         seen = {id(ep) for ep, _ in ordered} | {id(ep) for ep in leftover}
         episodes = [_with_datasource(ep, ds, self._bank_category) for ep, ds in ordered] + leftover + \
             [ep for ep in taken if id(ep) not in seen]
-        report = rt.after_validation(int(step), split=split, episodes=episodes)
-        self.phase = "train"
-        self._in_flight[split] = 0
-        last = rt.validations[-1] if rt.validations else {}
-        summary = {"step": int(step), "episodes": len(episodes), "matched": len(ordered) - len(built),
-                   "from_samples": len(built), "unmatched_episodes": len(leftover),
-                   "success_rates": last.get("success_rates", {}), "bank_version_before": before,
-                   "bank_version": rt.bank.version,
-                   "evolution": report.model_dump(mode="json") if report is not None else None}
-        self.summaries.append(summary)
-        if report is not None:
-            logger.info("skillrl: step %s: %s", step, report.summary())
-        return summary
+        return before, ordered, built, leftover, episodes
 
     def abort_validation(self, step: int) -> int:
         """Leave the eval phase without scoring (the evaluation failed); its episodes are dropped. Returns how
         many were dropped."""
-        dropped = len(self.runtime.take_pending(self.config.eval_split))
-        logger.warning("skillrl: evaluation at step %s aborted; %d episodes dropped", step, dropped)
-        self.phase = "train"
-        self._in_flight[self.config.eval_split] = 0
-        return dropped
+        with self._lock:
+            dropped = len(self.runtime.take_pending(self.config.eval_split))
+            logger.warning("skillrl: evaluation at step %s aborted; %d episodes dropped", step, dropped)
+            self.phase = "train"
+            self._in_flight[self.config.eval_split] = 0
+            return dropped
 
     # ------------------------------------------------------------------ inspection, metrics and state
     def episodes(self, split: str = "train") -> list[dict[str, Any]]:
@@ -237,9 +265,10 @@ class SkillBankService:
 
     def info(self) -> dict[str, Any]:
         """Phase, bank version and size, in-flight rollouts, the configuration."""
-        return {"phase": self.phase, "bank_version": self.runtime.bank.version, "bank_size": len(self.runtime.bank),
-                "in_flight": dict(self._in_flight), "config": self.config.model_dump(mode="json"),
-                "validations": len(self.summaries)}
+        with self._lock:
+            return {"phase": self.phase, "bank_version": self.runtime.bank.version,
+                    "bank_size": len(self.runtime.bank), "in_flight": dict(self._in_flight),
+                    "config": self.config.model_dump(mode="json"), "validations": len(self.summaries)}
 
     def metrics(self, prefix: str = METRIC_PREFIX) -> dict[str, float]:
         """:meth:`SkillRuntime.metrics` (bank size, version, injected skills/tokens of the last prompt, ...)."""
@@ -333,7 +362,8 @@ _LOCAL_LOCK = threading.Lock()
 
 
 def get_bank_actor(config: SkillRLConfig | None = None, *, create: bool = True) -> Any:
-    """The shared bank: the Ray named actor ``config.actor_name`` (created with ``get_if_exists`` on first use), or
+    """The shared bank: the Ray named actor ``config.actor_name`` (created with ``get_if_exists`` on first use; a
+    threaded actor with :data:`ACTOR_MAX_CONCURRENCY` threads, so reads are served while an evolution runs), or
     an in-process :class:`SkillBankService` when Ray is not initialised (a local run; logged).
 
     Args:
@@ -366,7 +396,7 @@ def get_bank_actor(config: SkillRLConfig | None = None, *, create: bool = True) 
             "no skill bank configured: set SKILLRL_BANK=<path> (or 'bank' in SKILLRL_CONFIG) before the first "
             "rollout, or start training with python -m skillrl.adapters.openrlhf")
     options: dict[str, Any] = {"name": config.actor_name, "get_if_exists": True, "num_cpus": 0,
-                               "max_restarts": 0}
+                               "max_restarts": 0, "max_concurrency": ACTOR_MAX_CONCURRENCY}
     if config.namespace:
         options["namespace"] = config.namespace
     if config.detached:
