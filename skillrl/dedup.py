@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,9 @@ def mistake_text(mistake: Mistake) -> str:
 
 _CHARS = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "—": " , ", "–": " , ", "→": " then ",
                         "&": " and ", "/": " / ", "+": " plus "})
-_CONTRACTIONS = [(re.compile(r"\bwon't\b"), "will not"), (re.compile(r"\bcan't\b|\bcannot\b"), "can not"),
+_CONTRACTIONS = [(re.compile(r"\b(e\.g|i\.e|etc|vs|approx|incl)\.(?=\W)"), lambda m: m.group(1).replace(".", "")),
+                 (re.compile(r"\bmake sure\b"), "ensure"), (re.compile(r"\bmove on\b"), "go on"),
+                 (re.compile(r"\bwon't\b"), "will not"), (re.compile(r"\bcan't\b|\bcannot\b"), "can not"),
                  (re.compile(r"n't\b"), " not"), (re.compile(r"\bprior to\b"), "before"),
                  (re.compile(r"\bahead of\b"), "before"), (re.compile(r"\bfollowed by\b"), "then"),
                  (re.compile(r"\bas soon as\b"), "when"), (re.compile(r"\bas long as\b"), "if"),
@@ -102,8 +105,8 @@ _IRREGULAR = {"found": "find", "seen": "see", "saw": "see", "took": "take", "tak
               "made": "make", "done": "do", "did": "do", "does": "do", "got": "get", "gave": "give", "given": "give",
               "chosen": "choose", "chose": "choose", "shut": "close", "closed": "close", "opened": "open",
               "is": "be", "are": "be", "was": "be", "were": "be", "been": "be", "has": "have", "had": "have",
-              "children": "child", "knives": "knife", "shelves": "shelf", "boxes": "box", "dishes": "dish",
-              "less": "less", "this": "this", "its": "its", "was": "be", "yes": "yes", "always": "always",
+              "children": "child", "broken": "break", "met": "meet", "stuck": "stick", "knives": "knife", "shelves": "shelf", "boxes": "box", "dishes": "dish",
+              "less": "less", "this": "this", "its": "its", "yes": "yes", "always": "always",
               "series": "series", "across": "across", "plus": "plus", "news": "news"}
 
 
@@ -132,9 +135,7 @@ NEGATORS = frozenset({"not", "no", "never", "without", "nor", "neither", "none",
 #: Verbs that carry no advice of their own: a negator's head is the next content word after them.
 _AUX = frozenset({"bother", "keep", "try", "ever", "even", "really", "need", "have", "be", "do", "get", "simply"})
 #: ``un``-words read as "not X" (unmet -> not met), so that both spellings count the same.
-_UN_WORDS = frozenset("met seen opened open examined checked visited known found reachable clear confirmed held "
-                      "explored available suitable filterable verified related needed collected searched "
-                      "inspected set".split())
+_UN_WORDS = frozenset(["met", "seen", "opened", "open", "examined", "checked", "visited", "known", "found", "reachable", "clear", "confirmed", "held", "explored", "available", "suitable", "filterable", "verified", "related", "needed", "collected", "searched", "inspected", "set"])
 #: Restrictive / concessive / inverse condition markers; ``if``-like markers open a condition clause.
 COND_OPENERS = frozenset({"if", "when", "whenever", "unless", "while", "until"})
 COND_INVERSE = frozenset({"unless", "except", "otherwise"})
@@ -174,31 +175,17 @@ ANTONYMS = [("include", "exclude"), ("include", "omit"), ("add", "remove"), ("ad
             ("strong", "weak"), ("clear", "unclear"), ("unique", "ambiguous"), ("unique", "common"),
             ("fast", "stall"), ("promising", "unpromising"), ("narrow", "broad"), ("maintain", "abandon"),
             ("take", "leave"), ("break", "satisfy"), ("break", "meet"), ("fail", "satisfy"), ("fail", "meet"),
-            ("keep", "abandon"), ("keep", "reject"), ("succeed", "fail"), ("clear", "ambiguous")]
+            ("keep", "abandon"), ("keep", "reject"), ("succeed", "fail"), ("clear", "ambiguous"), ("stay", "go")]
 
 #: Concrete things: every object and receptacle type of the 3,554 real ALFWorld expert demos, plus the
 #: materials of real WebShop human instructions (counted >= 3 times in agentgym's human_goals.json).
 ALFWORLD_THINGS = frozenset(
-    "alarmclock apple armchair bathtubbasin bed book bowl box bread butterknife cabinet candle cart cd cellphone "
-    "cloth coffeemachine coffeetable countertop creditcard cup curtains desk desklamp diningtable dishsponge drawer "
-    "dresser egg floorlamp fork fridge garbagecan glassbottle handtowel handtowelholder houseplant kettle keychain "
-    "knife ladle laptop laundryhamper lettuce microwave mirror mug newspaper ottoman pan papertowelroll pen pencil "
-    "peppershaker pillow plate pot potato remotecontrol safe saltshaker shelf showerglass sidetable sink sinkbasin "
-    "soapbar soapbottle sofa spatula spoon spraybottle statue stoveburner teddybear television tissuebox toaster "
-    "toilet toiletpaper toiletpaperhanger tomato towel towelholder tvstand vase watch wateringcan window winebottle "
-    "nightstand lightswitch stove bathtub basin faucet".split())
+    ["alarmclock", "apple", "armchair", "bathtubbasin", "bed", "book", "bowl", "box", "bread", "butterknife", "cabinet", "candle", "cart", "cd", "cellphone", "cloth", "coffeemachine", "coffeetable", "countertop", "creditcard", "cup", "curtains", "desk", "desklamp", "diningtable", "dishsponge", "drawer", "dresser", "egg", "floorlamp", "fork", "fridge", "garbagecan", "glassbottle", "handtowel", "handtowelholder", "houseplant", "kettle", "keychain", "knife", "ladle", "laptop", "laundryhamper", "lettuce", "microwave", "mirror", "mug", "newspaper", "ottoman", "pan", "papertowelroll", "pen", "pencil", "peppershaker", "pillow", "plate", "pot", "potato", "remotecontrol", "safe", "saltshaker", "shelf", "showerglass", "sidetable", "sink", "sinkbasin", "soapbar", "soapbottle", "sofa", "spatula", "spoon", "spraybottle", "statue", "stoveburner", "teddybear", "television", "tissuebox", "toaster", "toilet", "toiletpaper", "toiletpaperhanger", "tomato", "towel", "towelholder", "tvstand", "vase", "watch", "wateringcan", "window", "winebottle", "nightstand", "lightswitch", "stove", "bathtub", "basin", "faucet"])
 MATERIALS = frozenset(
-    "gold steel wood wooden rubber glass silver leather cotton fleece vinyl foam metal polyester spandex aluminum "
-    "silicone walnut mesh fur linen velvet denim satin canvas nylon plastic copper brass oak stone bamboo marble "
-    "suede silk pine microfiber wool ceramic acrylic iron".split())
+    ["gold", "steel", "wood", "wooden", "rubber", "glass", "silver", "leather", "cotton", "fleece", "vinyl", "foam", "metal", "polyester", "spandex", "aluminum", "silicone", "walnut", "mesh", "fur", "linen", "velvet", "denim", "satin", "canvas", "nylon", "plastic", "copper", "brass", "oak", "stone", "bamboo", "marble", "suede", "silk", "pine", "microfiber", "wool", "ceramic", "acrylic", "iron"])
 #: What skills of the three domains talk about (features of a page, a query, a source), after synonyms.
 TOPIC_NOUNS = frozenset(
-    "title thumbnail image price brand seller rating review shipping delivery warranty description feature spec "
-    "size color pattern material fabric category type query keyword filter sort page result variant option budget "
-    "sole heel width gift logo slogan emoji hashtag font slang date year name occupation nationality director "
-    "birthplace headquarters source snippet wikipedia infobox forum blog post quotation parenthes memory author "
-    "soundtrack label subscription scent season ad comment photo website letter mood punctuation capitalization "
-    "appliance counter container surface lamp lightswitch receptacle".split())
+    ["title", "thumbnail", "image", "price", "brand", "seller", "rating", "review", "shipping", "delivery", "warranty", "description", "feature", "spec", "size", "color", "pattern", "material", "fabric", "category", "type", "query", "keyword", "filter", "sort", "page", "result", "variant", "option", "budget", "sole", "heel", "width", "gift", "logo", "slogan", "emoji", "hashtag", "font", "slang", "date", "year", "name", "occupation", "nationality", "director", "birthplace", "headquarters", "source", "snippet", "wikipedia", "infobox", "forum", "blog", "post", "quotation", "parenthes", "memory", "author", "soundtrack", "label", "subscription", "scent", "season", "ad", "comment", "photo", "website", "letter", "mood", "punctuation", "capitalization", "appliance", "counter", "container", "surface", "lamp", "lightswitch", "receptacle"])
 #: Synonyms folded to one key before objects are compared (only the words this check looks at).
 _SYNONYMS = {"cost": "price", "pricing": "price", "item": "product", "object": "product", "thing": "product",
              "receptacle": "container", "hit": "result", "listing": "result", "picture": "image", "photo": "image",
@@ -213,14 +200,10 @@ _SYNONYMS = {"cost": "price", "pricing": "price", "item": "product", "object": "
              "verify": "check", "confirm": "check", "validate": "check", "ensure": "check", "inspect": "check",
              "examine": "check", "pick": "take", "grab": "take", "acquire": "take", "obtain": "take",
              "collect": "take", "navigate": "go", "head": "go", "move": "go", "walk": "go", "travel": "go",
-             "place": "put", "locate": "find", "spot": "find", "discover": "find", "choose": "select",
+             "place": "put", "locate": "find", "discover": "find", "choose": "select",
              "begin": "start", "retrieve": "fetch", "rephrase": "reformulate", "reword": "reformulate"}
 _STOP = frozenset(
-    "a an the of to in on at by for from with and or but as is are be been being it its it's this that these those "
-    "you your yours we our they them their he she his her i me my so such than too very can could should would "
-    "will may might must do does did done have has had into onto out up down off about there here which who whom "
-    "what where why how each every any all some more most other another same own just also still yet e g eg etc "
-    "ie vs via per whether one let make sure".split())
+    ["a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "and", "or", "but", "as", "is", "are", "be", "been", "being", "it", "its", "it's", "this", "that", "these", "those", "you", "your", "yours", "we", "our", "they", "them", "their", "he", "she", "his", "her", "i", "me", "my", "so", "such", "than", "too", "very", "can", "could", "should", "would", "will", "may", "might", "must", "do", "does", "did", "done", "have", "has", "had", "into", "onto", "out", "up", "down", "off", "about", "there", "here", "which", "who", "whom", "what", "where", "why", "how", "each", "every", "any", "all", "some", "more", "most", "other", "another", "same", "own", "just", "also", "still", "yet", "e", "g", "eg", "etc", "ie", "vs", "via", "per", "whether", "one", "let", "make", "sure"])
 
 _SYN_STEMS = {_stem(k): _stem(v) for k, v in _SYNONYMS.items()}
 _NEG_STEMS = frozenset(_stem(w) for w in NEGATORS) | NEGATORS
@@ -247,6 +230,7 @@ class _Analysis:
     numbers: frozenset[float]
     counted: frozenset[str]       # the content word right after each number (what is counted)
     directions: frozenset[str]
+    dir_seq: tuple[str, ...]
     relations: frozenset[tuple[str, str]]
     preferences: frozenset[tuple[str, str]]
     order_words: tuple[tuple[str, int], ...]
@@ -345,7 +329,7 @@ def _analyse(text: str) -> _Analysis:
             numbers.add(float(_NUMBER_WORDS[w]))
             count_of(i)
 
-    directions = set()
+    directions, dir_seq = set(), []
     for i, w in enumerate(words):
         if w in CMP_UP or w in CMP_DOWN:
             window = words[max(0, i - 4): i + 5]
@@ -356,6 +340,7 @@ def _analyse(text: str) -> _Analysis:
                 if w == "least" and (i == 0 or words[i - 1] != "at"):
                     continue
                 directions.add("up" if w in CMP_UP else "down")
+                dir_seq.append("up" if w in CMP_UP else "down")
 
     # order relations: (earlier, later) pairs of content stems; preferences: (preferred, dispreferred)
     rel: set[tuple[str, str]] = set()
@@ -372,7 +357,7 @@ def _analyse(text: str) -> _Analysis:
     for si, s in enumerate(segs):
         for k, i in enumerate(s):
             w = words[i]
-            if w in ORDER_BEFORE or w in ORDER_AFTER:
+            if w in ORDER_BEFORE or w in ORDER_AFTER or (w == "once" and k == 0):  # "Once Y, X" = after Y
                 left, right = cs(s[:k]), cs(s[k + 1:])
                 if not left:
                     if si == 0 or sent[si - 1] != sent[si]:  # "Before Y, X" / "After Y, X" opens the sentence
@@ -399,6 +384,7 @@ def _analyse(text: str) -> _Analysis:
     topics = frozenset(c for c in content if c in _TOPIC)
     return _Analysis(tuple(words), tuple(stems), content, negations, frozenset(heads), frozenset(scope), inverse,
                      only, even, tuple(clauses), frozenset(numbers), frozenset(counted), frozenset(directions),
+                     tuple(dir_seq),
                      frozenset(rel), frozenset(pref), tuple(sorted(order_words.items())), things, topics)
 
 
@@ -499,8 +485,9 @@ def find_contrasts(a: str, b: str, rules: ContrastRules = DEFAULT_RULES) -> list
     one_sided = (x.counted if not y.numbers else y.counted) & (y.content if not y.numbers else x.content)
     if "number" in on and x.numbers != y.numbers and ((x.numbers and y.numbers) or close or one_sided):
         out.append(Contrast("number", f"{_nums(x.numbers)} vs {_nums(y.numbers)}"))
-    if "threshold" in on and (x.directions - y.directions) and (y.directions - x.directions):
-        out.append(Contrast("threshold", f"bound {'/'.join(sorted(x.directions))} vs {'/'.join(sorted(y.directions))}"))
+    if "threshold" in on and (((x.directions - y.directions) and (y.directions - x.directions))
+                              or (close and x.directions == y.directions and x.dir_seq != y.dir_seq)):
+        out.append(Contrast("threshold", f"bound {'/'.join(x.dir_seq)} vs {'/'.join(y.dir_seq)}"))
     if "order" in on:
         rev = _reversed(x.relations, y.relations)
         if rev:
@@ -699,10 +686,12 @@ class Deduplicator:
 
     def _judge(self, a: Any, b: Any, a_text: str, b_text: str, other_id: str, kind: str, score: float) -> Verdict:
         """Decide a pair that is on the table for a merge (``kind`` = how it matched) or near it."""
-        above = kind == "title" or score >= self.threshold
-        contrasts = tuple(find_contrasts(a_text, b_text, self.rules)) if self.contrast else ()
+        # compared in float32, the embeddings' precision (a cosine of 0.7 stored as float32 is 0.69999999)
+        above = kind == "title" or np.float32(score) >= np.float32(self.threshold)
+        near = self.adjudicator is not None and abs(score - self.threshold) <= self.margin
+        contrasts = tuple(find_contrasts(a_text, b_text, self.rules)) if self.contrast and (above or near) else ()
         offline = above and not contrasts
-        borderline = (above and bool(contrasts)) or abs(score - self.threshold) <= self.margin
+        borderline = (above and bool(contrasts)) or near
         verdict = None
         note = ""
         if self.adjudicator is not None and borderline:
@@ -848,6 +837,19 @@ def _take(sims: np.ndarray, pool: Sequence[Skill], rest: Sequence[Skill]) -> np.
     return np.array([arr[pos[s.skill_id]] for s in rest], dtype=np.float32)
 
 
-__all__ = ["DEFAULT_DEDUP_THRESHOLD", "CONTRAST_KINDS", "ContrastRules", "DEFAULT_RULES", "Contrast", "PairView",
-           "Adjudicator", "Duplicate", "Verdict", "Deduplicator", "find_contrasts", "normalize", "dedup_text",
-           "mistake_text"]
+__all__ = [
+    "CONTRAST_KINDS",
+    "DEFAULT_DEDUP_THRESHOLD",
+    "DEFAULT_RULES",
+    "Adjudicator",
+    "Contrast",
+    "ContrastRules",
+    "Deduplicator",
+    "Duplicate",
+    "PairView",
+    "Verdict",
+    "dedup_text",
+    "find_contrasts",
+    "mistake_text",
+    "normalize",
+]

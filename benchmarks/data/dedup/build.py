@@ -35,10 +35,10 @@ REPO = HERE.parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-import bench_dedup as B  # noqa: E402
+import bench_dedup as B
 
-from skillrl.bank import SkillBank  # noqa: E402
-from skillrl.skill import Skill  # noqa: E402
+from skillrl.bank import SkillBank
+from skillrl.skill import Skill
 
 OUT = HERE / "pairs.jsonl"
 HUMAN_GOALS = "agentgym/agentenv-webshop/webshop/baseline_models/data/human_goals.json"
@@ -106,7 +106,7 @@ ALF_TEMPLATES: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = 
               ("{R} On, {O} In Hand", "With the {o} picked up, go to the {r} and switch it on to inspect the {o}.")]),
 }
 
-_DEMO_GOAL = re.compile(r"Your task is to: (.+?)\.?\s*$", re.M)
+_DEMO_GOAL = re.compile(r"Your task is to: (.+?)\.?\s*$", re.MULTILINE)
 
 
 def alfworld_goals(demos_path: Path) -> dict[str, list[tuple[str, str]]]:
@@ -182,8 +182,7 @@ WS_REWORDS = [("Verify {M} Material", "Before you press Buy Now on a {m} {p}, re
               ("Insist On {M}", "A request for a {m} {p} means putting {m} in the query and purchasing only a listing "
                "whose title or spec sheet mentions {m}."),
               ("{M} Listed?", "Check the feature list of the {p} for {m} as its material, and buy it only then.")]
-_STOP = set("and or with for that which in of to a an the is are it its be under less lower than price dollars "
-            "size color pack set not free made".split())
+_STOP = set(["and", "or", "with", "for", "that", "which", "in", "of", "to", "a", "an", "the", "is", "are", "it", "its", "be", "under", "less", "lower", "than", "price", "dollars", "size", "color", "pack", "set", "not", "free", "made"])
 
 
 def webshop_materials(goals: list[str]) -> list[tuple[str, str, str]]:
@@ -345,8 +344,7 @@ def main() -> int:
     rows = build(data)
     keys = ["id", "kind", "subkind", "label", "part", "group", "reworded", "a", "b", "source"]
     with open(OUT, "w") as f:
-        for r in rows:
-            f.write(json.dumps({k: r[k] for k in keys if k in r}, ensure_ascii=False) + "\n")
+        f.writelines(json.dumps({k: r[k] for k in keys if k in r}, ensure_ascii=False) + "\n" for r in rows)
     c = Counter((r["kind"], r["subkind"], r["part"]) for r in rows)
     for k in sorted({(a, b) for a, b, _ in c}):
         print(f"{k[0]:>15} {k[1]:>16}: tune {c[(*k, 'tune')]:4d}  report {c[(*k, 'report')]:4d}")
