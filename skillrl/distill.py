@@ -613,12 +613,9 @@ class SkillDistiller:
         same = next((m for m in existing if normalize(m.description) == key), None)
         if same is not None:
             return reject(f"duplicate of {same.mistake_id} (same description)")
-        if existing and self.dedup.embedder is not None:
-            vecs = self.dedup.embedder.embed([mistake.text] + [m.text for m in existing])
-            sims = vecs[1:] @ vecs[0]
-            j = int(sims.argmax())
-            if float(sims[j]) >= self.dedup.threshold:
-                return reject(f"duplicate of {existing[j].mistake_id} (embedding match, cosine {float(sims[j]):.2f})")
+        dup = self.dedup.find_mistake(mistake, existing) if existing else None  # cosine + contrast veto
+        if dup is not None:
+            return reject(f"duplicate of {dup.record_id} ({dup.kind} match, cosine {dup.score:.2f})")
         if len(existing) >= cfg.max_mistakes:
             return reject(f"mistakes full (max_mistakes={cfg.max_mistakes})")
         bank.add_mistake(mistake)
