@@ -182,7 +182,9 @@ WS_REWORDS = [("Verify {M} Material", "Before you press Buy Now on a {m} {p}, re
               ("Insist On {M}", "A request for a {m} {p} means putting {m} in the query and purchasing only a listing "
                "whose title or spec sheet mentions {m}."),
               ("{M} Listed?", "Check the feature list of the {p} for {m} as its material, and buy it only then.")]
-_STOP = set(["and", "or", "with", "for", "that", "which", "in", "of", "to", "a", "an", "the", "is", "are", "it", "its", "be", "under", "less", "lower", "than", "price", "dollars", "size", "color", "pack", "set", "not", "free", "made"])
+_STOP = set(["and", "or", "with", "for", "that", "which", "in", "of", "to", "a", "an", "the",
+            "is", "are", "it", "its", "be", "under", "less", "lower", "than", "price", "dollars", "size",
+            "color", "pack", "set", "not", "free", "made"])
 
 
 def webshop_materials(goals: list[str]) -> list[tuple[str, str, str]]:
