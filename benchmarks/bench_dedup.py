@@ -19,8 +19,9 @@ Decisions are exactly :meth:`skillrl.dedup.Deduplicator.compare` (exact principl
 threshold, then the contrast veto for the new rule) on real all-MiniLM-L6-v2 embeddings of ``"title:
 principle"``. Both rules run in the same process on the same embeddings.
 
-Tuning (tune part only): a grid over the cosine threshold and the two overlap parameters of
-:class:`skillrl.dedup.ContrastRules`; the rule: among the settings that meet the three targets on the tune
+Tuning (tune part only): a grid over the cosine threshold and the overlap parameters of
+:class:`skillrl.dedup.ContrastRules` (close / condition / order overlap, and the lexical support required below
+a cosine of 0.75); the rule: among the settings that meet the three targets on the tune
 part (near-miss false merges <= 5%, paraphrase recall >= 85%, other distinct pairs merged <= 2%), the highest
 F1 on all tune pairs; ties -> the higher threshold. The report part is then measured once with that setting.
 
@@ -340,9 +341,10 @@ def offline_group(official: SkillBank, demos: list[Any], doc: dict[str, Any]) ->
 
 PAIRS = REPO / "benchmarks" / "data" / "dedup" / "pairs.jsonl"
 GRID_THRESHOLDS = [round(0.475 + 0.025 * i, 3) for i in range(16)]  # 0.475 .. 0.85
-GRID_CLOSE = [0.3, 0.4, 0.5]
-GRID_CONDITION = [0.25, 0.34, 0.5]
+GRID_CLOSE = [0.3, 0.4]
+GRID_CONDITION = [0.25, 0.34]
 GRID_ORDER = [0.45, 0.6]
+GRID_SUPPORT = [0.0, 0.15, 0.2]
 TARGETS = {"near_miss_false_merge": 0.05, "paraphrase_recall": 0.85, "other_distinct_merged": 0.02}
 OLD_THRESHOLD = 0.75  # the cosine-only rule before meaning-aware dedup
 
@@ -438,17 +440,18 @@ def main() -> int:
     # ---------------------------------------------------------------- tune the new rule on the tune part
     t_grid = time.perf_counter()
     grid = []
-    for close, cond, order in itertools.product(GRID_CLOSE, GRID_CONDITION, GRID_ORDER):
-        rules = ContrastRules(close_overlap=close, condition_overlap=cond, order_overlap=order)
+    for close, cond, order, sup in itertools.product(GRID_CLOSE, GRID_CONDITION, GRID_ORDER, GRID_SUPPORT):
+        rules = ContrastRules(close_overlap=close, condition_overlap=cond, order_overlap=order, support_overlap=sup)
         for th in GRID_THRESHOLDS:
             grid.append({"threshold": th, "close_overlap": close, "condition_overlap": cond, "order_overlap": order,
+                         "support_overlap": sup,
                          "tune": evaluate(parts["tune"], decide(parts["tune"], th, True, rules))})
     t_grid = time.perf_counter() - t_grid
     ok = [g for g in grid if g["tune"]["meets_targets"]] or grid
     best = max(ok, key=lambda g: (round(g["tune"]["all"]["f1"] or 0, 6), g["threshold"], g["close_overlap"],
-                                  g["condition_overlap"], g["order_overlap"]))
+                                  g["condition_overlap"], g["order_overlap"], g["support_overlap"]))
     rules = ContrastRules(close_overlap=best["close_overlap"], condition_overlap=best["condition_overlap"],
-                          order_overlap=best["order_overlap"])
+                          order_overlap=best["order_overlap"], support_overlap=best["support_overlap"])
     th = best["threshold"]
     new = {p: evaluate(rr, decide(rr, th, True, rules)) for p, rr in parts.items()}
     neighbours = {t: {p: evaluate(rr, decide(rr, t, True, rules)) for p, rr in parts.items()}
@@ -492,7 +495,8 @@ def main() -> int:
         print(line(f"{p} old cos>={OLD_THRESHOLD}", old[p]))
         print(line(f"{p} new cos>={th}+veto", new[p]))
     print(f"\nchosen on tune: threshold {th}, close_overlap {best['close_overlap']}, condition_overlap "
-          f"{best['condition_overlap']}, order_overlap {best['order_overlap']} (rule: meet the three targets on tune, then max F1 on tune; "
+          f"{best['condition_overlap']}, order_overlap {best['order_overlap']}, support_overlap "
+          f"{best['support_overlap']} (rule: meet the three targets on tune, then max F1 on tune; "
           f"{sum(g['tune']['meets_targets'] for g in grid)} of {len(grid)} settings meet them)")
     print("neighbours (same overlaps):")
     for t, e in neighbours.items():
@@ -519,12 +523,14 @@ def main() -> int:
         "rule": "grid on the tune part; among settings meeting the three targets, max F1 on all tune pairs; "
                 "ties -> higher threshold, then higher overlaps",
         "chosen": {"threshold": th, "close_overlap": best["close_overlap"],
-                   "condition_overlap": best["condition_overlap"], "order_overlap": best["order_overlap"]},
+                   "condition_overlap": best["condition_overlap"], "order_overlap": best["order_overlap"],
+                   "support_overlap": best["support_overlap"]},
         "old": {"threshold": OLD_THRESHOLD, **old},
         "new": new,
         "neighbours": {str(t): e for t, e in neighbours.items()},
         "old_sweep_tune": {str(t): e for t, e in old_sweep.items()},
-        "grid_tune": [{k: g[k] for k in ("threshold", "close_overlap", "condition_overlap", "order_overlap")} |
+        "grid_tune": [{k: g[k] for k in ("threshold", "close_overlap", "condition_overlap", "order_overlap",
+                                         "support_overlap")} |
                       {k: g["tune"][k] for k in ("paraphrase_recall", "near_miss_false_merge",
                                                   "other_distinct_merged", "meets_targets")} |
                       {"f1": g["tune"]["all"]["f1"]} for g in grid],
