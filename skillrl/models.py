@@ -17,7 +17,15 @@ The model: ``LlamaForCausalLM``, 134,515,008 parameters (30 layers, hidden size 
 key-value heads, vocabulary 49,152, tied embeddings, context 8,192), float32. Its tokenizer uses ChatML
 (``<|im_start|>role\\n...<|im_end|>\\n``; ``<|im_end|>`` is both eos and pad, ``<|im_start|>`` bos) and the chat
 template shipped in the GGUF file, unchanged: a system message is inserted when the conversation has none
-("You are a helpful AI assistant named SmolLM, trained by Hugging Face"); it renders no tools.
+("You are a helpful AI assistant named SmolLM, trained by Hugging Face"); it renders no tools (TRL's
+``supports_tool_calling`` is false for it), and ``<tool_call>``, ``<think>``, ``<action>`` are not tokens of its
+vocabulary (5, 3 and 3 tokens).
+
+Zero-shot it does not act in ALFWorld: on the first observation of 6 valid_seen games (one per task type), in 108
+replies (three prompt formats: a bare command, verl-agent's ``<think>``/``<action>`` prompt, a ``step`` tool call;
+with and without the official skill block; greedy and sampled at temperature 1) none was an admissible command,
+an ``<action>`` tag or a tool call; greedy replies mostly repeat the observation. Train it (cold-start SFT) before
+expecting rewards from it.
 
 Conversion (:func:`smollm2_path`): transformers de-quantises the GGUF tensors
 (``AutoModelForCausalLM.from_pretrained(folder, gguf_file=NAME)``); ``save_pretrained`` refuses a model loaded
@@ -348,7 +356,7 @@ def load_smollm2(cache: str | os.PathLike[str] | None = None, *, dtype: Any = No
         dtype: torch dtype of the weights (default ``torch.float32``, as stored).
 
     Returns:
-        ``(model, tokenizer)``: a ``LlamaForCausalLM`` in eval mode and its ChatML tokenizer (about 4 s from the
+        ``(model, tokenizer)``: a ``LlamaForCausalLM`` in eval mode and its ChatML tokenizer (4-18 s from the
         cache on 2 busy cores).
 
     Raises:
