@@ -8,8 +8,9 @@
 
 Each selected game is played twice with the same policy seed: once with the bank's skills in the prompt
 (:class:`skillrl.adapters.agent.SkillAgentMemory`, the same placement as in RL and in the cold-start SFT data) and once
-without. The policy chooses among ALFWorld's admissible commands (its reply is parsed; when it is not an
-admissible command, the one it contains or the closest is taken). With ``--evolve-every N`` the skills agent's own
+without. The policy's reply is read with the one ALFWorld action protocol (:mod:`skillrl.actions`): an admissible command
+is played, a near miss is mapped to the closest admissible one only above ``MAP_THRESHOLD``, anything else goes to
+the game as written and counts as an invalid action. With ``--evolve-every N`` the skills agent's own
 episodes evolve the bank every N episodes (teacher ``--teacher``), as ExpeL / ReasoningBank do at inference.
 
 Writes ``<out-dir>/inference_alfworld.json`` (per-category success with / without skills on the same games, every
