@@ -53,6 +53,7 @@ def test_heldout_games_are_the_last_per_type_and_never_kept(train_games):
     assert rows[0]["game"] == str(held[0].path) and rows[0]["split"] == "heldout_train" and "task" not in rows[0]
 
 
+@pytest.mark.slow  # ~20 s: one real game played to the win
 @pytest.mark.alfworld
 def test_tool_plays_commands_records_invalid_replies_and_scores_the_rollout(train_games):
     pytest.importorskip("alfworld")

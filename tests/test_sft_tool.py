@@ -25,6 +25,7 @@ def setup(shared_data: Path, tiny_model):
     return games, runtime, shared_data / "alfworld/expert_demos_train.jsonl"
 
 
+@pytest.mark.slow  # ~70 s on 2 idle cores (replay, 3 SFT steps of the tiny model, the demos file read twice)
 @pytest.mark.alfworld
 def test_cold_start_examples_start_like_rollouts_and_train_on_the_calls_only(setup, tiny_model, tmp_path, monkeypatch):
     import skillrl.sft as sft
