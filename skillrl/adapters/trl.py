@@ -123,7 +123,7 @@ def completion_steps(completion: Any) -> list[Step]:
             steps.append(Step(action=str(action)))
         elif steps:
             obs = steps[-1].observation
-            steps[-1] = Step(action=steps[-1].action, observation=(obs + "\n" if obs else "") + str(content))
+            steps[-1] = steps[-1].model_copy(update={"observation": (obs + "\n" if obs else "") + str(content)})
     return steps
 
 
