@@ -28,28 +28,25 @@ from skillrl.bank import SkillBank
 from skillrl.errors import MissingDependencyError, SkillRLError
 
 
-def _flags_as_flags(command: Any, ctx: Any) -> None:
+def _flags_as_flags(params: list[Any]) -> list[Any]:
     """Show boolean flags (``--json``, ``--progress/--no-progress``, ``--help``) without a ``<bool>`` value in
     ``--help``: typer's rich help prints the type of every option, flags included, as if they took a value."""
-    for param in command.get_params(ctx):
+    for param in params:
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
+    return params
 
 
 class _Group(TyperGroup):
     """The ``skillrl`` group: its own and every command's flags rendered as flags (see :func:`_flags_as_flags`)."""
 
     def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
-        for param in params:
-            if getattr(param, "is_flag", False) and param.metavar is None:
-                param.metavar = ""
-        return params
+        return _flags_as_flags(super().get_params(ctx))
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
         if command is not None:
-            _flags_as_flags(command, ctx)
+            _flags_as_flags(command.get_params(ctx))
         return command
 
 
@@ -70,7 +67,7 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                        help="Print the skillrl version and exit.")) -> None:
-    """SkillRL skill banks: inspect, detect categories, retrieve, convert, diff, distill, evolve."""
+    pass  # the group's options only (its help text is the Typer's)
 
 
 def _emit(obj: Any) -> None:
