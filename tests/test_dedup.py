@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from benchdata import load_build
 
 from skillrl.bank import SkillBank
 from skillrl.dedup import (
@@ -311,11 +312,7 @@ def test_contrast_rules_can_be_narrowed():
 
 
 def test_labelled_set_edits_apply_and_parts_are_stratified(banks, bench):
-    sys.path.insert(0, str(REPO / "benchmarks" / "data" / "dedup"))
-    try:
-        import build
-    finally:
-        sys.path.pop(0)
+    build = load_build("dedup")
     skills = {f"{n}/{s.skill_id}": s for n, b in banks.items() for s in b.skills()}
     edits = [e for n in banks for e in build.load_jsonl(build.HERE / f"near_misses_{n}.jsonl")]
     assert len(edits) >= 350 and {e["kind"] for e in edits} >= {"negation", "condition", "number", "order",
