@@ -74,7 +74,7 @@ SMOLLM2 = "SmolLM2-135M-Instruct"
 # Deprecation notices raised inside transformers / TRL / torch on every step of a CPU run: they say nothing about
 # this job and bury its log. Filtered by message, so any other warning still shows.
 QUIET_WARNINGS = (
-    r".*is_gradient_checkpointing.*is deprecated.*",
+    r".*gradient_checkpointing.*is deprecated.*",  # transformers 5: renamed activation_checkpointing (TRL uses the old)
     r".*`torch\.utils\.checkpoint`.*use_reentrant.*",
     r".*torch\.cpu\.amp\.autocast.*is deprecated.*",
     r".*The attention mask is not set.*",
