@@ -220,8 +220,10 @@ class EpisodeLog:
 
 
 def real_moves(episode) -> int:
-    """Steps whose command the game acted on (anything but ALFWorld's "Nothing happens.")."""
-    return sum(bool(s.action) and not s.observation.strip().startswith("Nothing happens") for s in episode.steps)
+    """Steps whose command the game acted on: a ``step`` call the game answered with anything but ALFWorld's
+    "Nothing happens." (a text turn that called no tool has no observation: the game never saw it)."""
+    return sum(bool(s.action) and bool(s.observation.strip()) and not s.observation.strip().startswith(
+        "Nothing happens") for s in episode.steps)
 
 
 def _titles(bank, ids):
@@ -427,9 +429,14 @@ def plot_summary(summary: dict, path: Path) -> None:
         ax_b.axvline(ev["step"], color="grey", linestyle=":", linewidth=1)
     ax_b.set_title("skill bank size (dotted: evolution)", fontsize=10)
     # TODO(issue 15): per-skill utility with intervals, from skillrl.utility, once it is on main (a fourth panel).
-    for ax in (ax_r, ax_s, ax_b):
+    last = max(1, summary["ran"]["steps"])
+    for ax in (ax_r, ax_s, ax_b):  # one step axis for the three panels, integer ticks only
         ax.set_xlabel("step")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(-0.3, last + 0.3)
+        if last <= 12:
+            ax.set_xticks(range(0, last + 1))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=8, frameon=False,
                   ncol=min(3, max(1, len(ax.get_legend_handles_labels()[0]))))
     fig.suptitle(f"SkillRL on ALFWorld ({summary['ran']['model']['name']})", fontsize=11)
