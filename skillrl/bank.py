@@ -243,7 +243,8 @@ def _flagged(verdict: Any) -> bool:
 
 
 def _content_key(kind: str, record: dict[str, Any]) -> tuple[Any, ...]:
-    fields = (_SKILL_FIELDS if kind == "skill" else _MISTAKE_FIELDS + ("category",))
+    """The text of a record (its tier and category left out): one quarantine entry per injected text."""
+    fields = ("title", "principle", "when_to_apply") if kind == "skill" else _MISTAKE_FIELDS
     return (kind, *(record.get(f) for f in fields))
 
 
@@ -593,7 +594,8 @@ class SkillBank:
 
         Returns:
             The entry (a copy). When the quarantine already holds a record of the same kind and content, that entry
-            is returned and no new one is made (a teacher repeating an injection does not grow the quarantine).
+            is returned and no new one is made (a teacher repeating an injection does not grow the quarantine; tier
+            and category are not compared).
 
         Raises:
             KeyError: ``record`` is an id no active skill or mistake has.

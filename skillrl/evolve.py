@@ -313,6 +313,7 @@ class Evolver:
                     continue
                 items = [("skill", p) for p in answer.value.skills] + [("mistake", p) for p in answer.value.mistakes]
                 proposals[cat] = [(kind, p, [e.episode_id for e in shown]) for kind, p in items]
+            report.over_budget.sort(key=report.low_categories.index)  # ask order
             with bank.transaction(f"evolution at step {step}: low categories {report.low_categories}",
                                   op="evolve", step=step, teacher=report.teacher):
                 self._apply(bank, proposals, step, report)
@@ -339,30 +340,38 @@ class Evolver:
         cfg = self.config
         budget = cfg.max_teacher_tokens
         redact = cfg.redaction()
-        pool = ThreadPoolExecutor(max_workers=min(len(asks), cfg.max_concurrent_categories),
-                                  thread_name_prefix="skillrl-evolve")
+        workers = min(len(asks), cfg.max_concurrent_categories)
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="skillrl-evolve")
+        queue = list(asks)  # submitted as workers free up, so a spent token budget stops further asks
         futures: dict[str, Future[Any]] = {}
         done: set[Future[Any]] = set()
-        unasked: list[str] = []  # cancelled before they started: the token budget was spent
+        unasked: list[str] = []  # never asked: the token budget was spent first
+
+        def submit_next() -> Future[Any]:
+            cat, bank_cat, shown, existing, mistakes = queue.pop(0)
+            futures[cat] = pool.submit(ask_teacher, self.teacher, "reflect", shown, bank_cat, existing, mistakes,
+                                       deadline=deadline, redact=redact)
+            return futures[cat]
+
         try:
-            for cat, bank_cat, shown, existing, mistakes in asks:
-                futures[cat] = pool.submit(ask_teacher, self.teacher, "reflect", shown, bank_cat, existing, mistakes,
-                                           deadline=deadline, redact=redact)
-            pending = set(futures.values())
+            pending = {submit_next() for _ in range(workers)}
             while pending:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 finished, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
                 done |= finished
-                if budget is not None and not unasked and _tokens_of(done) > budget:
-                    unasked = [c for c, f in futures.items() if f in pending and f.cancel()]
-                    pending = {f for f in pending if not f.cancelled()}  # in flight: finish, counted, dropped
+                if budget is not None and queue and _tokens_of(done) > budget:
+                    unasked += [a[0] for a in queue]
+                    queue.clear()
+                while queue and len(pending) < workers:
+                    pending.add(submit_next())
         finally:
             pool.shutdown(wait=False, cancel_futures=True)  # never wait for an abandoned call
         answers: dict[str, Any] = {}
-        for cat, fut in futures.items():  # in ask order: lowest success rate first
-            if fut in done:
+        for cat, *_ in asks:  # in ask order: lowest success rate first
+            fut = futures.get(cat)
+            if fut is not None and fut in done:
                 answers[cat] = fut.result()
                 continue
             if cat in unasked:
@@ -371,7 +380,7 @@ class Evolver:
                                      f"{_tokens_of(done)} tokens > max_teacher_tokens={budget}")
                 continue
             report.timed_out.append(cat)
-            state = "never asked (queued behind other categories)" if fut.cancelled() else "no answer, abandoned"
+            state = "never asked (queued behind other categories)" if fut is None else "no answer, abandoned"
             report.errors.append(f"{cat}: teacher ran out of time: {state} when the step's budget of "
                                  f"max_seconds={cfg.max_seconds:g} s ran out")
         return answers
