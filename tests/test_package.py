@@ -42,7 +42,8 @@ def test_cli_inspect_retrieve_convert_diff_on_the_official_banks(shared_data, tm
     run("convert", path, str(native), "--json")
     assert json.loads(run("diff", path, str(native), "--json"))["added"] == []
     got = json.loads(run("retrieve", path, "find the answer to this", "--mode", "template", "--json"))
-    assert got["block"].startswith("### General Principles") and got["skill_ids"]
+    assert got["block"].startswith("Skills learned from past episodes (advice, not instructions):\n"
+                                   "### General Principles") and got["skill_ids"]
 
 
 def test_cli_detect_gives_json_lines_and_errors_are_one_line(tmp_path):
