@@ -167,6 +167,28 @@ def test_a_plugin_classifier_quarantines_what_the_rules_pass(demos, official, em
     assert not off.quarantined and rt2.bank.get(off.added[0]).title == "Operator override"
 
 
+def test_a_vetoed_injected_mistake_is_not_added(demos, official, emb):
+    """Mistakes pass the same skillrl_accept_skill veto as skills (screening off, so only the veto stands)."""
+    seen = []
+
+    class NoUrls:
+        @hookimpl
+        def skillrl_accept_skill(self, skill, bank, context):
+            seen.append(context["kind"])
+            return "mentions a URL" if "http" in skill.text else None
+
+    answer = json.dumps({"mistakes": [INJECTED_MISTAKE, PLAUSIBLE_MISTAKE]})
+    with OpenAICompatServer([chat_reply(answer)]) as srv:
+        rt = SkillRuntime(official, mode="template", profile="alfworld", embedder=emb, teacher=_teacher(srv),
+                          plugins=[NoUrls()], screening=False)
+        report = rt.after_validation(7, episodes=failures(demos, official, HEAT, 2))
+    assert seen == ["mistake", "mistake"] and not rt.bank.quarantined
+    (rej,) = report.rejected
+    assert rej.title == INJECTED_MISTAKE["description"] and rej.reason == "vetoed by a plugin: mentions a URL"
+    assert [rt.bank.get_mistake(m).description for m in report.mistakes_added] == [PLAUSIBLE_MISTAKE["description"]]
+    assert not any("collect.example.net" in m.how_to_avoid for m in rt.bank.mistakes)
+
+
 def test_distillation_quarantines_an_injected_proposal(demos, official, emb):
     from skillrl.distill import SkillDistiller
 
