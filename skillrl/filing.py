@@ -246,7 +246,8 @@ class Filer:
 
     Args:
         policy: caps and behaviour (see :class:`FilingPolicy`).
-        dedup: the content deduplicator (``None``: exact title/principle match only, no embedding model).
+        dedup: the content deduplicator (``None``: :class:`~skillrl.dedup.Deduplicator` with the default embedder,
+            loaded on first use; ``Deduplicator(None, lazy_default=False)`` for exact title/principle match only).
         accept: ``(record, context) -> reason | None``, a veto (the runtime passes the ``skillrl_accept_skill``
             hook); ``context`` holds ``kind`` (``"skill"`` / ``"mistake"``), ``action`` (``"add"`` / ``"refine"``),
             ``category`` and whatever the caller adds (``step``, ``teacher``, ``phase``).
