@@ -88,6 +88,17 @@ class SkillConfig(BaseModel):
         evolve_split: only validations of this split evolve the bank (``None``: any split).
         success_threshold: an episode whose reward is at least this counts as a success when the environment does not
             say (default 1.0).
+        ablation: share of GRPO groups whose block withholds one skill, the causal credit signal of
+            :mod:`skillrl.utility` (default 0.0: off). The skill is a deterministic function of the group (its task,
+            category and the key the adapter passes: TRL the trainer step) and ``ablation_seed``, so the G copies of a
+            group, on every rank, get the same block. Cost: a skill is withheld in ``ablation / skills per block`` of
+            its category's episodes, and a clear effect (0.2 in success rate) needs about a hundred withheld episodes
+            to show (``benchmarks/bench_utility.py``); those groups train on a block one skill short (skill dropout).
+        ablation_seed: seed of that choice (default 0).
+        ablation_scope: which skills may be withheld: ``"all"`` (default), ``"task_specific"`` (the category's own;
+            fewer candidates, so each is withheld more often) or ``"general"``.
+        ablation_eval: ablate evaluation groups too (default False: scored evaluations see the full block; their
+            episodes still count as uses).
         plugins: import paths of plugins to register (``"pkg.module"`` or ``"pkg.module:attribute"``), for adapters
             that cannot be handed objects (OpenRLHF's executors and bank actor).
     """
@@ -113,6 +124,10 @@ class SkillConfig(BaseModel):
     evolution: EvolutionConfig = Field(default_factory=EvolutionConfig)
     evolve_split: str | None = None
     success_threshold: float = 1.0
+    ablation: float = Field(0.0, ge=0.0, le=1.0)
+    ablation_seed: int = 0
+    ablation_scope: Literal["all", "task_specific", "general"] = "all"
+    ablation_eval: bool = False
     plugins: list[str] = Field(default_factory=list)
 
     #: raised for invalid values read by :meth:`from_env` (subclasses name their own)

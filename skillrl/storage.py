@@ -58,6 +58,9 @@ CONTENT_KEYS = ("general_skills", *TASK_KEYS, "common_mistakes")
 OFFICIAL_KEYS = (*CONTENT_KEYS, "metadata")
 NATIVE_KEYS = ("format", "format_version", "version", "task_key", "key_order", "extra", "history")
 """Top-level keys only the native format has (with :data:`OFFICIAL_KEYS`)."""
+NATIVE_OPTIONAL_KEYS = ("stats",)
+"""Top-level keys a native file may have (written only when not empty, so older files still load): ``stats``, the
+usage per skill (:class:`skillrl.utility.UsageStats`, checked by :meth:`~skillrl.utility.UsageStats.from_native`)."""
 
 Format = Literal["native", "official"]
 
@@ -315,7 +318,8 @@ def check_native_header(doc: dict[str, Any], file: str | os.PathLike[str] | None
     """Check a native document's top level (everything but the records and the history entries); return its
     ``task_key``.
 
-    Every key :meth:`SkillBank.to_native` writes must be present and no other; ``format_version`` is
+    Every key :meth:`SkillBank.to_native` always writes must be present and no other but
+    :data:`NATIVE_OPTIONAL_KEYS`; ``format_version`` is
     :data:`NATIVE_FORMAT_VERSION`; ``version`` a non-negative integer (not a boolean, not ``3.0``); ``task_key`` one
     of :data:`TASK_KEYS`; ``key_order`` a list of distinct strings; ``extra`` an object that does not shadow a key
     of the bank itself; ``history`` a list.
@@ -329,8 +333,9 @@ def check_native_header(doc: dict[str, Any], file: str | os.PathLike[str] | None
     task_key = doc.get("task_key")
     if task_key not in TASK_KEYS:
         raise BankFormatError(file, "$.task_key", " or ".join(map(repr, TASK_KEYS)), short_repr(task_key))
-    allowed = (*NATIVE_KEYS, "general_skills", task_key, "common_mistakes", "metadata")
-    for k in allowed:
+    required = (*NATIVE_KEYS, "general_skills", task_key, "common_mistakes", "metadata")
+    allowed = (*required, *NATIVE_OPTIONAL_KEYS)
+    for k in required:
         if k not in doc:
             raise BankFormatError(file, key_path("$", k), "present in a native bank (skillrl writes every key)",
                                   "nothing")
