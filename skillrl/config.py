@@ -89,7 +89,7 @@ class SkillConfig(BaseModel):
         success_threshold: an episode whose reward is at least this counts as a success when the environment does not
             say (default 1.0).
         ablation: share of GRPO groups whose block withholds one skill, the causal credit signal of
-            :mod:`skillrl.utility` (default 0.0: off). The skill is a deterministic function of the group (its task,
+            :mod:`skillrl.utility` (default 0.0: off; below 1, since the full-block groups are the comparison). The skill is a deterministic function of the group (its task,
             category and the key the adapter passes: TRL the trainer step) and ``ablation_seed``, so the G copies of a
             group, on every rank, get the same block. Cost: a skill is withheld in ``ablation / skills per block`` of
             its category's episodes, and a clear effect (0.2 in success rate) needs about a hundred withheld episodes
@@ -124,7 +124,7 @@ class SkillConfig(BaseModel):
     evolution: EvolutionConfig = Field(default_factory=EvolutionConfig)
     evolve_split: str | None = None
     success_threshold: float = 1.0
-    ablation: float = Field(0.0, ge=0.0, le=1.0)
+    ablation: float = Field(0.0, ge=0.0, lt=1.0)
     ablation_seed: int = 0
     ablation_scope: Literal["all", "task_specific", "general"] = "all"
     ablation_eval: bool = False

@@ -2,8 +2,10 @@
 
 **Usage** (:class:`UsageStats`, the ``stats`` section of a native bank file). Every episode the runtime records
 (:meth:`skillrl.runtime.SkillRuntime.record`, train and evaluation alike) is counted per *cell* ``(skill, split,
-category, bank version)``, in one of two arms: *shown* (the skill was in the block, ``Episode.skill_ids``) or
-*withheld* (it would have been, but the ablation design left it out, ``Episode.metadata["withheld"]``). An arm keeps
+category, bank version)``, in one of three arms: *shown* (the skill was in the full block, ``Episode.skill_ids``,
+nothing withheld), *withheld* (it would have been in the block, but the ablation design left it out,
+``Episode.metadata["withheld"]``) and *shown_ablated* (shown in a group that withheld another skill: counted as a
+use, not compared, since that block lacks another skill whose effect would leak into the comparison). An arm keeps
 the number of episodes, successes and the reward sum, and three sums over GRPO groups (clusters) for the interval
 (see below). Per ``(split, category, version)`` the same numbers are kept for all episodes that carried a block. The
 official export never contains them; the strict loader checks them (:meth:`UsageStats.from_native`).
@@ -18,7 +20,10 @@ completions sampled from one context) and the choice is independent of the outco
 skill versions inside GRPO groups the same way; this is the leave-one-out variant for single skills.
 
 **Estimator** (:func:`estimate`). A skill's utility in its category is ``P(success | shown) - P(success | withheld)``
-among the episodes where it was eligible (in the block the task would get). Per arm a Beta posterior (prior
+among the episodes where it was eligible (in the block the task would get): the full block against the full block
+without that one skill, both from groups the hash assigned at random. ``ablation`` must therefore stay below 1 (the
+full-block groups are the comparison); the variance ``K/ablation + 1/(1 - ablation)`` (``K`` skills per block) is
+lowest near ``ablation = sqrt(K) / (1 + sqrt(K))``: 0.7 for 6 skills, 0.8 for 17. Per arm a Beta posterior (prior
 ``Beta(1, 1)``) on the success probability; the difference is summarised by Monte-Carlo draws (``draws``, default
 20,000, a fixed seed per skill: results do not depend on the order of skills), giving the posterior mean (the
 reported ``utility``, in [-1, 1]), an equal-tailed interval and ``P(utility > 0)``. Source: the Beta-Bernoulli model
@@ -112,7 +117,8 @@ ARM_FIELDS = ("n", "successes", "reward", "groups", "sum_k2", "sum_nk", "sum_n2"
 with ``n_g`` episodes and ``k_g`` successes: ``sum_k2 = sum k_g^2``, ``sum_nk = sum n_g k_g``, ``sum_n2 = sum n_g^2``
 (what the design effect needs)."""
 _N, _K, _R, _M, _K2, _NK, _N2 = range(7)
-SHOWN, WITHHELD = 0, 1
+SHOWN, WITHHELD, SHOWN_ABLATED = 0, 1, 2
+ARMS = ("shown", "withheld", "shown_ablated")
 _FAMILY_GENERAL = "\x00general"
 
 
@@ -165,11 +171,12 @@ class _CellDoc(BaseModel):
     version: StrictInt = Field(ge=0)
     shown: _ArmDoc | None = None
     withheld: _ArmDoc | None = None
+    shown_ablated: _ArmDoc | None = None
 
     @model_validator(mode="after")
     def _some_arm(self) -> _CellDoc:
-        if self.shown is None and self.withheld is None:
-            raise ValueError("a cell with at least one of 'shown' / 'withheld'")
+        if self.shown is None and self.withheld is None and self.shown_ablated is None:
+            raise ValueError("a cell with at least one of 'shown' / 'withheld' / 'shown_ablated'")
         return self
 
 
@@ -255,7 +262,7 @@ class UsageStats:
             per: dict[tuple[str, int], list[Any]] = {}
             total = [0, 0, 0.0]
             for shown, withheld, won, reward in members:
-                for arm, ids in ((SHOWN, shown), (WITHHELD, withheld)):
+                for arm, ids in ((SHOWN_ABLATED if withheld else SHOWN, shown), (WITHHELD, withheld)):
                     for sid in ids:
                         acc = per.setdefault((sid, arm), [0, 0, 0.0])
                         acc[0] += 1
@@ -265,7 +272,7 @@ class UsageStats:
                 total[1] += int(won)
                 total[2] += reward
             for (sid, arm), (n, k, r) in per.items():
-                cell = self.cells.setdefault((sid, sp, cat, v), [_new_arm(), _new_arm()])
+                cell = self.cells.setdefault((sid, sp, cat, v), [_new_arm(), _new_arm(), _new_arm()])
                 _add_arm(cell[arm], [n, k, r, 1, k * k, n * k, n * n])
             n, k, r = total
             _add_arm(self.categories.setdefault((sp, cat, v), _new_arm()), [n, k, r, 1, k * k, n * k, n * n])
@@ -276,10 +283,10 @@ class UsageStats:
     def merge(self, other: UsageStats) -> None:
         """Add ``other``'s counts to these (e.g. another rank's episodes since the last synchronisation)."""
         self.episodes += other.episodes
-        for key, (shown, withheld) in other.cells.items():
-            cell = self.cells.setdefault(key, [_new_arm(), _new_arm()])
-            _add_arm(cell[SHOWN], shown)
-            _add_arm(cell[WITHHELD], withheld)
+        for key, arms in other.cells.items():
+            cell = self.cells.setdefault(key, [_new_arm(), _new_arm(), _new_arm()])
+            for mine, theirs in zip(cell, arms):
+                _add_arm(mine, theirs)
         for key, arm in other.categories.items():
             _add_arm(self.categories.setdefault(key, _new_arm()), arm)
 
@@ -291,7 +298,7 @@ class UsageStats:
     # ------------------------------------------------------------------ reading
     def uses(self, skill_id: str) -> int:
         """Episodes that showed ``skill_id`` (every split, category and version)."""
-        return sum(c[SHOWN][_N] for k, c in self.cells.items() if k[0] == skill_id)
+        return sum(c[SHOWN][_N] + c[SHOWN_ABLATED][_N] for k, c in self.cells.items() if k[0] == skill_id)
 
     def withheld(self, skill_id: str) -> int:
         """Episodes from which ``skill_id`` was withheld."""
@@ -315,8 +322,10 @@ class UsageStats:
             if sid != skill_id:
                 continue
             _add_arm(shown, cell[SHOWN])
+            _add_arm(shown, cell[SHOWN_ABLATED])
             _add_arm(held, cell[WITHHELD])
             _add_arm(versions.setdefault(v, _new_arm()), cell[SHOWN])
+            _add_arm(versions[v], cell[SHOWN_ABLATED])
         return {"shown": shown[_N], "shown_successes": shown[_K], "shown_reward": shown[_R],
                 "withheld": held[_N], "withheld_successes": held[_K], "withheld_reward": held[_R],
                 "by_version": {v: {"shown": a[_N], "success_rate": a[_K] / a[_N] if a[_N] else None}
@@ -329,12 +338,9 @@ class UsageStats:
             return {name: (float(x) if name == "reward" else int(x)) for name, x in zip(ARM_FIELDS, a)}
 
         cells = []
-        for (sid, sp, cat, v), (shown, held) in sorted(self.cells.items(), key=lambda kv: _sort_key(kv[0])):
+        for (sid, sp, cat, v), arms in sorted(self.cells.items(), key=lambda kv: _sort_key(kv[0])):
             doc: dict[str, Any] = {"skill_id": sid, "split": sp, "category": cat, "version": v}
-            if shown[_N]:
-                doc["shown"] = arm(shown)
-            if held[_N]:
-                doc["withheld"] = arm(held)
+            doc.update({name: arm(a) for name, a in zip(ARMS, arms) if a[_N]})
             cells.append(doc)
         cats = [{"split": sp, "category": cat, "version": v, **arm(a)}
                 for (sp, cat, v), a in sorted(self.categories.items(), key=lambda kv: _sort_key(("",) + kv[0]))]
@@ -362,8 +368,7 @@ class UsageStats:
             if key in out.cells:
                 raise BankFormatError(file, f"{path}.cells[{i}]", "each (skill_id, split, category, version) once",
                                       short_repr(list(key)))
-            out.cells[key] = [c.shown.as_list() if c.shown else _new_arm(),
-                              c.withheld.as_list() if c.withheld else _new_arm()]
+            out.cells[key] = [a.as_list() if a else _new_arm() for a in (c.shown, c.withheld, c.shown_ablated)]
         for i, c in enumerate(parsed.categories):
             key2 = (c.split, c.category, c.version)
             if key2 in out.categories:
@@ -566,7 +571,7 @@ def _cells_by_skill(stats: UsageStats) -> dict[str, CellList]:
 def _strata(cells: CellList, t: _Target) -> tuple[list[tuple[list[Any], list[Any]]], list[Any], list[Any]]:
     strata = []
     shown_all, held_all = _new_arm(), _new_arm()
-    for (_sid, _sp, cat, v), (shown, held) in cells:
+    for (_sid, _sp, cat, v), (shown, held, _partial) in cells:
         if v < t.since or (t.until is not None and v >= t.until):
             continue
         if t.only_category is not None and cat != t.only_category:
@@ -682,7 +687,7 @@ def estimate(stats: UsageStats, bank: SkillBank | None = None, *, by: Literal["s
         if diff is not None:
             lo, hi = np.quantile(diff, [(1.0 - lvl) / 2.0, 1.0 - (1.0 - lvl) / 2.0])
             fields.update(ci_low=float(lo), ci_high=float(hi))
-        uses = sum(c[SHOWN][_N] for k, c in index.get(t.skill_id, [])
+        uses = sum(c[SHOWN][_N] + c[SHOWN_ABLATED][_N] for k, c in index.get(t.skill_id, [])
                    if (t.only_category is None or k[2] == t.only_category)
                    and (by == "skill" or t.category is None or k[2] == t.category))
         out.append(Estimate(skill_id=t.skill_id, category=t.category, tier=t.tier, uses=uses, level=lvl,
