@@ -595,9 +595,10 @@ class SkillRuntime:
                         "evolution/rejected": len(r.rejected), "evolution/teacher_tokens": r.tokens})
         return {prefix + k: float(v) for k, v in out.items()}
 
-    def validation_logs(self, prefix: str = METRIC_PREFIX, step: int | None = None) -> dict[str, float]:
-        """Numbers to log after a validation: success per category of the last validation (``success/<cat>``;
-        only if it ran at ``step`` when given), the evolution that validation ran (``evolution/added``, ``refined``,
+    def validation_logs(self, prefix: str = METRIC_PREFIX, step: int | None = None,
+                        split: str | None = None) -> dict[str, float]:
+        """Numbers to log after a validation: success per category of the last validation (of ``split`` when given;
+        ``success/<cat>``; only if it ran at ``step`` when given), the evolution that validation ran (``evolution/added``, ``refined``,
         ``rejected``, ``mistakes_added``, ``teacher_tokens``, ``failed``, ``retired``, ``rolled_back``, and per
         decision its evidence: ``evolution/retired/<skill_id>/utility``, ``/ci_low``, ``/ci_high``, ``/shown``,
         ``/withheld``; ``evolution/rolled_back/<skill_id>/...`` also ``previous_utility`` and ``prob_better``), the
@@ -605,7 +606,7 @@ class SkillRuntime:
         ``evolution.utility.min_episodes`` per arm). The one definition of these names; every adapter logs them as
         they are."""
         out: dict[str, float] = {}
-        last = self.validations[-1] if self.validations else None
+        last = next((v for v in reversed(self.validations) if split is None or v["split"] == split), None)
         if last and (step is None or last["step"] == step):
             out.update({f"success/{c}": float(r) for c, r in last["success_rates"].items()})
             if "evolution" in last:  # which report this validation ran (None: it did not evolve)
