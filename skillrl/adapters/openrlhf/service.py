@@ -306,8 +306,9 @@ class SkillBankService:
         ``skills/bank_version``, ``skills/bank_size``) of the scored split plus this adapter's counts of the last
         :meth:`end_validation` (only when it ran at ``step``, if given): ``skills/eval_episodes``,
         ``skills/eval_from_samples`` (samples that had no recorded episode) and, when it evolved the bank,
-        ``skills/test_time_learning`` (1.0: from the games it scored). When evolution used another split, its ``evolution/...``
-        numbers are logged under the same names and its success under ``skills/<split>/success/<category>``."""
+        ``skills/test_time_learning`` (1.0: from the games it scored). When evolution used another split, its
+        ``evolution/...`` numbers are logged under the same names and its success under
+        ``skills/<split>/success/<category>``."""
         logs = self.runtime.validation_logs(step=step, split=self.config.eval_split)
         last = self.summaries[-1] if self.summaries else None
         if last is not None and (step is None or last["step"] == step):
