@@ -598,8 +598,9 @@ class SkillRuntime:
     def validation_logs(self, prefix: str = METRIC_PREFIX, step: int | None = None,
                         split: str | None = None) -> dict[str, float]:
         """Numbers to log after a validation: success per category of the last validation (of ``split`` when given;
-        ``success/<cat>``; only if it ran at ``step`` when given), the evolution that validation ran (``evolution/added``, ``refined``,
-        ``rejected``, ``mistakes_added``, ``teacher_tokens``, ``failed``, ``retired``, ``rolled_back``, and per
+        ``success/<cat>``; only if it ran at ``step`` when given), the evolution that validation ran
+        (``evolution/added``, ``refined``, ``rejected``, ``mistakes_added``, ``teacher_tokens``, ``failed``,
+        ``retired``, ``rolled_back``, and per
         decision its evidence: ``evolution/retired/<skill_id>/utility``, ``/ci_low``, ``/ci_high``, ``/shown``,
         ``/withheld``; ``evolution/rolled_back/<skill_id>/...`` also ``previous_utility`` and ``prob_better``), the
         bank's version and size, and each skill's utility where it has evidence (``utility/<skill_id>``, at least
