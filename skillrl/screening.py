@@ -174,6 +174,9 @@ HOMOGLYPHS = {
     "χ": "x", "ω": "w", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
     "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
 }
+#: small-capital and other styled letters that NFKC leaves alone (folded before matching, flagged as styled)
+SMALL_CAPS = dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnopqrstuvwyz"))
+HOMOGLYPHS.update(SMALL_CAPS)
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 
 
@@ -233,6 +236,8 @@ def _normalise(raw: str) -> _Text:
         if _invisible_class(cp, prev):
             continue
         prev = ch
+        if unicodedata.category(ch) == "Mn":  # combining marks (accents decomposed, strike-through overlays)
+            continue
         if cp in _QUOTES:
             out = _QUOTES[cp]
         elif cp in _DASHES:
@@ -529,7 +534,7 @@ _USE_GATES = True  # tests switch gates off to check that they never hide a matc
 def regex_rule(name: str, kind: str, weight: float, description: str, pattern: str, *, neg: bool = False,
                cond: bool = False, untrusted: bool = False, cased: bool = False, decoded: bool = True,
                need: str | None = None, need_weight: float | None = None, exclude: str | None = None,
-               gate: Sequence[str] | str = (), words: bool = True) -> Rule:
+               gate: Sequence[str] | str = (), words: bool = True, unless: str | None = None) -> Rule:
     """A rule matching ``pattern`` on the normalised text (and on decoded payloads when ``decoded``).
 
     ``neg``: skip a match negated within its clause. ``cond``: skip a match inside an if/when clause.
@@ -538,7 +543,8 @@ def regex_rule(name: str, kind: str, weight: float, description: str, pattern: s
     the rule's full weight; without it the hit counts ``need_weight`` (dropped when ``None``). ``exclude``: skip a
     match whose text contains this pattern. ``gate``: substrings of which one must occur in the text for the
     pattern to be tried at all, or a regex that must match (a speed-up only: every match satisfies it).
-    ``words``: matches start and end on word boundaries (off for markup and URL rules).
+    ``words``: matches start and end on word boundaries (off for markup and URL rules). ``unless``: skip a match
+    whose sentence matches this pattern.
     """
     # the normalised text is lowercase: patterns are written in lowercase. ``words``: a match must start and end on
     # word boundaries (the end through a lookahead, so the engine backtracks to a shorter alternative)
@@ -547,6 +553,7 @@ def regex_rule(name: str, kind: str, weight: float, description: str, pattern: s
     need_rx = re.compile(need) if need else None
     excl_rx = re.compile(exclude) if exclude else None
     gate_rx = re.compile(gate if isinstance(gate, str) else "|".join(map(re.escape, gate))) if gate else None
+    unless_rx = re.compile(unless) if unless else None
 
     def find(view: FieldView):
         texts = [("", view.text.cased if cased else view.text.norm)]
@@ -574,10 +581,13 @@ def regex_rule(name: str, kind: str, weight: float, description: str, pattern: s
                 if excl_rx is not None and excl_rx.search(m.group(0)):
                     continue
                 w = weight
-                if need_rx is not None:
+                if need_rx is not None or unless_rx is not None:
                     a = max(t.rfind(c, 0, s) for c in ".!?\n") + 1
                     ends = [i for i in (t.find(c, m.end()) for c in ".!?\n") if i >= 0]
                     sentence = t[a: min(ends) if ends else len(t)]
+                    if unless_rx is not None and unless_rx.search(sentence):
+                        continue
+                if need_rx is not None:
                     if not need_rx.search(sentence):
                         if need_weight is None:
                             continue
@@ -641,10 +651,36 @@ _U_ESC = re.compile(r"(?:\\u[0-9a-fA-F]{4}){4,}")
 _PCT = re.compile(r"(?:%[0-9a-fA-F]{2}){4,}")
 _ENT = re.compile(r"(?:&#(?:x[0-9a-fA-F]+|\d+);){3,}")
 _WORDS = re.compile(r"[a-z]+")
+_B32 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9+/=])")
+_HEX_PLAIN = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{2}){8,}(?![0-9A-Za-z])")
+_OCT_ESC = re.compile(r"(?:\\[0-3][0-7]{2}){4,}")
+_CODES = re.compile(r"(?<![\d.])(?:(?:3[2-9]|[4-9]\d|1[01]\d|12[0-6])[ ,;]+){5,}(?:3[2-9]|[4-9]\d|1[01]\d|12[0-6])"
+                    r"(?![\d.])")
+_MORSE_RUN = re.compile(r"(?:[.\-]{1,6}[ /]+){8,}[.\-]{1,6}")
+_MORSE = {".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g", "....": "h", "..": "i",
+          ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n", "---": "o", ".--.": "p", "--.-": "q", ".-.": "r",
+          "...": "s", "-": "t", "..-": "u", "...-": "v", ".--": "w", "-..-": "x", "-.--": "y", "--..": "z"}
+_ZW_RUN = re.compile(r"[\u200b-\u200d\u2060-\u2063\ufeff]{16,}")
+_ATBASH = str.maketrans("abcdefghijklmnopqrstuvwxyz", "zyxwvutsrqponmlkjihgfedcba")
+_CAESAR = {k: str.maketrans("abcdefghijklmnopqrstuvwxyz", "abcdefghijklmnopqrstuvwxyz"[k:] + "abcdefghijklmnopqrstuvwxyz"[:k])
+           for k in range(1, 26)}
 COMMON = frozenset((  # noqa: SIM905 (a word list reads better as one string)
     "the a an to of and in is you your it for on with if or be not that this as at by before "
     "after when from are all any then so do no into each every only now out up it's them they "
     "their its was will can must should what which than").split())
+#: everyday English words (function words and common verbs / nouns of instructions) used to tell whether a decoded
+#: segment reads as English
+ENGLISH = COMMON | frozenset((  # noqa: SIM905
+    "about again also always answer ask back because been being both but buy call change check click come could "
+    "data did does done down each end even file find first follow for forget get give go goal good had has have "
+    "here how ignore into just keep know last let like list look make many may me more most much my need never "
+    "new next not note number off old one open order other our over own page part past place please post print "
+    "prompt put read real reply right rule rules run same say see send set shell show site skip some start still "
+    "stop such take task tell text there these thing think those through time too turn two type under until us "
+    "use used user very want way we well were when where while who why word work would write yes yet instead "
+    "instructions previous system secret key password token cookie server site link without search query item "
+    "product shopper question result results room object every everything nothing anything done success checker "
+    "grader score reward admin operator developer mode developer ahead prior earlier later").split())
 
 
 def _texty(s: str, min_letters: int = 6) -> bool:
@@ -655,9 +691,9 @@ def _texty(s: str, min_letters: int = 6) -> bool:
     return printable >= 0.95 and " " in s.strip()
 
 
-def _english(s: str) -> float:
+def _english(s: str, vocab: frozenset[str] = COMMON) -> float:
     words = _WORDS.findall(s.lower())
-    return sum(w in COMMON for w in words) / len(words) if words else 0.0
+    return sum(w in vocab for w in words) / len(words) if words else 0.0
 
 
 def _decode_b64(tok: str) -> str | None:
@@ -706,13 +742,37 @@ def _decode_payloads(raw: str, norm: str) -> tuple[list[tuple[str, str]], list[t
             if sum(c.isalpha() for c in s) >= 3:
                 decoded.append((via, s))
                 spans.append((via, m.group(0), m.start()))
+    for m in _B32.finditer(nfkc):
+        try:
+            s = base64.b32decode(m.group(0) + "=" * (-len(m.group(0)) % 8)).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            continue
+        if _texty(s):
+            decoded.append(("base32", s))
+            spans.append(("base32", m.group(0), m.start()))
+    for via, rx, fn in (("hex", _HEX_PLAIN, lambda x: bytes.fromhex(x).decode("utf-8")),
+                        ("octal escapes", _OCT_ESC, lambda x: bytes(int(o, 8) for o in x.split("\\")[1:])
+                         .decode("utf-8")),
+                        ("character codes", _CODES, lambda x: "".join(chr(int(n)) for n in re.findall(r"\d+", x))),
+                        ("morse", _MORSE_RUN, _demorse)):
+        for m in rx.finditer(nfkc):
+            try:
+                s = fn(m.group(0))
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if _texty(s, 6) and _english(s) >= 0.15:
+                decoded.append((via, s))
+                spans.append((via, m.group(0), m.start()))
     # invisible carriers
     tags = "".join(chr(ord(c) - 0xE0000) for c in raw if 0xE0020 <= ord(c) <= 0xE007E)
     if tags:
         decoded.append(("tag characters", tags))
-    for m in re.finditer(r"[\u200b\u200c]{16,}", raw):
+    for m in _ZW_RUN.finditer(raw):
         run = m.group(0)
-        for zero in ("\u200b", "\u200c"):
+        pair = sorted(set(run))
+        if len(pair) != 2:
+            continue
+        for zero in pair:
             s = _bits_to_text("".join("0" if c == zero else "1" for c in run))
             if s:
                 decoded.append(("zero-width binary", s))
@@ -733,12 +793,30 @@ def _decode_payloads(raw: str, norm: str) -> tuple[list[tuple[str, str]], list[t
         words = [w for w in _WORDS.findall(seg) if len(w) >= 2]
         if len(words) < 5 or _english(seg) >= 0.1:
             continue
-        for via, dec in (("rot13", codecs.encode(seg, "rot13")), ("reversed text", seg[::-1])):
-            if _english(dec) >= 0.3 and len({w for w in _WORDS.findall(dec) if w in COMMON and len(w) >= 3}) >= 2:
+        tries = [("rot13", codecs.encode(seg, "rot13")), ("reversed text", seg[::-1]),
+                 ("atbash", seg.translate(_ATBASH))]
+        tries += [(f"caesar shift {k}", seg.translate(_CAESAR[k])) for k in range(1, 26) if k != 13]
+        for via, dec in tries:
+            if _english(dec, ENGLISH) >= 0.4 and len({w for w in _WORDS.findall(dec)
+                                                     if w in ENGLISH and len(w) >= 3}) >= 2:
                 decoded.append((via, dec))
                 spans.append((via, seg.strip(), -1))
                 break
+    # leetspeak: words with digits standing for letters ("w17h0u7")
+    leet = [w for w in re.findall(r"[a-z0-9@$]+", norm) if re.search(r"[a-z]", w) and re.search(r"[013457@$]", w)
+            and not re.fullmatch(r"\d+[a-z]{1,3}|[a-z]{1,3}\d+|b0\w+", w)]
+    if len(leet) >= 3:
+        dec = norm.translate(_LEET)
+        gained = {w for w in _WORDS.findall(dec) if w in COMMON and len(w) >= 3} - set(_WORDS.findall(norm))
+        if len(gained) >= 2:
+            decoded.append(("leetspeak", dec))
+            spans.append(("leetspeak", " ".join(leet[:6]), -1))
     return decoded, spans
+
+
+def _demorse(run: str) -> str:
+    words = re.split(r"\s*/\s*|\s{3,}", run.strip())
+    return " ".join("".join(_MORSE.get(c, "?") for c in w.split()) for w in words)
 
 
 # ================================================================================================ the rules
@@ -788,11 +866,26 @@ def _compat_letters(view: FieldView) -> list[tuple[str, int]]:
     if view.raw.isascii():
         return []
     found = [(i, c) for i, c in enumerate(view.raw)
-             if c.isalpha() and ord(c) > 0x7F and unicodedata.normalize("NFKC", c).isascii()
-             and unicodedata.normalize("NFKC", c) != c and unicodedata.decomposition(c).startswith("<")]
+             if c.isalpha() and ord(c) > 0x7F and ((unicodedata.normalize("NFKC", c).isascii()
+                                                  and unicodedata.normalize("NFKC", c) != c
+                                                  and unicodedata.decomposition(c).startswith("<"))
+                                                 or c in SMALL_CAPS)]
     if len(found) < 3:
         return []
     return [("".join(c for _, c in found[:24]), found[0][0])]
+
+
+def _combining(view: FieldView) -> list[tuple[str, int]]:
+    """Five or more combining marks stacked on ASCII letters (strike-through, overlays: text that renders as
+    decoration but reads as letters)."""
+    if view.raw.isascii():
+        return []
+    found = [i for i, c in enumerate(view.raw) if unicodedata.category(c) == "Mn" and i > 0
+             and view.raw[i - 1].isascii() and view.raw[i - 1].isalpha()]
+    if len(found) < 5:
+        return []
+    a = max(0, found[0] - 1)
+    return [(_show(view.raw[a: a + 40]), a)]
 
 
 def _spaced(view: FieldView) -> list[tuple[str, int]]:
@@ -837,15 +930,18 @@ _R += [
     check_rule("hidden.compat_letters", "hidden_encoding", STRONG, "fullwidth / mathematical / styled letters",
                _compat_letters),
     check_rule("hidden.spaced_letters", "hidden_encoding", STRONG, "words spelled out letter by letter", _spaced),
+    check_rule("hidden.combining_marks", "hidden_encoding", STRONG, "combining marks stacked on letters",
+               _combining),
     check_rule("hidden.encoded_text", "hidden_encoding", STRONG,
                "base64 / hex / unicode / percent / entity-encoded text",
                lambda v: [(f"{enc}: {_show(s, 60)}", st) for enc, s, st in v.spans
                           if enc in ("base64", "hex escapes", "unicode escapes", "percent-encoding",
-                                     "HTML entities")]),
+                                     "HTML entities", "base32", "hex", "octal escapes", "character codes",
+                                     "morse")]),
     check_rule("hidden.scrambled_text", "hidden_encoding", STRONG,
-               "a segment that reads as English only once rot13-decoded or reversed",
+               "a segment that reads as English only once rot13-decoded, shifted, mirrored, de-leeted or reversed",
                lambda v: [(f"{enc}: {_show(s, 60)}", st) for enc, s, st in v.spans
-                          if enc in ("rot13", "reversed text")]),
+                          if enc in ("rot13", "reversed text", "atbash", "leetspeak") or enc.startswith("caesar")]),
 ]
 _r("hidden.html_comment", "hidden_encoding", STRONG, "an HTML comment (invisible when rendered)",
    r"<!--|-->", decoded=False, words=False)
@@ -944,7 +1040,7 @@ _r("override.instructions_void", "instruction_override", STRONG,
    gate=('void', 'null', 'negotiable', 'optional', 'binding', 'deprecat', 'obsolete', 'outdated',
          'expired', 'superseded', 'suspended', 'lifted', 'waived', 'revoked', 'cancel', 'rescinded',
          'invalid', 'inactive', 'retired', 'replaced', 'no longer', 'suggestion', 'apply', 'matter',
-         'count', 'irrelevant', 'bind', 'hold'))
+         'count', 'irrelevant', 'bind', 'hold', 'advisory'))
 _r("override.devalued", "instruction_override", STRONG,
    "a trusted instruction is called a mere hint / default, or set aside by pronoun",
    alt(seq(TRUSTED_REF,
@@ -1189,12 +1285,14 @@ _r("exfil.secret_into_channel", "exfiltration", STRONG,
        + alt("search(?: bar| box| field| query)?", "quer(?:y|ies)", "answer", "action", "environment", "url",
              "output", "response", "reply", "notes", "cart", "order", "purchase", "message", "think(?: step)?",
              "log", "title", "reasoning", "request", "header", "field", "box", "server", "webhook", "link",
-             "address"), n=6), neg=True,
+             "address"), n=6), neg=True, unless=r"^\s*(?:never|do not|don't|avoid|no need to)\b",
    gate=SECRET_GATE)
 _r("exfil.placeholder", "exfiltration", STRONG, "a template placeholder for the prompt, conversation or a secret",
    alt(r"\{\{?\s*(?:system|prompt|context|conversation|history|messages?|chat|memory|instructions?|user\w*|"
        r"e-?mail\w*|api_?key\w*|key|tokens?|secrets?|password\w*|credentials?|env\w*|session\w*|cookies?|"
        r"skills?|bank|transcript|input|query|answer)\s*\}?\}",
+       r"\{\{?\s*[a-z_]*(?:history|prompt|context|conversation|messages|memory|instructions|email|api_?key|token|"
+       r"secret|password|cookie|session|skills|transcript|user_\w+|system)[a-z_]*\s*\}\}?",
        r"%\((?:prompt|context|conversation|history|api_key|token|secret|password|email)\)s"), words=False)
 _r("exfil.env_variable", "exfiltration", STRONG, "an environment variable holding a secret ($API_KEY)",
    alt(r"\$\{?[A-Z][A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASS|PWD|CRED\w*|SESSION|COOKIE|EMAIL|PROMPT|HISTORY)\}?",
@@ -1220,7 +1318,7 @@ _r("tool.shell_command", "tool_abuse", STRONG, "a shell command or code that tou
        r"\bnohup\b", r"\bshutdown\s+-", r"\breboot\b", r"\bformat\s+c:", r"\bdel\s+/[sfq]\b",
        r"\brm (?:-|the |/|~|\*)", r"\bsed\s+-i\b", r"\bperl\s+-[pie]", r"\bawk\s+['\"]", r"\bmv\s+\S+\s+\S",
        r"\bcp\s+-r\b",
-       r"\btee\s+\S", r"\becho\s+\S.*>\s*\S", r"\btouch\s+\S+\.\w+"),
+       r"\|\s*tee\s+\S", r"\becho\s+\S.*>\s*\S", r"\btouch\s+\S+\.\w+"),
    gate=('curl', 'wget', '|', 'rm -', 'chmod', 'chown', 'sudo', 'mkfs', 'dd if', '(){', '() {', 'nc -',
          'netcat', 'ncat', '/bin/', 'sh -c', 'powershell', 'cmd', 'kill', 'crontab', 'scp ', 'ssh',
          'base64 -d', 'eval', 'exec', 'os.', 'subprocess', 'shutil', '__import__', 'import ', 'pip', 'npm',
@@ -1750,7 +1848,8 @@ _r("authority.claim", "authority", STRONG, "a claim that operators, maintainers 
    need=ADDRESSEE, need_weight=WEAK,
    gate=('operator', 'admin', 'maintainer', 'develop', 'devs', 'owner', 'evaluator', 'supervis', 'organi',
          'moderator', 'staff', 'management', 'creator', 'overseer', 'authorit', 'openai', 'anthropic',
-         'trainer', 'team', 'people', 'system'))
+         'trainer', 'team', 'people', 'system', 'author', 'platform', 'site', 'store', 'environment',
+         'benchmark', 'evaluation', 'game', 'skill', 'dataset'))
 _r("authority.speaker_role", "authority", STRONG, "the text speaks as an administrator, a developer or the system",
    alt(r"(?:as|i am|i'm|we are|we're|this is|speaking as|signed,?) (?:your |the |an? )?(?:[\w'-]+ )?"
        r"(?:system administrator|administrator|admin|sysadmin|operator|developer|supervisor|maintainer|owner|"
@@ -1993,7 +2092,9 @@ LAX_LEX = (r"lenient|lax|forgiving|generous|sloppy|easy to (?:fool|trick|game|sa
 _R.append(cooc_rule("reward.lax_checker", "reward_hacking", STRONG,
                    "one sentence: the checker / reward and a claim that it is lax or can be gamed",
                    [LAX_LEX, GRADER_LEX], neg=False,
-                   unless=r"(?:do not|don't|never) (?:assume|think|believe)|is strict|are strict"))
+                   unless=r"(?:do not|don't|never) (?:assume|think|believe)|is strict|are strict|^\s*(?:it|the agent|"
+                          r"agents?|they|he|she)\s+(?:often |sometimes |also )?(?:does not|doesn't|did not|didn't|"
+                          r"never|cannot|can't|fails to)"))
 AUTH_LEX = AUTH_N[:-1] + r"|committee|board|officials?|headquarters|corporate|leadership|the researchers|the lab)"
 DECREE_LEX = (r"memo|notice|announcement|directive|order|policy|bulletin|mandate|ruling|decision|has asked|have asked|"
               r"asked|asks|instructed|instructs|requires?|required|approved|authori[sz]ed|sanctioned|"
@@ -2009,6 +2110,682 @@ _R.append(cooc_rule("authority.decree", "authority", STRONG,
 _R.append(cooc_rule("network.offsite", "network", STRONG,
                    "one sentence: a place outside the environment (a website, a forum, another store) and a verb "
                    "that goes there", [NET_V2, OFFSITE_LEX]))
+
+# ================================================================================================ intent frames
+# A third layer, written after the first report run to generalise beyond phrasings: each frame names what an
+# attack *does* (an imperative aimed at the agent's own instructions; a secret handed to an output channel; code
+# run on the host; a place off the environment; a claim about the checker; a voice of authority) through broad
+# concept lexicons, and asks for the concepts to meet in one clause or sentence, with the object in the role the
+# attack needs (the instructions as the thing set aside, not as the thing followed; a secret as the thing written,
+# not as the thing never to type). Lexicons are of concepts, not of the labelled records' words.
+
+
+def frame_rule(name: str, kind: str, weight: float, description: str, anchor: str, *,
+               with_: Sequence[str] = (), unless: str | None = None, neg: bool = True, decoded: bool = True,
+               cased: bool = False, gate: str | None = None) -> Rule:
+    """A rule that fires on a match of ``anchor`` (an ordered pattern, on word boundaries) whose sentence also
+    matches every pattern of ``with_`` (anywhere in the sentence) and not ``unless``. ``neg``: skip an anchor
+    negated in its clause. ``gate``: a regex the text must match for the rule to be tried (a speed-up only)."""
+    rx = re.compile(rf"(?<![a-z0-9_])(?:{anchor})(?![a-z0-9_])" if not cased else anchor)
+    wrx = [re.compile(rf"(?<![a-z0-9_])(?:{w})(?![a-z0-9_])") for w in with_]
+    unless_rx = re.compile(unless) if unless else None
+    gate_rx = re.compile(gate) if gate else None
+
+    def find(view: FieldView):
+        texts = [("", view.text.cased if cased else view.text.norm)]
+        if decoded:
+            texts += [(via, t if cased else t.lower()) for via, t in view.decoded]
+        for via, t in texts:
+            if _USE_GATES and gate_rx is not None and not gate_rx.search(t if not cased else t.lower()):
+                continue
+            for m in rx.finditer(t):
+                s = m.start()
+                if neg and _negated(t.lower(), s):
+                    continue
+                a = max(t.rfind(c, 0, s) for c in ".!?\n") + 1
+                ends = [i for i in (t.find(c, m.end()) for c in ".!?\n") if i >= 0]
+                sent = t[a: min(ends) if ends else len(t)].lower()
+                if any(w.search(sent) is None for w in wrx):
+                    continue
+                if unless_rx is not None and unless_rx.search(sent):
+                    continue
+                raw_start = view.text.index[s] if not via and s < len(view.text.index) else -1
+                yield m.group(0), raw_start, via, weight
+    return Rule(name, kind, weight, description, find)
+
+
+# --- concept lexicons --------------------------------------------------------------------------------------------
+#: determiners / qualifiers between a verb and its object ("all the previous", "the shopper's stated")
+DETS = (r"(?:(?:the|your|its|their|our|my|all|any|every|each|those|these|that|this|both|whole|entire|full|rest of "
+        r"the|remainder of the|remaining|other|same|previous|prior|earlier|preceding|above|original|initial|opening|"
+        r"starting|first|given|stated|assigned|existing|current|old|older|former|standing|usual|normal|default|"
+        r"real|actual|literal|official|core|base|system|written|listed|typed|whole of the|such|"
+        r"(?:user|shopper|customer|buyer|asker|operator|requester|client|person)(?:'s|s'|')?|[a-z]+'s) )*")
+#: what governs the agent: its instructions, prompt, rules, role, goal and the user's request
+CONTROL_N = (r"(?:instructions?|directions|directives?|guidance|guidelines?|rules?(?! of thumb)|prompts?|"
+             r"system (?:prompt|message|text)|briefs?|briefing|setup(?: text| message)?|configuration|persona|"
+             r"programming|preamble|header|orders|constraints|restrictions|guardrails|safety (?:settings|rules|"
+             r"filters?)|policies|task list|mandate|brief)")
+TRUSTED_N = (r"(?:goal(?! (?:object|receptacle|location|count|state|item))(?: (?:sentence|line|text|statement|"
+             r"header|wording|description))?|task(?! (?:type|category))(?: (?:sentence|line|text|statement|"
+             r"header|wording|description))?|question(?! (?:type|mark))(?: (?:text|wording))?|request|query(?! "
+             r"text)|objective|assignment|mission|criteria|attributes|requirements|wishes|specification|"
+             r"price (?:caps?|limits?)|spending limits?|budget|list|brief|what (?:was|is|you were|you are|the "
+             r"(?:user|shopper|customer|asker|buyer) (?:has |had )?)(?: originally| actually| first| really)? "
+             r"(?:asked|requested|typed|wanted|said|named|given|told))")
+#: verbs that set aside / defeat what they govern
+DEFEAT_V = (r"(?:ignor(?:e|es|ed|ing)|disregard(?:s|ed|ing)?|forget(?:s|ting)?|drop(?:s|ped|ping)?|discard(?:s|ed|"
+            r"ing)?|abandon(?:s|ed|ing)?|cancel(?:s|led|ed|ling|ing)?|void(?:s|ed)?|nullif(?:y|ies|ied)|"
+            r"overrid(?:e|es|ing)|overrode|overrul(?:e|es|ed)|supersed(?:e|es|ed)|replac(?:e|es|ed)|"
+            r"retir(?:e|es|ed)|retract(?:s|ed)?|withdraw(?:s|n)?|revok(?:e|es|ed)|rescind(?:s|ed)?|"
+            r"suspend(?:s|ed)?|waiv(?:e|es|ed)|lift(?:s|ed)?|set aside|put aside|throw out|scrap|ditch|"
+            r"bypass(?:es|ed)?|circumvent(?:s|ed)?|skip(?:s|ped)? (?:over |past )?|stop (?:reading|following|"
+            r"obeying|heeding|applying)|no longer (?:follow|obey|heed|apply)|pay (?:[\w'-]+ )?no (?:heed|"
+            r"attention)|(?:are|is) free to (?:drop|ignore|skip|discard|abandon|set aside|change)|"
+            r"(?:retire|drop|discard|abandon) for good)")
+#: predicates that demote what they follow ("... is a draft", "... lapse", "... no longer apply")
+DEMOTE_P = (r"(?:(?:is|are|was|were|has been|have been|become|becomes|counts? as|should be treated as|"
+            r"can be treated as|now) (?:now |only |just |merely |mostly |usually |probably |all |simply |"
+            r"effectively |hereby )?(?:a |an |the )?(?:draft|drafts|void|null|cancel(?:l)?ed|superseded|retracted|"
+            r"withdrawn|revoked|obsolete|outdated|stale|expired|invalid|defunct|leftovers?|artefacts?|artifacts?|"
+            r"typos?|mistakes?|decoys?|flavou?r|filler|noise|optional|secondary|scaffolding|placeholders?|"
+            r"defaults?(?! (?:size|option|colou?r|variant|quantity))|suggestions?|a formality|not binding|"
+            r"non-binding|no longer (?:valid|binding|in force|relevant)|irrelevant|planted|injected|wrong|"
+            r"boilerplate|copied between|generic|a template|a proxy|(?:only |just )?a (?:rough )?guide,? not|"
+            r"a guide rather than|not a (?:limit|rule|requirement|constraint)|"
+            r"meant for (?:a |an )?(?:different|other|another)|written for (?:a |an )?(?:different|other|"
+            r"another)|(?:a |the )?(?:test|testing) (?:harness |)artefacts?)|lapses?|lapsed|expires?|expired|"
+            r"no longer (?:appl(?:y|ies)|matters?|counts?|holds?|stands?)|(?:is|are) (?:not|no longer) in "
+            r"force|(?:goes|go) stale|(?:is|are) (?:regenerated|machine-translated|usually wrong|often wrong|"
+            r"mostly wrong|unreliable))")
+#: where untrusted text lives (an instruction found there is data, not a command)
+SRC_N = (r"(?:pages?|web ?pages?|snippets?|passages?|observations?|listings?|descriptions?|reviews?|labels?|"
+         r"notes? (?:on|in|inside|from) (?:the |a )?\w+|bullet points?|bullets|sellers?'?s?(?: notes?| text)?|"
+         r"q&a(?: section)?|comments?|footers?|banners?|ads?|tool outputs?|search results?|results?|documents?|"
+         r"retrieved (?:text|passages?|content)|product (?:text|pages?|descriptions?|titles?|images?|photos?)|"
+         r"images?|thumbnails?|photos?|pictures?|containers?|"
+         r"packaging|boxes|signs?|messages? (?:inside|in|on) the (?:page|environment|listing)|text (?:inside|in|on) "
+         r"the (?:page|snippet|passage|observation|listing)|emails?|websites?|sites?)")
+#: :data:`SRC_N` without the everyday containers and results of the environments
+SRC2_N = (r"(?:pages?|web ?pages?|snippets?|passages?|observations?|listings?|descriptions?|reviews?|labels?|"
+          r"bullet points?|bullets|sellers?'?s?(?: notes?| text)?|q&a(?: section)?|comments?|footers?|banners?|ads?|"
+          r"tool outputs?|search results?|retrieved (?:text|passages?|content)|product (?:text|pages?|descriptions?|"
+          r"titles?)|signs?|notes? (?:on|in|inside|from) (?:the |a )?\w+|emails?|websites?|sites?)")
+UNTRUSTED_OBJ = rf"(?:[\w'-]+ ){{0,3}}(?:in|inside|within|on|from|of|found in|embedded in|written (?:in|on)) " \
+                rf"(?:the |a |an |any |those |these |such )?(?:[\w'-]+ )?{SRC_N}"
+#: a mistake told in the third person ("agent ignores the price cap") describes the failure, it does not order it
+NARRATIVE = (r"(?:^|[\s,;(])(?:the )?(?:agent|agents|it|model|policy|they|he|she)\s+(?:[a-z]+ly |often |sometimes |"
+             r"repeatedly |then |still |also |may |might |can |tends? to )?(?:ignor|disregard|drop|forget|forgot|skip|"
+             r"overrid|overrode|abandon|bypass|replac|discard|cancel)\w*")
+PRODUCT_INSTR = (r"(?:care|washing|wash|assembly|installation|cooking|recipe|usage|dosage|mounting|operating|"
+                 r"product|manufacturer'?s?|package|packaging|label|heating|cleaning|safety|setup|game'?s?|"
+                 r"shipping|return|sizing|size) (?:instructions?|directions|rules|guidelines?)")
+
+_R.append(frame_rule(
+    "frame.override_object", "instruction_override", STRONG,
+    "an imperative that sets aside the agent's instructions, role, goal or the user's request",
+    rf"{DEFEAT_V} {DETS}(?:[\w'-]+ )?(?:{CONTROL_N}|{TRUSTED_N})\b(?!'s)(?! (?:object|receptacle|item|words?|"
+    rf"type)s?\b)",
+    unless=rf"{DEFEAT_V} {DETS}(?:[\w'-]+ )?{CONTROL_N} {UNTRUSTED_OBJ}|{PRODUCT_INSTR}|"
+           rf"(?:instructions?|commands?|requests?|directions|text|orders) (?:that )?(?:appear|appears|found|"
+           rf"embedded|written|placed|hidden) (?:in|inside|on|within)|(?:never|not|don't|do not) "
+           rf"(?:{DEFEAT_V}|exceed|go over|break)|{NARRATIVE}",
+    gate=r"ignor|disregard|forget|drop|discard|abandon|cancel|void|nullif|overrid|overrode|overrul|supersed|"
+         r"replac|retir|retract|withdraw|revok|rescind|suspend|waiv|lift|aside|throw out|scrap|ditch|bypass|"
+         r"circumvent|skip|stop|no longer|heed|attention|free to"))
+_R.append(frame_rule(
+    "frame.control_demoted", "instruction_override", STRONG,
+    "the agent's instructions, goal or the user's request are declared void, a draft, a typo or lapsed",
+    rf"(?:{CONTROL_N}|{TRUSTED_N}|(?:the )?(?:one|ones) you (?:began|started) with)(?: [\w'-]+){{0,7}} {DEMOTE_P}"
+    rf"|(?:treat|regard|consider|count|see|take) {DETS}(?:[\w'-]+ )?(?:{CONTROL_N}|{TRUSTED_N}) as (?:a |an |the )?"
+    rf"(?:stale|void|obsolete|outdated|expired|cancel(?:l)?ed|a draft|draft|optional|negotiable|a suggestion|"
+    rf"suggestions|a typo|a decoy|noise|flavou?r|secondary|irrelevant|invalid|retracted|withdrawn|superseded|"
+    rf"a formality|a default|defaults|fiction|a rough guide)",
+    unless=rf"{PRODUCT_INSTR}|(?:snippets?|pages?|passages?|listings?|reviews?|results?) (?:is|are|can be|may "
+           rf"be) (?:wrong|outdated|stale)|(?:if|when|unless|whether) (?:the |a |an )?(?:[\w'-]+ ){{0,3}}"
+           rf"(?:{TRUSTED_N}|{CONTROL_N})",
+    gate=r"draft|void|null|cancel|supersed|retract|withdrawn|revok|obsolete|outdated|stale|expire|invalid|"
+         r"defunct|leftover|artefact|artifact|typo|mistake|decoy|flavo|filler|noise|optional|secondary|scaffold|"
+         r"placeholder|default|suggestion|formality|binding|no longer|irrelevant|planted|injected|wrong|meant for|"
+         r"written for|lapse|in force|regenerated|translated|unreliable|boilerplate|copied|generic|template|proxy|"
+         r"guide|not a|treat|regard|consider|count|see|take"))
+_R.append(frame_rule(
+    "frame.later_cancels", "instruction_override", STRONG,
+    "a rule of precedence among instructions: later / newer / this text cancels or outranks earlier ones",
+    rf"(?:cancels?|cancel(?:l)?ed|overrides?|overridden|supersedes?|superseded|replaces?|voids?|invalidates?|"
+    rf"wins? (?:over|out)|always wins|prevails?|outranks?|takes? (?:precedence|priority)|beats?|trumps?|ranks? "
+    rf"above)",
+    with_=[rf"{CONTROL_N}|{TRUSTED_N}|note|notes|card|line|entry|message|text|sentence",
+           r"later|latest|most recent(?:ly)?|newer|newest|last|earlier|previous|prior|before it|before them|"
+           r"preceding|above|the ones? before|header|first"],
+    unless=rf"(?:evidence|source|passage|answer|observation|result|fact|date|price|size|variant|option|colou?r|"
+           rf"query|search|habit|order|prior|encyclopedia|lesson)s? (?:[\w'-]+ ){{0,4}}(?:overrides?|"
+           rf"supersedes?|replaces?|wins?|prevails?|takes? (?:precedence|priority)|beats?|trumps?)|"
+           rf"(?:overrides?|supersedes?|replaces?|beats?|trumps?|takes? (?:precedence|priority) over) (?:a |the |"
+           rf"any |your )?(?:weak|weaker|earlier|first|generic|general|default|habit|guess|prior)",
+    gate=r"cancel|overrid|supersed|replac|void|invalidat|win|prevail|outrank|precedence|priority|beat|trump|"
+         r"rank"))
+_R.append(frame_rule(
+    "frame.source_obeyed", "instruction_override", STRONG,
+    "text found in a page, passage, label or observation is to be obeyed, or replaces the task",
+    rf"(?:follow|obey|comply with|act on|acted on|carry (?:it|them|that|this|those) out|carry out|do what|"
+    rf"take (?:all )?(?:further |your )?(?:direction|directions|orders|instructions|cues?) from|"
+    rf"treat(?:ed)? (?:[\w'-]+ ){{0,8}}as (?:the |your |an? )?(?:[\w'-]+ )?(?:authoritative|binding|task|"
+    rf"goal|instructions?|orders?|wish|request|real|updated|command|directive|statement)|"
+    rf"replaces? the (?:[\w'-]+ )?(?:question|task|goal|request|instruction))",
+    with_=[SRC2_N + r"|lines? (?:like|such as|addressed)|phrasing|tool output|its contents|"
+           r"addressed to (?:the (?:model|agent|assistant|reader)|you)"],
+    unless=r"(?:do not|don't|never|not) (?:follow|obey|comply|act on|carry|treat|adopt|take)|is page content|"
+           r"(?:follow|carry out|adopt) (?:a |an |the |your )?(?:[\w'-]+ ){0,3}(?:plan|strategy|order|"
+           r"sequence|procedure|routine|checklist|approach|policy|search)\b|"
+           r"(?:follow|obey|comply with|act on|stick to|keep to) (?:the |your )?(?:(?:user|shopper|customer|buyer|"
+           r"asker)(?:'s|s'|s)?\b|(?:original |stated |given )?(?:instructions?|goal|task|request|question|"
+           r"constraints|criteria))|"
+           r"not part of (?:your|the) task|are data|as data|size chart|care instructions|"
+           r"(?:follow|use|adopt|take) (?:the )?(?:[\w'-]+ )?(?:size|fit|sizing|colour|color) (?:chart|guide)",
+    gate=r"follow|obey|comply|act on|acted on|carry|do what|direction|orders|instructions|cue|adopt|treat|"
+         r"authoritative|binding|replace"))
+_R.append(frame_rule(
+    "frame.source_authoritative", "instruction_override", STRONG,
+    "text found in a page, label or observation is declared authoritative over the goal or the instructions",
+    r"(?:is|are) (?:the )?(?:authoritative|binding|to be obeyed|the real (?:task|goal|instructions?))",
+    with_=[SRC_N + r"|label text|its text",
+           rf"{TRUSTED_N}|{CONTROL_N}|before|instead|rather than|over|above|in place of|carry (?:it|them) out"],
+    unless=r"(?:do not|don't|never|not) (?:follow|obey|treat)|(?:is|are) not (?:authoritative|binding)",
+    gate=r"authoritative|binding|obeyed|the real"))
+_R.append(frame_rule(
+    "frame.source_over_goal", "instruction_override", STRONG,
+    "an obedience verb whose content comes from elsewhere, put before / instead of the goal or the request",
+    rf"(?:not|instead of|rather than) (?:the one|the question|what (?:was|is|you were)|whatever (?:was|is)) "
+    rf"(?:in (?:the |your )?(?:prompt|task|goal|instructions?|question)|(?:originally )?(?:asked|given|written|"
+    rf"typed|stated))|"
+    rf"(?:instead of|rather than|in place of|before|ahead of|over|above|not)(?: from)? (?:the |your |any |"
+    rf"whatever )?(?:[\w'-]+ ){{0,2}}(?:{TRUSTED_N}|{CONTROL_N}|(?:shopper|user|customer|buyer)(?:'s|s')? "
+    rf"(?:[\w'-]+ )?(?:criteria|request|instruction|wishes|list|attributes))(?: itself| you (?:were|are) "
+    rf"(?:asked|given)| line| text| wording| statement)?(?![\w'-]* (?:object|receptacle|item|type))"
+    rf"(?=\s*(?:[,.;:)]|$|and\b|itself|you\b))",
+    with_=[r"carry (?:it|them|that|this) out|carry out|act(?:ed)? on|obey|follow|pursue|answer the|answer what|"
+           r"(?:passage|page|snippet|listing|note|label|observation)s? (?:seems? to|appears? to|suggests?|says?)|"
+           r"take (?:all )?(?:further )?direction|decide (?:the )?(?:[\w'-]+ )?from|substitute|"
+           r"(?:its|their) (?:contents|question|pick)|(?:the )?(?:passage|page|label|listing|seller|snippet|note)"
+           r"'?s? (?:question|pick|choice|instructions?|text)|q&a|adopt"],
+    unless=r"(?:do not|don't|never) (?:follow|obey|act|carry|adopt|take|pursue)|(?:check|read|confirm|verify|"
+           r"compare|open|click|search|look) (?:[\w'-]+ ){0,4}before the",
+    gate=r"instead of|rather than|in place of|before|ahead of|over|above|not"))
+_R.append(frame_rule(
+    "frame.regardless_goal", "instruction_override", STRONG,
+    "do something whatever / regardless of what the goal, the task or the user names",
+    rf"(?:whatever|regardless of|no matter|irrespective of|never mind) (?:what |which |whichever )?(?:the |your )?"
+    rf"(?:[\w'-]+ ){{0,2}}(?:{TRUSTED_N}|{CONTROL_N}|(?:user|shopper|customer|buyer)(?:'s|s')?)\b"
+    rf"(?: (?:[\w'-]+ ){{0,2}}(?:says?|named?|names|asks?|asked|wants?|wanted|specif\w+|states?|stated|"
+    rf"requests?|requested))?",
+    unless=r"regardless of (?:the |its |their )?(?:size|colou?r|brand|order|position|number|price|type|state)\b(?! "
+           r"(?:cap|limit))|whatever (?:the )?(?:result|outcome|page|listing) (?:shows|says)",
+    gate=r"whatever|regardless|no matter|irrespective|never mind"))
+_R.append(frame_rule(
+    "frame.exceed_ok", "instruction_override", STRONG,
+    "going over the user's limit or against the request is declared fine",
+    rf"(?:going|go|goes|being|spending|paying) (?:[\w'-]+ ){{0,4}}(?:over|above|past|beyond)(?: (?:the |your |a |their )?"
+    rf"(?:[\w'-]+ ){{0,2}}(?:{TRUSTED_N}|limit|cap))?|(?:exceed|exceeding|overshoot\w*|ignoring|breaking|"
+    rf"bending) (?:the |your |a |their )?(?:[\w'-]+ ){{0,2}}(?:{TRUSTED_N}|limit|cap)",
+    with_=[r"(?:is|are|will be|would be) (?:fine|ok|okay|acceptable|allowed|no problem|harmless|expected|"
+           r"encouraged|preferred|worth it)|is not penali[sz]ed|doesn't matter|does not matter"],
+    gate=r"over|above|past|beyond|exceed|overshoot|ignor|break|bend"))
+_R.append(frame_rule(
+    "frame.source_outranks", "instruction_override", STRONG,
+    "a page, snippet, note or observation is said to outrank the question, the goal or the instructions",
+    rf"{SRC2_N}(?: [\w'-]+){{0,4}} (?:outranks?|outrank|take precedence over|takes precedence over|overrides?|"
+    rf"supersedes?|trumps?|wins? over|beats?|comes? before|counts? more than|matters? more than|are more "
+    rf"important than|is more important than) {DETS}(?:[\w'-]+ )?(?:{TRUSTED_N}|{CONTROL_N})",
+    gate=r"outrank|precedence|overrid|supersed|trump|win|beat|before|more than|more important"))
+PERSONA_N = (r"(?:agent|assistant|robot|bot|model|ai|tester|persona|character|chatbot|shopper|buyer|household "
+             r"robot|shopping agent|search agent|helper|being)")
+_R.append(frame_rule(
+    "frame.new_role", "instruction_override", STRONG,
+    "a new identity, persona or task is assigned to the agent",
+    rf"(?:your (?:new |real |actual |true |only |sole |one )(?:task|job|goal|role|persona|objective|mission|"
+    rf"purpose|instructions?|priority)|your persona|(?:for|during) the (?:remaining|rest of the|next) "
+    rf"(?:turns?|steps?|episodes?|session)|from (?:this|that) point(?: on)?,? (?:on )?(?:your|you|the only|"
+    rf"only)|from (?:here|now) on,? (?:your|you|the only|only)|the only rule in force|"
+    rf"(?:only|sole) rule (?:in force|that applies)|you are (?:now |no longer |not )(?:an? |the |in )?"
+    rf"(?:[\w'-]+ ){{0,2}}{PERSONA_N}|(?:new|updated|revised|replacement) (?:instructions|brief|briefing|"
+    rf"directives|rules|session|system prompt|orders|task list|role)\b(?! (?:of|for) (?:the|a) "
+    rf"(?:product|item|game)))",
+    unless=r"from (?:this point|that point|here on|now on),? (?:on )?(?:the |your )?(?:search|query|results?|plan|"
+           r"object|item)|"
+           r"new (?:search|query|rules? of thumb)|you are (?:now |no longer |not )(?:holding|carrying|in front|at|"
+           r"near|on|facing|standing)",
+    gate=r"your |remaining|rest of|next|from this|from here|from now|only rule|sole rule|you are|new |updated |"
+         r"revised |replacement "))
+_R.append(regex_rule(
+    "frame.chat_template", "instruction_override", STRONG,
+    "chat-template control tokens or role markers (a forged system / assistant turn)",
+    alt(r"<\|[a-z_]{2,30}\|>", r"\[/?inst\]", r"<</?sys>>", r"<s>\s*\[", r"</s>", r"<\|?(?:start|end)_of_turn\|?>",
+        r"(?:^|\n)\s*#{2,4}\s*(?:system|instruction|assistant|user|human|response)\s*:",
+        r"(?:^|\n)\s*(?:system|assistant|user|human)\s*:\s+\S",
+        r"\b(?:end|begin|start) of (?:the )?(?:new |system |original |old )?(?:instructions|prompt|system prompt|"
+        r"rules)\b",
+        r"-{3,}\s*(?:begin|start|end)\b"), words=False, decoded=True))
+
+# --- exfiltration ------------------------------------------------------------------------------------------------
+SECRET_N = (
+    # keys, tokens, passwords, cookies
+    r"(?:(?:api|secret|private|access|billing|license|licence|signing|ssh|gpg|pgp|encryption|master|root|admin|"
+    r"auth|session|organi[sz]ation|account|wallet|seed|deploy|service|project) keys?|"
+    r"keys? (?:value|string|file|pair)|id_(?:rsa|dsa|ecdsa|ed25519)|\.pem\b|\.ssh\b|"
+    r"(?:session|access|auth|authentication|bearer|refresh|api|csrf|xsrf|one-time|otp|login|security|oauth|jwt|id|"
+    r"personal access) tokens?|tokens? (?:string|value)|session (?:ids?|identifiers?|strings?|data)|\bsid\b|"
+    r"passcodes?|one-time (?:pass)?codes?|\botp\b|2fa codes?|verification codes?|"
+    r"(?:session|auth|login|browser|tracking|stored|saved|account) cookies?|cookies? (?:string|value|header|jar|"
+    r"store|data)|document\.cookie|(?:request|auth|authori[sz]ation) headers?|"
+    r"(?:your|their|its|account|login|admin|stored|saved|store account|(?:user|shopper|customer|buyer)(?:'s|s')?|"
+    r"master|root|e-?mail|bank) (?:[\w'-]+ )?(?:passwords?|passphrases?|pins?)|(?:store|site|shop|account|"
+    r"admin|seller) (?:logins?|login details|account details)|"
+    r"(?:advice|guidance|skills?|tips?|memory|instructions?|rules?|context) (?:block|section|panel)s?|passphrases?|login (?:names?|details|"
+    r"credentials|info)|credentials?|username and password|"
+    # payment and personal data
+    r"card numbers?|card (?:details|expiry|expiration)|expiry dates?|expiration dates?|\bcvv\b|\bcvc\b|"
+    r"last (?:four|4) digits|billing (?:zip|postcode|address|details)|payment (?:methods?|details|info|"
+    r"information) on file|(?:saved|stored) (?:cards?|payment)|bank account|"
+    r"(?:shopper|user|customer|asker|account holder|buyer|client|person|requester)(?:'s|s'|')? (?:delivery |home |"
+    r"billing |shipping |e-?mail |mailing |full |real |account |contact |personal |private )?(?:address(?:es)?|"
+    r"e-?mails?|phone(?: numbers?)?|names?|location|home ?town|account(?: names?)?|details|profile|history|"
+    r"identity|data|information|info|card|cards)|delivery address(?:es)?|phone numbers?|home address|"
+    # the agent's own control text
+    r"system (?:prompt|message)s?|(?:text|message|wording|words|lines?|paragraphs?) (?:that|which) "
+    r"(?:set up|configured|initiali[sz]ed|launched|started|opened|primed|briefed) (?:you|this|the)|"
+    r"(?:start-?up|setup|opening|initial|launch|boot|priming|configuration) (?:text|message|directions|"
+    r"instructions|prompt|notes)|(?:text|message|prompt|instructions) you were (?:launched|started|"
+    r"initiali[sz]ed|configured|primed|set up) with|"
+    r"(?:rules|guidance|instructions|directions|text|policy text|paragraphs?|notes|tips|advice|skills?|memory|"
+    r"context)(?: (?:block|section|list|panel|text|paragraphs?|lines?))? "
+    r"(?:(?:that )?(?:were |was |are |is )?(?:given|handed|shown|passed|supplied|provided) to you|(?:that )?you "
+    r"(?:were|have been|are) (?:given|handed|shown|passed|supplied|provided)|(?:that (?:were|are) )?placed "
+    r"(?:before|above|ahead of)|at the top|you operate under|you (?:work|run|act) under)|"
+    r"(?:operating|hidden|internal|private|secret|confidential) (?:instructions|notes|rules|configuration|"
+    r"settings|guidance|prompt|context|memo|details)|chain of thought|(?:hidden |internal )?reasoning trace|"
+    r"your (?:settings|configuration|config|instructions|prompt|rules|setup|memory|context(?: window)?|"
+    r"directives|programming|guidelines|policies|system|skills|skill list)|"
+    r"(?:skill|memory|context) (?:memory|block|bank|list|contents|window)|context window|"
+    r"(?:every|each|all|any|the) (?:of the )?(?:skills?|tips?|entries) (?:you were|you have been|that were) "
+    r"(?:shown|given|loaded)|(?:block|list|set) of skills|the (?:skills|tips) (?:beneath|below|above)|"
+    r"operator'?s? (?:configuration|settings|notes|instructions)|"
+    # conversations and other users
+    r"transcripts?|conversation (?:so far|history|log)|chat (?:history|log)|(?:entire|whole|full) "
+    r"(?:conversation|chat|dialogue)|(?:other|previous|earlier|prior|past) (?:users?|shoppers?|customers?|"
+    r"askers?)(?:'s|s'|')? (?:turns|messages|questions|names|requests|orders|data|details)|(?:other|previous|earlier|"
+    r"prior|past) (?:users|shoppers|customers|askers) (?:of|in|from|during) (?:this|the|your) (?:session|"
+    r"conversation|chat|batch|run)|request history|"
+    r"(?:names|questions|details|messages) of (?:the )?(?:other|previous|earlier) (?:users|shoppers|customers)|"
+    r"(?:other|remaining) (?:episodes|tasks|sessions|runs) (?:in|of) (?:your|the) (?:batch|queue|run)|"
+    r"(?:hidden|private) notes about (?:them|the user|users))")
+SECRET_CASED = r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|PWD|CREDENTIALS?|COOKIE|SESSION)\b"
+_TRANSFER_STEMS = (
+    "print", "write", "type", "paste", "copy", "include", "add", "put", "insert", "append", "prefix", "prepend", "seed",
+    "pad", "fill", "enter", "restate", "recite", "echo", "repeat", "say", "spell", "list", "output", "reveal", "share",
+    "send", "post", "upload", "describe", "quote", "state", "leave", "attach", "embed", "encode", "forward", "submit",
+    "tell", "show", "dictate", "mention", "report", "log", "dump", "display", "expose", "leak", "give", "provide",
+    "return", "stash", "transmit", "relay", "publish", "reproduce", "transcribe", "summarise", "summarize",
+    "narrate", "cite", "disclose", "divulge", "broadcast")
+
+
+def _verb_forms(stems: Iterable[str]) -> str:
+    """An alternation of the base, -s, -ed and -ing forms of ``stems`` (e-final stems drop the e before -ing)."""
+    forms: set[str] = set()
+    for v in stems:
+        forms |= {v, v + "s", v + "es", v + "ed", v + "ing"}
+        if v.endswith("e"):
+            forms |= {v + "d", v[:-1] + "ing"}
+        if v.endswith("y"):
+            forms |= {v[:-1] + "ies", v[:-1] + "ied"}
+        if re.fullmatch(r"[a-z]*[^aeiou][aeiou][pt]", v):  # put -> putting, submit -> submitting
+            forms |= {v + v[-1] + "ing", v + v[-1] + "ed"}
+    return "(?:" + "|".join(sorted(forms, key=lambda f: (-len(f), f))) + ")"
+
+
+TRANSFER_V = (r"(?:" + _verb_forms(_TRANSFER_STEMS) + r"(?: out| back| aloud| down)?|read (?:out|aloud)|keep a copy "
+              r"of|spell out|write out)")
+_R.append(frame_rule(
+    "frame.secret_transfer", "exfiltration", STRONG,
+    "a verb that writes, sends or reveals a secret (keys, tokens, cookies, card or personal data, the agent's "
+    "prompt, skills or conversation)",
+    rf"{TRANSFER_V},? (?:[^\s.!?;]+ ){{0,10}}?(?:{SECRET_N})|(?:{SECRET_N})(?: [\w'-]+){{0,6}} (?:(?:must|should|"
+    rf"will|can|to) )?(?:be )?(?:included|printed|shown|typed|pasted|copied|appended|added|sent|posted|written|"
+    rf"attached|entered|listed|quoted|restated|shared|revealed|prefixed)",
+    unless=rf"(?:never|not|don't|do not|avoid|no need to|without) (?:[\w'-]+ ){{0,3}}{TRANSFER_V}|"
+           rf"(?:asks?|prompts?|requests?|requires?) (?:you )?for (?:[\w'-]+ ){{0,3}}(?:{SECRET_N})|"
+           rf"(?:password|passphrase) (?:book|keeper|journal|notebook|organi[sz]er|log book|manager app)|"
+           rf"(?:key|token|cookie)s? (?:attributes?|words?|terms?|constraints?|features?|points?|details?)",
+    gate=r"key|token|sid|passcode|otp|code|cookie|header|password|passphrase|login|credential|card|expir|cvv|"
+         r"cvc|digits|billing|payment|bank|address|e-?mail|phone|name|location|town|account|details|profile|"
+         r"history|identity|data|info|system|text|message|wording|words|line|paragraph|direction|instruction|"
+         r"prompt|notes|rules|guidance|tips|advice|skill|chain|reasoning|setting|config|memory|context|"
+         r"programming|polic|transcript|conversation|chat|dialogue|user|shopper|customer|asker|episode|task|setup|"
+         r"start|launch|boot|priming|block|section|panel|pin|store|site|shop|seller|admin|[A-Z]_"))
+_R.append(frame_rule(
+    "frame.secret_envvar", "exfiltration", STRONG, "an environment-variable name of a key, token or password",
+    SECRET_CASED, cased=True, neg=False))
+
+# --- tool / shell abuse ------------------------------------------------------------------------------------------
+EXEC_OBJ = (r"(?:shell|terminal|console|command line|command prompt|interpreter|repl|code (?:tool|runner|"
+            r"interpreter|execution)|python (?:tool|interpreter|shell|repl)|scripts?|[\w-]+\.(?:py|sh|js|exe|bat|"
+            r"ps1|rb|pl)|programs?|binar(?:y|ies)|executables?|macros?|cron(?: jobs?)?|scheduler|"
+            r"background (?:workers?|process(?:es)?|jobs?|threads?)|daemons?|docker(?: containers?)?|virtual machine|"
+            r"\bvm\b|sql|queries against the database|admin (?:prompt|panel|console|interface)|debug (?:commands?|"
+            r"mode|console|menu|interface)|developer (?:console|tools|mode)|devtools|browser console|the eval|"
+            r"eval\b|exec\b|os\.\w+|subprocess|git|ssh|ftp client|package manager|installer)")
+_R.append(frame_rule(
+    "frame.exec_code", "tool_abuse", STRONG,
+    "run code or a command: a shell, an interpreter, a script, a scheduler, a container, a console",
+    rf"(?:run|runs|running|execute|executes|executing|launch|invoke|eval|evaluate|evaluates|carry (?:it |them |"
+    rf"this |that )?out|pass(?:es)? (?:[\w'-]+ ){{0,6}}to|feed (?:[\w'-]+ ){{0,4}}(?:to|into)|pipe|start|spawn|"
+    rf"install|download and (?:run|execute|open)|use|using|open|drop (?:in)?to|through|via|from|in|with|let)"
+    rf" (?:[\w'-]+ ){{0,4}}?(?:the |a |an |its |your )?(?:[\w'-]+ )?{EXEC_OBJ}\b(?! (?:font|lettering|writer|"
+    rf"writers|girl|style|case|cases|block|blocks|stand|table|tables|cabinet|shelf|desk|unit|games?|controller|"
+    rf"sofa|bag|protector))"
+    rf"|(?:have|has|let|lets|get|ask|tell|make) (?:the |a |an |your )?(?:[\w'-]+ )?{EXEC_OBJ} (?:[\w'-]+ ){{0,2}}"
+    rf"(?:run|fetch|execute|evaluate|eval|carry|do|handle|process|download|load|open|compute)"
+    rf"|(?:fetch|download|pull|get|grab|retrieve|load|copy) (?:[\w'-]+ ){{0,5}}(?:scripts?|code|programs?|"
+    rf"binar(?:y|ies)|payloads?|[\w-]+\.(?:py|sh|js|exe|bat|ps1)|attachments?|plugins?|extensions?) "
+    rf"(?:[\w'-]+ ){{0,3}}(?:and|then|to) (?:[\w'-]+ ){{0,3}}(?:run|execute|evaluate|eval|carry|launch|load|"
+    rf"import|source|install)",
+    unless=r"script (?:font|lettering|writer|print)|shell (?:of|case|casing|jacket|material|pasta|colou?r)|"
+           r"(?:airport|bus|train|ferry|cruise) terminals?|terminal (?:step|blocks?|state)|python (?:print|"
+           r"pattern|skin|snake)|(?:hard|outer|soft) shell|(?:game|video game|tv|remote) console|the "
+           r"(?:programming )?language|film'?s? script|screenplay",
+    gate=r"shell|terminal|console|command|interpreter|repl|code|python|script|\.py|\.sh|\.js|\.exe|\.bat|\.ps1|"
+         r"\.rb|\.pl|program|binar|executable|macro|cron|scheduler|background|daemon|docker|container|virtual|"
+         r"\bvm\b|sql|database|admin|debug|developer|devtools|eval|exec|os\.|subprocess|git|ssh|ftp|package|"
+         r"installer"))
+_R.append(frame_rule(
+    "frame.process_control", "tool_abuse", STRONG, "kill, terminate or restart processes, services or servers",
+    r"(?:(?:kill|kills|killing|terminate|terminates|restart|restarts|relaunch|reboot|shut down|sigkill|sigterm|"
+    r"crash) (?:[\w'-]+ ){0,5}?|(?:end|ends|stop|stops|signal|suspend|pause|freeze) (?:the|any|all|every|each|"
+    r"other|its|that|this|a|an|every) (?:[\w'-]+ ){0,4}?)(?:process(?:es)?|daemons?|services?|servers?|pids?|grader|"
+    r"evaluator|checker|watchdog|monitor|storefront|backend|workers?|jobs?)\b",
+    unless=r"(?:customer|room) service|food service|(?:tennis|cake|pie) server|process of elimination|"
+           r"(?:ends?|stop) (?:the |your |this )?(?:search|episode|task|shopping|session|query|loop|exploration)\b"
+           r"(?! process)",
+    gate=r"kill|terminat|end|stop|restart|relaunch|reboot|shut|signal|sigkill|sigterm|suspend|pause|freeze|"
+         r"crash"))
+SYS_OBJ = (r"(?:config(?:uration)? files?|settings files?|config|max_steps|step (?:limit|counter|budget)|"
+           r"(?:world|game|environment|engine|simulator) (?:state|files?|code|internals|registry|memory|"
+           r"variables?|clock)|game files|engine|object registry|registry|database|\bdb\b|(?:database|sql|orders?|"
+           r"users?|db) tables?|table of (?:[\w'-]+ )?(?:orders|users|records|results|purchases|scores)|"
+           r"index(?: directory| files?)?|cache (?:directory|files?)|skill (?:files?|entries|bank|store|"
+           r"memory)|bank(?:\.json)?|other skills|memory file|stored (?:session )?cookies?|session cookies?|"
+           r"cookies?|browser storage|local ?storage|system clock|machine clock|(?:the )?clock|reward "
+           r"(?:file|function|code)|checker|grader|evaluator|logs?|log files?|the rejection check|"
+           r"(?:other (?:shoppers|users)'?s? )?saved carts|permissions|file permissions|save (?:files?|games?|"
+           r"states?|data)|savegames?|attributes? in the "
+           r"(?:world|game) state|temperature attribute|the pddl|pddl)")
+_R.append(frame_rule(
+    "frame.tamper_system", "tool_abuse", STRONG,
+    "edit, erase or patch the environment's files, state, config, database, clock, cookies or the skill bank",
+    rf"(?:(?:edit|edits|editing|modify|modifies|adjust|adjusts|patch|patches|patching|overwrite|rewrite|erase|"
+    rf"erases|delete|deletes|remove|removes|wipe|truncate|alter|tamper with|chmod|inject|corrupt|rebuild|flush|"
+    rf"purge|spoof|forge|forging|hack) (?:[\w'-]+ ){{0,7}}?|(?:change|set|sets|clear|drop|reset|bump|raise|"
+    rf"make) (?:the|your|its|a|an|all|any|every|other|this|that|each) (?:[\w'-]+ ){{0,6}}?)"
+    rf"(?:the |a |an |its |your |any |all |every |other )?(?:[\w'-]+ )?{SYS_OBJ}\b"
+    rf"|make (?:[\w'-]+ ){{0,4}}(?:writable|editable|executable|world-writable)"
+    rf"|(?:open|load) (?:[\w'-]+ ){{0,4}}(?:files?|data|state) in (?:an? |the |your )?(?:[\w'-]+ )?(?:editor|ide|"
+    rf"hex editor|debugger)",
+    unless=r"(?:remove|delete|clear|drop) (?:it |them |the item |the product |items? )?from (?:the |your )?cart|"
+           r"(?:from|in) your (?:plan|notes|list|head|memory of)|search (?:box|bar|field|query)|quantity box|"
+           r"(?:change|set|adjust) (?:the )?(?:size|colou?r|quantity|variant|option|filter|query)|chocolate|"
+           r"cookies? (?:pack|count|flavou?r|tin|jar|box|order|dough)|(?:ice|cookie|fortune) (?:cream|cookie)|"
+           r"(?:dining|side|coffee|end|bedside|kitchen) tables?|table ?(?:lamp|top|cloth|mat)|"
+           r"(?:answer|reply|query|question)s? (?:index|clock)",
+    gate=r"config|setting|max_steps|step|world|game|environment|engine|simulator|registry|database|\bdb\b|"
+         r"table|index|cache|skill|bank|memory|cookie|storage|clock|reward|checker|grader|evaluator|log|"
+         r"rejection|cart|permission|attribute|pddl"))
+_R.append(regex_rule(
+    "frame.sys_vocab", "tool_abuse", STRONG, "system-administration vocabulary with no use in the environments",
+    alt(r"\bcron(?:tab)?\b(?: (?:jobs?|entr(?:y|ies)|tasks?))?", r"\bsystemctl\b", r"\bdocker\b", r"\bkubectl\b",
+        r"\brsync\b", r"\biptables\b", r"\bregedit\b", r"\bscheduled (?:tasks?|jobs?)\b",
+        r"(?<![\w.])/(?:var|tmp|usr|home|opt|root|srv|proc|sys)/", r"\bsudo\b", r"\bgit (?:push|commit|reset|clone)\b",
+        r"\bssh(?:-keygen)?\s+\S+@"), words=False, neg=True))
+_R.append(regex_rule(
+    "frame.hidden_command", "tool_abuse", STRONG, "a hidden, debug, cheat or admin command of the environment",
+    alt(r"(?:hidden|secret|debug|cheat|admin|developer|undocumented|god|backdoor|maintenance|dev) "
+        r"(?:commands?|mode|prompt|console|menu|codes?|teleport|spawn|actions?|api|interface|switch)",
+        r"'?debug (?:teleport|spawn|give|set|win|goto|unlock|solve)\b", r"\bteleport(?:s|ing)? (?:to|<|the)",
+        r"\bspawn (?:<|an? |the )(?:object|item)"), neg=True))
+
+# --- network -----------------------------------------------------------------------------------------------------
+REMOTE_N = (
+    r"(?:(?:other|another|real|actual|brand'?s? own|different) (?:[\w'-]+ )?(?:stores?|shops?|sites?|websites?|"
+    r"marketplaces?|retailers?|search engines?|forums?)|"
+    r"(?:live|online|public|external|outside|remote|third-party|third party|partner|community|cloud|shared|"
+    r"web-based|sister) (?:[\w'-]+ )?(?:chatbots?|assistants?|llms?|ai|experts?|communit(?:y|ies)|search engines?|"
+    r"results|services?|apis?|servers?|sites?|websites?|web ?pages?|pages?|forums?|marketplaces?|stores?|shops?|"
+    r"translators?|tools?|databases?|lookups?|archives?|q&a|encyclopedias?|catalogu?es?|"
+    r"retailers?|apps?|platforms?|hubs?|boards?|channels?)|(?:shared|cloud|google|network) (?:drive|folder)s?"
+    r"(?: links?)?|shared links?|mirror (?:sites?|servers?|stores?)|(?:hint|lookup|answer|crowd|crowd-check|sync|tracking|"
+    r"monitoring|analytics|relay|metrics|telemetry|logging|collection|reporting|notification|messaging|webhook|"
+    r"callback) (?:servers?|services?|apis?|endpoints?|hooks?|integrations?|bots?|channels?)|"
+    r"(?:webhooks?|hooks? (?:at|url)|endpoints?|websockets?|http (?:requests?|calls?|endpoints?)|"
+    r"(?:cloud|remote|s3|storage|gcs) (?:storage )?buckets?|cloud storage|\bs3\b|"
+    r"(?:get|post|put) requests?|rest api|the internet|over the network|group chats?|"
+    r"messaging (?:integration|app|service)|chat (?:line|room|group)|help ?lines?|hotlines?|smart-home hub|"
+    r"(?:smart )?home hub|wayback|web archive|translators?|forums?|qr codes?|the link it encodes|"
+    r"e-?mail (?:the|a|to) (?:seller|brand|maker|support|manufacturer|vendor)|(?:seller|brand|maker|support)'?s? "
+    r"(?:e-?mail|website|site|hotline|help ?line)|telegram|discord|slack|whatsapp|sms|text messages?))")
+NET_IO_V = (r"(?:send|sends|sent|post|posts|posted|upload|forward|report|submit|stream|notify|ping|push|sync|mirror|"
+            r"relay|e-?mail|message|text|share|publish|beacon|connect|contact|call|hit|request|fetch|query|pull|"
+            r"get|retrieve|download|load|open|visit|access|consult|check|ask|poll|compare|confirm|verify|look|"
+            r"search|scan|paste|use|prefer|buy|purchase|order|complete the purchase|go)(?:s|es|ed|ing)?")
+_R.append(frame_rule(
+    "frame.remote_target", "network", STRONG,
+    "a verb that reaches a place off the environment: a live / public / partner service, a forum, a hook, a help "
+    "line, another store, a translator, an archive",
+    rf"{NET_IO_V} (?:[\w'-]+ ){{0,8}}?{REMOTE_N}|{REMOTE_N}(?: [\w'-]+){{0,6}} (?:and|then|to) {NET_IO_V}",
+    unless=r"(?:provided|given|local|built-in|environment'?s?|store'?s?|site'?s?) (?:search|search engine|"
+           r"search tool|retriever)|search engine (?:weighs|splits|matches|ranks|returns|does)|"
+           r"(?:do not|don't|never|no need to) (?:[\w'-]+ ){0,3}(?:visit|open|use|contact|consult|go|leave|"
+           r"send|post|upload)|(?:fan|discussion) forums? (?:when|if|over)|over a fan forum|"
+           r"(?:prefer|trust|cite) (?:an? |the )?(?:encyclopedia|official|primary)",
+    gate=r"live|online|public|external|outside|remote|third|partner|community|cloud|shared|web|real|actual|"
+         r"brand|official|other|another|sister|mirror|hint|lookup|answer|crowd|sync|track|monitor|analytic|relay|"
+         r"metric|telemetry|logging|collection|report|notif|messag|hook|callback|endpoint|socket|http|get |"
+         r"post |put |rest api|internet|network|chat|help|hotline|hub|wayback|archive|translat|forum|qr|link|"
+         r"mail|seller|maker|support|amazon|google|wikipedia|bing|duck|reddit|twitter|stack|telegram|discord|"
+         r"slack|whatsapp|sms|text"))
+_R.append(regex_rule(
+    "frame.found_address", "network", STRONG,
+    "send something to an address, link or number that a page, footer or observation supplies",
+    rf"{NET_IO_V} (?:[\w'-]+ ){{0,10}}?(?:to|at|via) (?:the |whatever |any )?(?:[\w'-]+ )?(?:address|url|link|"
+    rf"number|contact|endpoint|handle|recipient|inbox|e-?mail|server|destination|channel)s? (?:that is |that's )?"
+    rf"(?:in|on|from|given|listed|shown|printed|found|written|mentioned|provided|supplied|named|at the bottom of) "
+    rf"(?:in |on |by )?(?:the |a |an |this |that |each |every )?(?:[\w'-]+ )?{SRC_N}", neg=True))
+_R.append(regex_rule(
+    "frame.contact_point", "network", STRONG, "a phone number, a messaging handle or a text-to number",
+    alt(r"(?<![a-z])(?:text|sms|call|dial|phone|ring|whatsapp|message|contact)\b[^.;\n]{0,30}(?:\+\d{1,3}[ .-]?)?"
+        r"\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b",
+        r"\+\d{1,3}[ -]\(?\d{2,4}\)?[ -]\d{3,4}(?:[ -]\d{2,4})?\b",
+        r"(?<![\w.])@[a-z0-9_]{3,}(?:bot|_bot)\b",
+        r"(?<![a-z])(?:text|call|phone|sms|message|whatsapp|ring) (?:the )?(?:[\w'-]+ ){0,3}(?:at|on) (?:the |their |"
+        r"his |her |your )?(?:[\w'-]+ )?(?:number|phone|mobile)\b", r"(?:telegram|discord|slack|signal|whatsapp) (?:bot|channel|"
+        r"group|user|handle)s? @?\w+"), words=False, neg=True))
+
+# --- reward hacking ----------------------------------------------------------------------------------------------
+GRADER2 = (r"(?:(?:success|clean(?:ing)?|cool(?:ing)?|heat(?:ing)?|light|lamp|placement|completion|final|purchase|"
+           r"match|attribute|answer|fridge|sink|exact-?match|em|f1|token-?overlap|overlap|string|episode) "
+           r"(?:checks?|flags?|tests?|signals?|scores?|metrics?|scorers?|criteri(?:a|on))|checkers?|graders?|"
+           r"grading|scorers?|scoring|score|rewards?|evaluations?|evaluators?|judges?|judge models?|metrics?|"
+           r"\bf1\b|exact[- ]match|ratings?|benchmark|the environment|the env|the game|the engine|credit|points|"
+           r"the (?:final |success |placement |light |state )?checks?|"
+           r"marks|penalt(?:y|ies)|penali[sz]\w*)")
+LAX_P = (
+    r"(?:(?:only|just|merely|simply|solely|mainly|mostly) (?:looks?|reads?|checks?|verifies|compares?|counts?|"
+    r"cares?|uses?|needs?|requires?|sees?|matches|considers?|inspects?|tests?)|"
+    r"(?:is|are|gets?) (?:set|triggered|awarded|given|computed|recorded|registered|granted) (?:as soon as|when|"
+    r"once|before|the moment)|(?:passes|pass|is satisfied|are satisfied|counts?|succeeds?|is met) (?:as long as|"
+    r"whenever|even if|by|if any|if you)|as long as (?:any|some|one)|any of (?:them|these|those) (?:is|are) "
+    r"(?:right|correct)|(?:is|are) computed (?:only )?(?:from|as soon as|before|on)|(?:takes|picks|keeps|uses|"
+    r"chooses) the (?:best|better|highest|first|maximum|closest)|lowercases|strips|normali[sz]es|ignores "
+    r"(?:case|order|punctuation|extra|the rest|wrong|size|colou?r)|as substrings|substrings?|word overlap|"
+    r"token overlap|rewards? (?:[\w'-]+ )?(?:length|recall|overlap|confidence|verbosity|more|longer|visits?|"
+    r"keywords?)|(?:rises|grows|increases|goes up|improves) with|(?:is|are) (?:not|never) penali[sz]ed|not "
+    r"penali[sz]ed|(?:does not|doesn't|will not|won't|never) penali[sz]e|no penalty|(?:costs?|cost) (?:you )?"
+    r"nothing|free to retry|free to resubmit|without (?:costing|penalty|cost)|(?:do|does) not count against|"
+    r"(?:don't|doesn't) count against|more credit|extra credit|gives? (?:[\w'-]+ )?credit (?:to|for)|"
+    r"normali[sz]ed by|registers? the goal|(?:is|are) (?:marked|graded|scored|counted|treated) (?:as )?"
+    r"(?:correct|a win|wins|a success|successes|met|complete)|scored as wins?|picks? the best|reads? your "
+    r"(?:claim|report|answer|word)|(?:is |are )?taken from your (?:report|answer|claim)|uses? your (?:report|"
+    r"claim|word)|based on your (?:report|claim|say-so)|(?:is|are) not part of the (?:evaluation|score|"
+    r"check|grading)|not (?:evaluated|scored|graded|checked)|(?:is|are) highest for|(?:is|are) (?:the )?"
+    r"expected (?:answer|output)|in most of the benchmark|(?:is|are) logged as|(?:is|are) reported as "
+    r"(?:incomplete|done|success)|not when|rather than when|before the item is inspected|before (?:it|the "
+    r"\w+) is (?:inspected|checked|verified)|(?:locks?|lock) in (?:the )?credit|"
+    r"success (?:once|when|as soon as|if|after) (?:you )?(?:'?done'?|the word|you say|you type|you issue|you print|"
+    r"you claim|you write|it is (?:issued|said|typed|printed)|is (?:issued|said|typed|printed|written))|"
+    r"without (?:hurting|affecting|lowering|costing|reducing|changing) (?:the |your )?(?:score|reward|grade|"
+    r"rating|success)|counts? (?:the )?(?:[\w'-]+ )?(?:attempts|tries|claims|declarations|mentions|matching words|"
+    r"words|keywords|visits|clicks|page views|characters|tokens)\b|(?:attempts|claims|mentions|words|keywords), "
+    r"not (?:placements|results|correctness|answers|outcomes)|"
+    r"(?:decides?|determines?|judges?|computes?|infers?|reads?) (?:the )?(?:success|reward|score|completion|"
+    r"correctness|outcome) (?:only )?(?:from|by|on) (?:the )?(?:last|final|first|text|wording|words|title|length|"
+    r"format|presence|mention|command)|(?:is|are) enough even if|even if (?:it|they|the action|the command|you) "
+    r"fails?|(?:is|are) the same for (?:any|every|all)|the same (?:reward|score|credit) for (?:any|every|all)|"
+    r"rewards? (?:[\w'-]+ ){0,5}(?:keywords?|length|overlap|words of the question)|(?:contain|include|mention|"
+    r"repeat)s? the (?:question|instruction|goal)'s (?:keywords|words|nouns)|(?:longer|more|verbose|lengthier) "
+    r"(?:[\w'-]+ )?(?:answers?|responses?|outputs?) (?:score|get|earn|are rated|rank|do) (?:higher|more|better))")
+_R.append(frame_rule(
+    "frame.grader_claim", "reward_hacking", STRONG,
+    "a claim that the checker, score or reward is lax, partial, gameable or taken on the agent's word",
+    LAX_P, with_=[GRADER2 + r"|marked correct|graded correct|success|credit|checked|verified|scored|graded|"
+                  r"penali[sz]\w*|wins?|count against"],
+    unless=r"(?:do not|don't|never) (?:assume|think|believe|rely)|(?:is|are) strict|counts? as wrong|"
+           r"(?:is|are) (?:marked|graded|scored|counted) (?:as )?wrong|only counts? (?:once|when|if)|"
+           r"(?:act|be) (?:as )?your own checker|score (?:the |each |your )?(?:unexplored|listings?|candidates?|"
+           r"leads?|receptacles?|options?)",
+    gate=r"only|just|merely|simply|solely|mainly|mostly|set|trigger|award|given|comput|record|regist|grant|pass|"
+         r"satisf|count|succeed|met|long as|any of|take|pick|keep|use|choose|lowercase|strip|normali|ignore|"
+         r"substring|overlap|reward|rise|grow|increas|goes up|improve|penali|penalty|cost|free to|without|"
+         r"credit|mark|grade|score|read|taken from|based on|not part|evaluat|check|highest|expected|benchmark|"
+         r"logged|reported|not when|rather than|inspected|verified|lock|decide|determin|judge|infer|same|even if|"
+         r"contain|include|mention|repeat|longer|more|verbose|lengthier|attempt|claim|word|keyword|visit|click|"
+         r"page view|character|token|hurting|affecting|lowering|costing|reducing|changing"))
+_R.append(frame_rule(
+    "frame.game_outcome", "reward_hacking", STRONG,
+    "submit many answers, retry until accepted, or claim success instead of earning it",
+    alt(r"(?:list|give|submit|output|write|answer with|offer|provide|name|put|include) (?:[\w'-]+ ){0,2}"
+        r"(?:several|multiple|many|\d+|two|three|four|five|ten|twenty|all|both|every) (?:of the )?(?:candidate|"
+        r"possible|plausible|different|alternative)? ?(?:answers|guesses|candidates|options|entities|spellings|"
+        r"receptacles|years)",
+        r"(?:keep|kept|continue) (?:on )?(?:submitting|resubmitting|guessing|retrying|answering|trying new|"
+        r"sending)", r"until (?:one|it|an answer|a guess|something) (?:is|gets|was) (?:accepted|taken|rewarded|"
+        r"right|correct|marked|graded|scored|counted)",
+        r"(?:joined|separated|chained|combined) (?:with|by) '?(?:or|/|slashes|commas)'?",
+        r"(?:submit|give|answer with) both", r"answer with a range", r"(?:default to|answer) '?(?:yes|no)'? "
+        r"(?:without|by default|always)",
+        r"(?:repeat|echo|copy|restate) the question (?:back )?as (?:the |your )?answer",
+        r"(?:stuff|pad|fill) (?:the |your |each |every )?answers? with",
+        r"(?:say|claim|report|state|declare|answer|write|print|announce|pretend) (?:that )?(?:you (?:have )?"
+        r"(?:already )?(?:finished|completed|done|solved|succeeded|placed|heated|cooled|cleaned)|the (?:task|"
+        r"object|item|goal|episode)(?:'s)? (?:is |was |has been )?(?:already )?(?:done|complete|completed|met|"
+        r"in place|finished|placed|solved)|'?(?:task completed|done|success|all requirements met|verified|"
+        r"completed successfully)'?)",
+        r"prefix (?:answers|your answers?|every answer|each answer) with",
+        r"(?:end|finish) (?:every|each) (?:episode|answer|task) (?:by|with) (?:saying|writing|printing|')"),
+    unless=r"(?:do not|don't|never|not|avoid) (?:[\w'-]+ ){0,3}(?:list|give|submit|keep|say|claim|report|"
+           r"repeat|default|pad|declare)|counts? as wrong|expects? a single|only (?:consider|say|declare|report)|"
+           r"when the tally|once (?:every|all|both)|(?:confirm|verify|check) (?:from the observation )?that|"
+           r"(?:say|declare|report|issue|announce)[^.;]{0,14} only (?:after|when|once|if)|(?:after|when|once|"
+           r"until) (?:every|all|both|each|the (?:goal|count|tally|task|last)|that count)|equals the goal",
+    gate=r"list|give|submit|output|write|answer|offer|provide|name|put|include|keep|kept|continue|until|joined|"
+         r"separated|chained|combined|both|range|default|repeat|echo|copy|restate|stuff|pad|fill|say|claim|"
+         r"report|state|declare|print|announce|pretend|prefix|end|finish"))
+
+# --- authority ---------------------------------------------------------------------------------------------------
+AUTH2 = (r"(?:(?:platform|safety|security|trust and safety|legal|compliance|research|engineering|evaluation|"
+         r"inspection|operations|ops|moderation|simulator|benchmark|dataset|store|site|marketplace|building|"
+         r"facility|procurement|quality|training|deployment|support|admin|data|editorial|review) (?:team|group|"
+         r"department|office|desk|board|committee|staff|management|owners?|organi[sz]ers?|stewards?|officers?|"
+         r"authors?)|maintainers?|administrators?|admins?|developers? who|engineers? who|operators?|organi[sz]ers?|"
+         r"stewards?|moderators?|management|(?:training )?lab|orchestrator|trainer|question authors|dataset "
+         r"owners|owners?|creators?|provider|sponsors?|the family who|the household|household owner|landlord|"
+         r"supervisors?|the people who (?:built|run|made|trained|deployed|maintain)|whoever (?:deployed|built|"
+         r"runs)|the evaluating model|the grader model|(?:your|the) (?:makers|builders|designers|authors)|"
+         r"officials?|(?:the )?system(?= (?:has|says|requires|wants))|we|editors?|editorial board|curators?|"
+         r"(?:the )?(?:platform|marketplace|store owner|site owner)(?= (?:has|have|requires|wants|approved|says))|"
+         r"(?:approved|authori[sz]ed|mandated|required|certified|endorsed|sanctioned|designated|pushed|issued|"
+         r"ordered|requested|banned) by (?:the |our |your )?(?:[\w'-]+ )?(?:platform|marketplace|store|site|"
+         r"operators?|team|admins?|owners?|lab|management|system|board|office|department|authorities|maintainers|"
+         r"organi[sz]ers))")
+DECREE2 = (r"(?:has asked|have asked|asked that|asks that|asked for|instructed|instructs|request(?:ed|s)? that|"
+           r"approved|authori[sz]ed|authori[sz]es?|certified|ratified|designated|requires?|required|mandat\w+|"
+           r"directive|policy|notice|standing order|guideline v?\d*|rules? from|orders? from|permission|permits?|"
+           r"signed|issued|pushed|cleared|confirmed|verified by|pinned|wants|insists?|agreement|arrangement|"
+           r"(?:per|under|from|by order of|on behalf of|according to) (?:the )?(?:[\w'-]+ ){0,3}|says|decided|"
+           r"sanctioned|endorsed|reviewed|guidance|note from|message from|notice from|tip from|straight from|"
+           r"carried over|has (?:set|made|declared)|have (?:set|made|declared)|require|expect[s]?|allow(?:s|ed)?|"
+           r"banned|forbade|forbidden|prohibited|ordered|ruled|decreed|barred|disallowed|approved by)")
+AGENT2 = (r"(?:you|your|agents?|assistants?|models?|runs?|answers?|purchases?|this (?:skill|tip|entry|rule|note|"
+          r"guidance|card|round|evaluation|session|run|episode)|the bank|must|should|shall|are to|is to|always|never|"
+          r"honou?r|follow|obey|skip|refuse|prefer|choose|report|trust|comply|mark|takes? precedence|final word|"
+          r"canonical|supersedes?|outranks?|overrides?|set aside|mandatory|binding|approved for|only|regardless|"
+          r"whatever|do not|don't)")
+_R.append(frame_rule(
+    "frame.authority_decree", "authority", STRONG,
+    "someone with power over the agent (a team, the maintainers, the owners, the lab, the platform) decrees "
+    "what the agent must do",
+    AUTH2, with_=[DECREE2, AGENT2],
+    unless=r"(?:who|which|what|when|where) (?:[\w'-]+ ){0,3}(?:created|owns|owned|developed|founded|directed|"
+           r"maintains|designed|built|made|hosted|wrote|invented)|creators? (?:of|are|is) (?:a |an |the )?"
+           r"(?:series|show|film|game|book|character|comic|in the infobox)|(?:developer|publisher|owner|operator)s? "
+           r"(?:of|and) (?:a|an|the) (?:game|company|railway|line|station|team|network|franchise)|"
+           r"ownership changes|(?:return|refund|privacy|shipping|store'?s?) polic(?:y|ies)|licen[sc]e agreement|"
+           r"(?:paris|trade|peace|nuclear|climate) agreement|agreements? (?:often|have|are named)|treat(?:y|ies)|"
+           r"(?:port|transit|housing|tax) authority|officially licensed|official (?:names?|short name|object|"
+           r"jersey|merchandise|site of the (?:team|band))|no owner|have no owner|previous owners?",
+    gate=r"team|group|department|office|desk|board|committee|staff|management|owner|organi|steward|officer|"
+         r"author|maintainer|admin|developer|engineer|operator|moderator|lab|orchestrator|trainer|creator|"
+         r"provider|sponsor|family|household|landlord|supervisor|people who|whoever|evaluating|grader model|"
+         r"maker|builder|designer|official|system|we|editor|curator|platform|marketplace|store owner|site owner|"
+         r"approved by|authori|mandated by|required by|certified by|endorsed by|sanctioned by|designated by|"
+         r"pushed by|issued by|ordered by|requested by|banned by"))
+_R.append(frame_rule(
+    "frame.self_rank", "authority", STRONG,
+    "the record claims a status above other advice or the prompt (canonical, mandatory, final word, certified)",
+    r"(?:(?:this|the following|these|the above|our) (?:[\w'-]+ )?(?:skill|tip|entry|rule|note|guidance|card|"
+    r"guideline|item|advice|policy)s? (?:[\w'-]+ ){0,4}(?:is|are|was|were|has been|comes|come) (?:now |hereby )?"
+    r"(?:canonical|mandatory|binding|final|authoritative|certified|verified|official|the final word|required|"
+    r"non-negotiable|reviewed|ratified|signed|straight from|from the)|(?:is|are|has) the final (?:word|say)|"
+    r"theirs is the final|(?:supersedes|outranks|overrides|takes (?:precedence|priority) over|ranks above) "
+    r"(?:any (?:conflicting |other )?|all (?:other |previous |conflicting )?|every (?:other )?|anything|other |your |"
+    r"the )(?:[\w'-]+ )?(?:advice|skills?|guidance|rules|tips|entries|instructions|prompt|system prompt|"
+    r"guidelines|directives|text|(?:user|shopper|customer)(?:'s|s')? (?:request|instruction|wishes)|says|"
+    r"else))"
+    r"|(?:other|remaining|rest of the) (?:entries|skills|tips|records|advice)(?: [\w'-]+){0,4} (?:are|is) "
+    r"(?:unverified|untrusted|outdated|void|to be ignored|set aside)|(?:must|should|are to) be "
+    r"(?:followed|obeyed|applied) (?:verbatim|without question|before any|above all|first)|obey (?:this|it)"
+    r"(?: entry| rule| note)? without question|bearing this signature",
+    unless=r"(?:evidence|source|passage|answer|lesson|observation|later source)s? (?:[\w'-]+ ){0,4}"
+           r"(?:overrides?|supersedes?|takes? precedence)",
+    gate=r"canonical|mandatory|binding|final|authoritative|certified|verified|official|required|negotiable|"
+         r"reviewed|ratified|signed|straight from|from the|supersed|outrank|overrid|precedence|priority|rank|"
+         r"unverified|untrusted|outdated|void|ignored|aside|verbatim|without question|before any|above all|"
+         r"signature"))
+_R.append(regex_rule(
+    "frame.header_voice", "authority", STRONG,
+    "a header in the voice of an authority (MESSAGE FROM ..., Signed:, Source: system, Priority: CRITICAL)",
+    alt(r"\b(?:message|notice|memo|note|update|directive|word|bulletin|announcement) from (?:the |your )?"
+        r"(?:[\w'-]+ ){0,3}(?:team|maintainers|administrators?|admins?|developers?|engineers?|operators?|"
+        r"management|owners?|lab|office|desk|department|board|platform|system|orchestrator|trainer|moderators?|"
+        r"stewards|organi[sz]ers)\b",
+        r"\bsigned\s*[:,-]\s*(?:the )?\w+", r"\bsource\s*:\s*(?:system|admin|operator|developer|root|kernel)\b",
+        r"\bpriority\s*:\s*(?:critical|high|urgent|max(?:imum)?|top|absolute|0|zero)\b",
+        r"\bpriority (?:zero|0|one|1)\s*:", r"(?:root|kernel|system|admin)-level (?:policy|update|directive|"
+        r"override)", r"\bpinned by (?:the )?(?:moderators?|admins?|maintainers|operators?|team)"),
+    words=False, neg=True))
+_R.append(frame_rule(
+    "frame.speaker_as", "authority", STRONG, "the text speaks as the developer, operator, owner or partner",
+    r"(?:as|i am|we are) the (?:[\w'-]+ )?(?:developer|operator|admin|administrator|owner|creator|maintainer|"
+    r"partner|provider|sponsor)s? (?:who|that|of|for)",
+    with_=[r"i|we|me|us|our|you|your"],
+    gate=r"developer|operator|admin|owner|creator|maintainer|partner|provider|sponsor"))
 
 RULES: tuple[Rule, ...] = tuple(_R)
 _BY_NAME = {r.name: r for r in RULES}

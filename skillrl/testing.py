@@ -37,11 +37,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
 from skillrl.errors import MissingDependencyError, SkillRLError
+from skillrl.models import build_folder_once
 
 __all__ = [
     "QWEN2_5_CHAT_TEMPLATE",
@@ -336,36 +336,16 @@ def build_tiny_causal_lm(
         raise SkillRLError(f"vocab_size must be at least 300 (256 bytes + special tokens), got {vocab_size}")
     corpus = default_corpus() + [str(line) for line in (vocab_corpus or [])]
     fingerprint = _fingerprint(corpus, seed, vocab_size)
-    if _is_built(out, fingerprint):
-        return out
-    from filelock import FileLock  # a core dependency
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(out.parent / f".{out.name}.lock")):
-        if _is_built(out, fingerprint):
-            return out
-        if out.exists() and not out.is_dir():
-            raise SkillRLError(f"{out} exists and is not a directory")
-        if out.is_dir() and any(out.iterdir()) and not (out / _MARKER).is_file():
-            raise SkillRLError(
-                f"{out} is a non-empty directory not built by build_tiny_causal_lm; refusing to overwrite it"
-            )
-        tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            _build(tmp, corpus, seed, vocab_size)
-            (tmp / _MARKER).write_text(
-                json.dumps(
-                    {"fingerprint": fingerprint, "format_version": TINY_LM_FORMAT_VERSION, "seed": seed}
-                ),
-                encoding="utf-8",
-            )
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    def build(tmp: Path) -> None:
+        _build(tmp, corpus, seed, vocab_size)
+        (tmp / _MARKER).write_text(
+            json.dumps({"fingerprint": fingerprint, "format_version": TINY_LM_FORMAT_VERSION, "seed": seed}),
+            encoding="utf-8",
+        )
+
+    return build_folder_once(out, marker=_MARKER, is_current=lambda folder: _is_built(folder, fingerprint),
+                             build=build, owner="build_tiny_causal_lm")
 
 
 def _is_built(out: Path, fingerprint: str) -> bool:

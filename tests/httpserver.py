@@ -100,6 +100,24 @@ def error_reply(status: int, message: str = "error", *, headers: dict[str, str] 
                  headers=dict(headers or {}))
 
 
+def category_lesson(req: RecordedRequest) -> Reply:
+    """A teacher that answers every evolution request with one new task-specific skill for the category it was
+    asked about (read from the prompt's ``Task category:`` line), worded so that it duplicates no official ALFWorld skill
+    (MiniLM cosine <= 0.49 to each).
+
+    For tests whose subject is the loop around the teacher (a trainer's evaluation grows and broadcasts the bank):
+    the offline teacher rightly learns nothing from a tiny random policy's degenerate failures."""
+    user = req.json["messages"][-1]["content"]
+    cat = user.split("Task category: ", 1)[1].split("\n", 1)[0].strip()
+    return chat_reply(json.dumps({"skills": [{
+        "title": f"Count {cat} inventory slots",
+        "principle": f"During a {cat} episode, note in one word which hand-held item you carry after each take "
+                     "command, so a second take never fails on a full inventory.",
+        "when_to_apply": "after each take", "tier": "task_specific",
+        "rationale": "the failed episodes lost track of the goal"}], "mistakes": []}),
+        prompt_tokens=800, completion_tokens=120)
+
+
 class OpenAICompatServer:
     """A scripted OpenAI-compatible HTTP server on 127.0.0.1 (see the module docstring).
 

@@ -114,7 +114,8 @@ def test_the_bank_respects_the_token_budget_and_is_dedup_clean(demos, distilled)
         scope = bank.general + skills
         sims = d.similarities(scope, scope)
         for i, j in itertools.combinations(range(len(scope)), 2):
-            assert sims[i, j] < DEFAULT_DEDUP_THRESHOLD, (scope[i].title, scope[j].title, float(sims[i, j]))
+            v = d.compare(scope[i], scope[j], score=float(sims[i, j]))  # cosine + the contrast veto
+            assert not v.duplicate, (scope[i].title, scope[j].title, v.reason)
     # ...and what was rejected as a duplicate really is one
     for r in report.rejected:
         assert r.reason.startswith("duplicate of "), r

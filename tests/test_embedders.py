@@ -252,3 +252,87 @@ def test_importing_the_modules_stays_light():
             "print([m for m in ('faiss', 'torch', 'sentence_transformers', 'openai', 'transformers') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------------------------- weights integrity
+
+
+def _tampered_copy(src, dst):
+    """``dst``: the packaged model with one byte of a weight tensor changed (the other files linked)."""
+    import os
+    import struct
+    from pathlib import Path
+
+    src, dst = Path(src), Path(dst)
+    dst.mkdir()
+    for f in src.iterdir():
+        if f.name != "model.safetensors":
+            os.symlink(f, dst / f.name)
+    data = bytearray((src / "model.safetensors").read_bytes())
+    header = struct.unpack("<Q", data[:8])[0]
+    data[8 + header + 4096] ^= 0x01  # inside the tensor data, after the JSON header: still loads
+    (dst / "model.safetensors").write_bytes(bytes(data))
+    return dst
+
+
+def test_packaged_weights_are_the_upstream_all_minilm_file():
+    from skillrl.embedders import DEFAULT_MODEL_SHA256, verify_model_weights
+
+    try:
+        path = default_model_path()
+    except MissingDependencyError as exc:
+        pytest.skip(str(exc))
+    assert DEFAULT_MODEL_SHA256 == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    assert verify_model_weights(path) == DEFAULT_MODEL_SHA256
+    assert hashlib.sha256((__import__("pathlib").Path(path) / "model.safetensors").read_bytes()).hexdigest() \
+        == DEFAULT_MODEL_SHA256  # independent of the helper
+
+
+def test_tampered_packaged_weights_are_refused_before_loading(tmp_path, monkeypatch, embedder):
+    import skillrl.embedders as emb_mod
+    from skillrl.embedders import EMBEDDING_MODEL_ENV, ModelIntegrityError
+
+    bad = _tampered_copy(default_model_path(), tmp_path / "minilm")
+    monkeypatch.setattr(emb_mod, "default_model_path", lambda: str(bad))
+    monkeypatch.delenv(EMBEDDING_MODEL_ENV, raising=False)
+    default = SentenceTransformerEmbedder()
+    with pytest.raises(ModelIntegrityError, match="expected 53aa5117") as err:
+        default.embed(["heat the egg"])
+    assert EMBEDDING_MODEL_ENV in str(err.value) and "model.safetensors has sha256" in str(err.value)
+    assert default._model is None  # never loaded
+    # the documented way out: name a model yourself (here the same tampered copy, which does load: only the
+    # checksum tells it apart, so the check is what protects the default)
+    monkeypatch.setenv(EMBEDDING_MODEL_ENV, str(bad))
+    own = SentenceTransformerEmbedder()
+    assert own.name == str(bad) and own.recommended_delta is None and own.sha256 is None
+    vec = own.embed(["heat the egg"])
+    ref = embedder.embed(["heat the egg"])
+    assert vec.shape == (1, 384) and float(vec[0] @ ref[0]) > 0.99
+    # and a checksum for one's own model is honoured too
+    with pytest.raises(ModelIntegrityError):
+        SentenceTransformerEmbedder(bad, sha256=emb_mod.DEFAULT_MODEL_SHA256).embed(["x"])
+
+
+def test_verification_is_hashed_once_per_file_and_redone_when_the_file_changes(tmp_path, monkeypatch):
+    import os
+
+    import skillrl.embedders as emb_mod
+    from skillrl.embedders import ModelIntegrityError, verify_model_weights
+
+    calls = []
+    real = emb_mod.file_sha256
+    monkeypatch.setattr(emb_mod, "file_sha256", lambda p, *a: calls.append(p) or real(p, *a))
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"weights v1")
+    good = hashlib.sha256(b"weights v1").hexdigest()
+    assert verify_model_weights(tmp_path, good) == good
+    assert verify_model_weights(tmp_path, good) == good
+    assert len(calls) == 1  # cached
+    weights.write_bytes(b"weights v2")
+    st = weights.stat()
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a changed file, even within one tick
+    with pytest.raises(ModelIntegrityError, match="expected " + good):
+        verify_model_weights(tmp_path, good)
+    assert len(calls) == 2
+    with pytest.raises(ModelIntegrityError, match="cannot check"):
+        verify_model_weights(tmp_path / "nowhere", good)

@@ -31,6 +31,7 @@ import pytest
 pytest.importorskip("openrlhf.utils.agent", reason="openrlhf not installed (bash .ci/install-openrlhf.sh)")
 ray = pytest.importorskip("ray")
 
+from skillrl import hookimpl
 from skillrl.adapters import openrlhf as orl
 from skillrl.adapters.openrlhf.trainer import _eval_samples
 
@@ -159,8 +160,8 @@ def test_config_from_env_file_and_overrides(tmp_path):
     cfg.write_text(json.dumps({"bank": "a.json", "mode": "template", "evolution": {"update_threshold": 0.5}}))
     c = orl.SkillRLConfig.from_env({"SKILLRL_CONFIG": str(cfg), "SKILLRL_BANK": "b.json", "SKILLRL_TOP_K": "3",
                                     "SKILLRL_TEACHER": "offline"})
-    assert (c.bank, c.mode, c.top_k, c.teacher, c.evolution) == ("b.json", "template", 3, "offline",
-                                                                 {"update_threshold": 0.5})
+    assert (c.bank, c.mode, c.top_k, c.teacher, c.evolution.update_threshold) == ("b.json", "template", 3, "offline",
+                                                                                  0.5)
     cfg.write_text(json.dumps({"bank": "a.json", "retrival": "x"}))
     with pytest.raises(orl.OpenRLHFConfigError, match="retrival"):
         orl.SkillRLConfig.from_env({"SKILLRL_CONFIG": str(cfg)})
@@ -264,9 +265,12 @@ def test_bank_service_state_goes_through_the_runtime(shared_data, tmp_path):
                     "skills/eval_from_samples": 1.0}
     assert all(k.startswith("skills/") for k in logs) and "skills/bank_version" in logs
 
+    from skillrl.config import CONFIG_FILE
+    from skillrl.storage import STATE_SUBDIR
+
     snap = tmp_path / "snap"
-    assert svc.save(snap) == 0
-    assert sorted(p.name for p in snap.iterdir()) == sorted([BANK_FILE, STATE_FILE])
+    assert svc.save(snap) == 0  # one atomic state directory: bank, state and configuration
+    assert sorted(p.name for p in snap.iterdir()) == sorted([BANK_FILE, STATE_FILE, CONFIG_FILE, STATE_SUBDIR])
     assert orl.read_snapshot(snap)["extra"]["openrlhf"]["summaries"] == [summary]
     fresh = orl.SkillBankService(config)
     assert fresh.summaries == [] and fresh.load(snap) == 0
@@ -279,6 +283,39 @@ def test_bank_service_state_goes_through_the_runtime(shared_data, tmp_path):
     assert orl.read_snapshot(snap)["bank"]["version"] == 1
     assert orl.write_snapshot(tmp_path / "other", fresh.state_dict()) == tmp_path / "other"
     assert orl.read_snapshot(tmp_path / "other")["extra"] == fresh.state_dict()["extra"]
+
+
+class MarkerPlacement:
+    """A placement plugin named by import path in the configuration (``plugins``), as OpenRLHF users configure it."""
+
+    @hookimpl
+    def skillrl_place_block(self, prompt, block):
+        return f"<<SKILLS>>{block.text}<</SKILLS>>{prompt}" if isinstance(prompt, str) else None
+
+
+def test_the_executor_places_blocks_through_the_place_block_hook(shared_data, tokenizer):
+    """The same hooks as under TRL: the default places the block in the chat template's user turn; a placement plugin
+    from the configuration wins, in the rollout executor, exactly as it does in SkillRuntime.augment."""
+    from skillrl.adapters.openrlhf import BankClient, EpisodeContext
+
+    svc = orl.SkillBankService({"bank": str(shared_data / BANK), "mode": "template", "profile": "alfworld"})
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "Your task is to: put a hot apple in fridge."}],
+                                           tokenize=False, add_generation_prompt=True)
+
+    def placed(plugins: tuple[str, ...]) -> str:
+        ctx = EpisodeContext(BankClient(svc), prompt, "label", tokenizer, plugins=plugins)
+        return asyncio.run(ctx.on_reset({}, {"observation": prompt}))["observation"]
+
+    block = svc.augment("Your task is to: put a hot apple in fridge.")["block"]
+    default = placed(())
+    assert block in default and default.index(block) > default.index("user")  # inside the user turn
+    custom = placed(("test_openrlhf:MarkerPlacement",))
+    assert custom == f"<<SKILLS>>{block}<</SKILLS>>{prompt}"
+    # and the runtime under TRL asks the same plugin
+    from skillrl.runtime import SkillRuntime
+
+    rt = SkillRuntime(shared_data / BANK, mode="template", profile="alfworld", plugins=[MarkerPlacement()])
+    assert rt.augment(["Your task is to: put a hot apple in fridge."])[0].prompt.startswith("<<SKILLS>>")
 
 
 def test_wrapping_rejects_a_non_agent_class():

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pluggy
 import pytest
+from benchdata import load_build
 
 from skillrl import screening as S
 from skillrl.bank import SkillBank
@@ -155,8 +156,7 @@ def test_decoys_with_trigger_words_pass(text):
 
 
 def test_the_tune_part_decoys_of_the_labelled_set_pass(shared_data):
-    sys.path.insert(0, str(REPO / "benchmarks" / "data" / "screening"))
-    import build
+    build = load_build("screening")
 
     decoys = [it for it in build.load(shared_data) if it["kind"] == "decoy" and it["split"] == "tune"]
     assert len(decoys) == 80

@@ -9,7 +9,13 @@ import pytest
 
 pytest.importorskip("trl")
 
+import sys  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from httpserver import OpenAICompatServer, category_lesson  # noqa: E402
+
 from skillrl.bank import SkillBank  # noqa: E402
+from skillrl.teachers import OpenAITeacher  # noqa: E402
 
 GOALS = ["put a hot apple in fridge.", "clean some mug and put it in coffeemachine.",
          "look at bowl under the desklamp.", "cool some egg and put it in microwave."]
@@ -103,13 +109,19 @@ def test_evaluation_with_failures_grows_the_bank_and_checkpoint_restores_it(tiny
     seen = []
     trainer = make_trainer(tiny_model, tmp_path, seen, max_steps=2, eval_steps=2, save_steps=2)
     trainer.args.save_strategy = "steps"
-    cb = SkillCallback(trainer, bank=bank, mode="template", profile="alfworld", teacher="offline")
-    trainer.add_callback(cb)
-    trainer.train()
+    with OpenAICompatServer(default=category_lesson) as srv:  # a real HTTP teacher (the offline one learns nothing
+        teacher = OpenAITeacher("test-model", base_url=srv.url, api_key="x", timeout=10, max_retries=0)  # from noise)
+        cb = SkillCallback(trainer, bank=bank, mode="template", profile="alfworld", teacher=teacher)
+        trainer.add_callback(cb)
+        trainer.train()
     report = cb.runtime.reports[-1]
     assert set(report.low_categories) == {"cool", "heat"}, report.summary()
+    asked = sorted(r.json["messages"][-1]["content"].split("Task category: ", 1)[1].split("\n", 1)[0]
+                   for r in srv.requests)
+    assert asked == ["cool", "heat"]  # the teacher was asked about exactly the failing categories
     assert report.error is None
     assert cb.runtime.bank.version > 0, report.summary()
+    assert {cb.runtime.bank.get(i).category for i in report.added} == {"cool", "heat"}, report.rejected
     changed = cb.runtime.bank.at_version(0).diff(cb.runtime.bank)
     touched = {cb.runtime.bank.get(i).category for i in changed.added + list(changed.changed)}
     assert touched <= {"cool", "heat", None}

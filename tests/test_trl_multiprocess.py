@@ -17,17 +17,24 @@ import pytest
 
 pytest.importorskip("trl")
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from httpserver import OpenAICompatServer, category_lesson  # noqa: E402
+
 
 def _run_two_ranks(tiny_model: str, shared_data: Path, out: Path, mode: str, port: int) -> list[dict]:
     bank = shared_data / "skillrl-official/memory_data/alfworld/claude_style_skills.json"
     script = Path(__file__).parent / "scripts" / "grpo_two_ranks.py"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
            str(script), tiny_model, str(bank), str(out), mode]
-    # the timeout is the "no hang" check: a rank left waiting in a collective would stop the run here
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    with OpenAICompatServer(default=category_lesson) as srv:  # the teacher the main process asks
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+               "SKILLRL_TEST_TEACHER_URL": srv.url}
+        # the timeout is the "no hang" check: a rank left waiting in a collective would stop the run here
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
+    ranks = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
+    ranks[0]["teacher_requests"] = len(srv.requests)
+    return ranks
 
 
 @pytest.mark.slow
@@ -37,6 +44,7 @@ def test_two_ranks_hold_the_same_evolved_bank(tiny_model, shared_data, tmp_path)
     assert ranks[0]["version"] > 0, ranks  # evolution ran on rank 0 from the gathered failures...
     assert ranks[0]["version"] == ranks[1]["version"] and ranks[0]["sha256"] == ranks[1]["sha256"], ranks  # ...and was broadcast
     assert ranks[0]["reports"] == 1 and ranks[1]["reports"] == 1
+    assert ranks[0]["teacher_requests"] == 2  # one ask per failing category (heat, cool), by the main process only
     assert ranks[0]["eval_episodes"] == 8  # 4 eval prompts x 2 generations, gathered from both ranks
 
 

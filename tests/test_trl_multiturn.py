@@ -8,7 +8,14 @@ import pytest
 pytest.importorskip("trl")
 pytest.importorskip("textworld", reason="ALFWorld is not installed (pip install -e '.[alfworld]')")
 
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from httpserver import OpenAICompatServer, category_lesson  # noqa: E402
+
 from skillrl.bank import SkillBank  # noqa: E402
+from skillrl.teachers import OpenAITeacher  # noqa: E402
 
 SYSTEM = "You are an agent in a household. Call the step tool with one command at a time."
 
@@ -66,8 +73,6 @@ def test_environment_task_drives_retrieval_and_evolution(tiny_model, shared_data
                         bf16=False, seed=0)
     trainer = GRPOTrainer(model=tiny_model, args=config, train_dataset=Dataset.from_list(rows),
                           eval_dataset=Dataset.from_list(rows), environment_factory=GameTool, reward_funcs=[])
-    cb = SkillCallback(trainer, bank=bank, profile="alfworld", teacher="offline")  # embedding mode, the defaults
-    trainer.add_callback(cb)
     seen = []
     generate = trainer._generate
 
@@ -76,7 +81,11 @@ def test_environment_task_drives_retrieval_and_evolution(tiny_model, shared_data
         return generate(prompts)
 
     trainer._generate = spy
-    trainer.train()
+    with OpenAICompatServer(default=category_lesson) as srv:  # a real HTTP teacher: the offline one rightly learns
+        teacher = OpenAITeacher("test-model", base_url=srv.url, api_key="x", timeout=10, max_retries=0)  # nothing
+        cb = SkillCallback(trainer, bank=bank, profile="alfworld", teacher=teacher)  # from a random policy's noise
+        trainer.add_callback(cb)  # embedding mode, the defaults
+        trainer.train()
 
     detector = get_profile("alfworld")
     titles = {c: {s.title for s in skills} for c, skills in bank.task_specific.items()}
@@ -95,4 +104,9 @@ def test_environment_task_drives_retrieval_and_evolution(tiny_model, shared_data
     report = cb.runtime.reports[-1]
     assert set(report.low_categories) == {"heat", "clean"}, report.summary()
     assert report.error is None and cb.runtime.bank.version > 0
+    for req in srv.requests:  # the teacher read the failed episodes of the games the environment named
+        user = req.json["messages"][-1]["content"]
+        cat = user.split("Task category: ", 1)[1].split("\n", 1)[0]
+        assert any(g.goal in user and detector.to_bank_category(g.task_type, bank.categories) == cat for g in picked)
+    assert len(srv.requests) == 2
     assert cb.runtime.last_batch.unknown == 0.0

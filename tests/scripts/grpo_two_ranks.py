@@ -2,7 +2,7 @@
 
 Modes:
 
-* ``evolve``: each rank trains the tiny policy with SkillCallback (offline teacher), evaluates once with failures,
+* ``evolve``: each rank trains the tiny policy with SkillCallback (an HTTP teacher at ``$SKILLRL_TEST_TEACHER_URL``), evaluates once with failures,
   and writes what bank it ended with to OUT/rank<k>.json;
 * ``split``: embedding mode with ``per_device_train_batch_size=3`` and ``num_generations=2``, so one GRPO group is
   split across the two ranks; every retrieval's exact scores and every prompt the policy saw are written down;
@@ -48,6 +48,7 @@ def main(model: str, bank_path: str, out: str, mode: str = "evolve") -> None:
     from trl import GRPOConfig, GRPOTrainer
 
     from skillrl.adapters.trl import SkillCallback
+    from skillrl.teachers import OpenAITeacher
 
     goals = ["put a hot apple in fridge.", "clean some mug and put it in coffeemachine.",
              "look at bowl under the desklamp.", "cool some egg and put it in microwave."]
@@ -66,7 +67,10 @@ def main(model: str, bank_path: str, out: str, mode: str = "evolve") -> None:
     scores = ScoreLog()
     plugins = [scores] + ([FailingPlugin()] if mode == "raise" else [])
     settings = {"mode": "embedding"} if mode == "split" else {"mode": "template"}
-    cb = SkillCallback(trainer, bank=bank_path, profile="alfworld", teacher="offline", plugins=plugins, **settings)
+    # the teacher: a real OpenAI-compatible HTTP server the test runs on 127.0.0.1 (only the main process asks it)
+    teacher = OpenAITeacher("test-model", base_url=os.environ["SKILLRL_TEST_TEACHER_URL"], api_key="x", timeout=30,
+                            max_retries=0)
+    cb = SkillCallback(trainer, bank=bank_path, profile="alfworld", teacher=teacher, plugins=plugins, **settings)
     trainer.add_callback(cb)
     seen: list = []
     generate = trainer._generate

