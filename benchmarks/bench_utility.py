@@ -56,10 +56,11 @@ ABLATION = 0.7
 LEVEL = 0.95
 
 
-def heat_goals(limit: int = 40) -> list[str]:
-    """Distinct goal sentences of the ALFWorld expert demonstrations of the heat task type."""
+def heat_goals(limit: int = 40, shared: Path = SHARED) -> list[str]:
+    """The first ``limit`` distinct goal sentences of the ALFWorld expert demonstrations of the heat task type
+    (``<shared>/alfworld/expert_demos_train.jsonl``; tests/test_utility.py uses them too)."""
     goals: list[str] = []
-    with (SHARED / "alfworld" / "expert_demos_train.jsonl").open() as fh:
+    with (shared / "alfworld" / "expert_demos_train.jsonl").open() as fh:
         for line in fh:
             rec = json.loads(line)
             if rec["task_type"] == "pick_heat_then_place_in_recep":

@@ -337,14 +337,15 @@ class Filer:
             return result("quarantined", reason=f"screening: {flagged}")
         # a task-specific lesson may legitimately repeat another category's (same shape, other appliance): compare it
         # with the general tier and its own category; a general skill with everything
-        pool = bank.skills() if tier == "general" else bank.general + bank.task_specific.get(cat, [])
-        dup = self.dedup.find(candidate, pool) if pool else None
-        if dup is not None:
-            return result("rejected", reason=f"duplicate of {dup.skill_id} ({dup.kind} match, cosine {dup.score:.2f})")
+        # a retired skill first: a proposal that brings it back is refused for the evidence, whatever it also resembles
         gone = self.dedup.find(candidate, self.retired) if self.retired else None
         if gone is not None:
             return result("rejected", reason=f"duplicate of {gone.skill_id}, retired by evidence ({gone.kind} match, "
                                              f"cosine {gone.score:.2f})")
+        pool = bank.skills() if tier == "general" else bank.general + bank.task_specific.get(cat, [])
+        dup = self.dedup.find(candidate, pool) if pool else None
+        if dup is not None:
+            return result("rejected", reason=f"duplicate of {dup.skill_id} ({dup.kind} match, cosine {dup.score:.2f})")
         veto = self._veto(candidate, ctx)
         if veto:
             return result("rejected", reason=f"vetoed by a plugin: {veto}")

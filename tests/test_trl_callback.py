@@ -56,13 +56,8 @@ def make_trainer(model, tmp_path, rewards_seen, conversational=True, max_steps=2
                        eval_dataset=eval_ds if eval_steps else None)
 
 
-def test_every_rollout_prompt_gets_its_groups_skills_and_rewards_see_the_original(tiny_model, bank, tmp_path):
-    from skillrl.adapters.trl import SkillCallback
-
-    seen = []
-    trainer = make_trainer(tiny_model, tmp_path, seen)
-    cb = SkillCallback(trainer, bank=bank, mode="template", profile="alfworld")
-    trainer.add_callback(cb)
+def spy_on_generate(trainer) -> list:
+    """The prompts the policy is sampled on, in order, collected from ``trainer._generate`` as training runs."""
     generated = []
     original_generate = trainer._generate
 
@@ -71,6 +66,17 @@ def test_every_rollout_prompt_gets_its_groups_skills_and_rewards_see_the_origina
         return original_generate(prompts)
 
     trainer._generate = spy
+    return generated
+
+
+def test_every_rollout_prompt_gets_its_groups_skills_and_rewards_see_the_original(tiny_model, bank, tmp_path):
+    from skillrl.adapters.trl import SkillCallback
+
+    seen = []
+    trainer = make_trainer(tiny_model, tmp_path, seen)
+    cb = SkillCallback(trainer, bank=bank, mode="template", profile="alfworld")
+    trainer.add_callback(cb)
+    generated = spy_on_generate(trainer)
     trainer.train()
     assert generated, "no generation happened"
     for p in generated:  # what the policy was sampled on
@@ -220,14 +226,7 @@ def test_ablated_groups_keep_the_grpo_rule_every_copy_sees_the_same_block(tiny_m
     trainer = make_trainer(tiny_model, tmp_path, [], max_steps=3)
     cb = SkillCallback(trainer, bank=bank, mode="template", profile="alfworld", ablation=0.75)
     trainer.add_callback(cb)
-    generated = []
-    original_generate = trainer._generate
-
-    def spy(prompts):
-        generated.extend(prompts)
-        return original_generate(prompts)
-
-    trainer._generate = spy
+    generated = spy_on_generate(trainer)
     trainer.train()
     episodes = cb.runtime.pending("train")
     assert len(generated) == len(episodes) == 12  # 3 steps x 2 prompts x G=2

@@ -3,11 +3,14 @@ on real ALFWorld games, decisions by evidence (retire, roll back, evict), the ``
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
 import subprocess
 import sys
+from pathlib import Path
+
 import pytest
 
 from skillrl.bank import SkillBank
@@ -21,6 +24,7 @@ from skillrl.teachers import OfflineTeacher, SkillProposal
 from skillrl.utility import (UsageStats, UtilityConfig, UtilityError, ablation_choice, decide, estimate,
                              plot_utility, restore, retired)
 
+ROOT = Path(__file__).resolve().parents[1]
 HELPFUL, HARMFUL = "hea_003", "hea_004"  # the planted effects of the known model (two real heat skills)
 
 
@@ -31,18 +35,12 @@ def bank(shared_data) -> SkillBank:
 
 @pytest.fixture(scope="module")
 def heat_goals(shared_data) -> list[str]:
-    """Real heat goals: the goal sentences of the ALFWorld expert demonstrations of that task type."""
-    goals = []
-    with (shared_data / "alfworld" / "expert_demos_train.jsonl").open() as fh:
-        for line in fh:
-            rec = json.loads(line)
-            if rec["task_type"] == "pick_heat_then_place_in_recep":
-                goal = rec["conversations"][0]["value"].rsplit("Your task is to: ", 1)[1].strip()
-                if goal not in goals:
-                    goals.append(goal)
-            if len(goals) == 12:
-                break
-    return goals
+    """Real heat goals: the goal sentences of the ALFWorld expert demonstrations of that task type (the ones
+    benchmarks/bench_utility.py simulates on)."""
+    spec = importlib.util.spec_from_file_location("bench_utility", ROOT / "benchmarks" / "bench_utility.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench.heat_goals(12, shared_data)
 
 
 def run_known_model(rt: SkillRuntime, goals: list[str], groups: int, g: int = 4, seed: int = 0,
