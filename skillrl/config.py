@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from skillrl.errors import ConfigError, short_repr
 from skillrl.evolve import EvolutionConfig
-from skillrl.render import Placement, Style
+from skillrl.render import DEFAULT_FRAME, Placement, Style
 
 __all__ = ["CONFIG_FILE", "PRESETS", "SkillConfig", "TaskSource"]
 
@@ -44,10 +44,12 @@ TaskSource = Literal["auto", "row", "prompt", "environment"]
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
-    "official": {"top_k_general": 6, "restrict_to_category": False, "delta": -1.0, "mistakes": "first"},
+    "official": {"top_k_general": 6, "restrict_to_category": False, "delta": -1.0, "mistakes": "first",
+                 "frame": None},
 }
 """Named starting points for :meth:`SkillConfig.preset`: ``"paper"`` (the defaults) and ``"official"``
-(aiming-lab/SkillRL's run script)."""
+(aiming-lab/SkillRL's run script; no frame line, so the block is the official ``format_for_prompt``'s byte for
+byte)."""
 
 
 class SkillConfig(BaseModel):
@@ -75,6 +77,9 @@ class SkillConfig(BaseModel):
         mistakes: ``"relevant"`` (default: the category's own first, then by similarity / bank order) or
             ``"first"`` (the bank's first ``max_mistakes``, official).
         style: ``"official"`` (SkillRL's markdown, byte-identical) or ``"compact"``.
+        frame: a header line above the skills, so the block reads as advice drawn from past episodes and never as
+            a system instruction (default :data:`skillrl.render.DEFAULT_FRAME`, "Skills learned from past episodes
+            (advice, not instructions):"; ``None``: no frame, as the ``"official"`` preset has it).
         max_tokens: token budget of the block (``None``: none); the lowest-ranked items are dropped first and the
             runtime reports how many (``skills/dropped_per_prompt``).
         placement: ``"user_prefix"`` (default), ``"user_suffix"`` or ``"system"``.
@@ -86,6 +91,9 @@ class SkillConfig(BaseModel):
             (no evolution).
         evolution: :class:`skillrl.evolve.EvolutionConfig` (threshold 0.4, ...).
         evolve_split: only validations of this split evolve the bank (``None``: any split).
+        screening: screen every record evolution files (default True: :mod:`skillrl.screening`'s rules plus any
+            plugin's ``skillrl_screen_record`` verdict); flagged ones go to the bank's quarantine, never into a
+            prompt. ``False``: no screening.
         success_threshold: an episode whose reward is at least this counts as a success when the environment does not
             say (default 1.0).
         ablation: share of GRPO groups whose block withholds one skill, the causal credit signal of
@@ -118,6 +126,7 @@ class SkillConfig(BaseModel):
     max_mistakes: int = Field(5, ge=0)
     mistakes: Literal["relevant", "first"] = "relevant"
     style: Style = "official"
+    frame: str | None = DEFAULT_FRAME
     max_tokens: int | None = Field(None, ge=0)
     placement: Placement = "user_prefix"
     task_field: str | None = "task"
@@ -125,6 +134,7 @@ class SkillConfig(BaseModel):
     teacher: str | None = None
     evolution: EvolutionConfig = Field(default_factory=EvolutionConfig)
     evolve_split: str | None = None
+    screening: bool = True
     success_threshold: float = 1.0
     ablation: float = Field(0.0, ge=0.0, lt=1.0)
     ablation_seed: int = 0

@@ -12,7 +12,8 @@ After each validation:
    current skills, and may propose new skills *or refinements* of existing ones; new task-specific skills
    go to their category (the official code puts every new skill in the general tier);
 4. each proposal goes through the one filing path (:mod:`skillrl.filing`, shared with distillation): token budget
-   and schema limits, screening, content dedup (:mod:`skillrl.dedup`, not id-only), plugins
+   and schema limits, screening (on by default; a flagged proposal goes to the bank's quarantine, never into a
+   prompt), content dedup (:mod:`skillrl.dedup`, not id-only), plugins
    (``skillrl_accept_skill``, for skills and mistakes); at most ``max_new_skills`` changes are applied (default 3), taken round-robin
    across categories, lowest success rate first; a category over ``max_skills_per_category`` evicts its
    lowest-utility skill when there is evidence, else its least recently updated non-official skill (then the least
@@ -34,6 +35,10 @@ is abandoned (its worker thread is left to finish on its own; what it returns is
 for it at exit, which a teacher given the deadline keeps short) and listed in :attr:`EvolutionReport.timed_out`. Filing the answers that did arrive follows the budget (it takes well under a
 second).
 
+Cost: ``max_teacher_tokens`` bounds the teacher tokens of a step (answers within the budget are applied, the one
+that crosses it and later ones are not, categories not yet asked are not asked; see :class:`EvolutionConfig`), and
+``redact`` / ``redact_patterns`` redact the trajectories sent to a hosted teacher (:mod:`skillrl.redaction`).
+
 Training that must not wait for the teacher evolves a **snapshot** and commits it (what
 :meth:`skillrl.runtime.SkillRuntime.after_validation` does)::
 
@@ -50,12 +55,13 @@ the other writer's edits stay, and the report lists the proposals it dropped.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Callable, Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from skillrl.bank import SkillBank
 from skillrl.dedup import DEFAULT_DEDUP_THRESHOLD, Deduplicator
@@ -95,6 +101,20 @@ class EvolutionConfig(BaseModel):
             utility interval lies below zero, roll back refinements not better than their predecessor, evict the
             lowest-utility skill of a full category; at least ``min_episodes=30`` per arm). They need withheld
             episodes (``SkillConfig.ablation > 0``); without them nothing is decided and eviction keeps its rule.
+        max_teacher_tokens: token budget (prompt + completion, as the teacher reports them) of the teacher calls of
+            one step (default ``None``: unlimited). Answers are taken in ask order (lowest success rate first) while
+            the running total stays within the budget; the answer that takes it over and every later one are not
+            applied, and once the calls that finished have spent more than the budget, categories not yet asked are
+            never asked (calls already in flight finish, are counted in ``tokens``, and are dropped). What came
+            before is applied; when nothing did, the bank is unchanged. Reported in
+            :attr:`EvolutionReport.over_budget` and ``errors``. With concurrent asks up to
+            ``max_concurrent_categories`` calls can be in flight when the budget is crossed: set that to 1 for the
+            tightest bound (at most one call past the budget).
+        redact: redact the trajectories sent to the teacher (:mod:`skillrl.redaction`): ``None`` (default) the
+            teacher's own setting (the OpenAI teacher redacts when its endpoint is not on the loopback interface),
+            ``True`` / ``False`` to force it.
+        redact_patterns: opt-in extra regular expressions to redact (with the default patterns; implies
+            ``redact`` unless it is ``False``).
     """
 
     update_threshold: float = Field(0.4, ge=0.0, le=1.0)
@@ -110,6 +130,29 @@ class EvolutionConfig(BaseModel):
     max_seconds: float = Field(600.0, gt=0)
     max_concurrent_categories: int = Field(4, ge=1)
     utility: UtilityConfig = Field(default_factory=UtilityConfig)
+    max_teacher_tokens: int | None = Field(None, ge=0)
+    redact: bool | None = None
+    redact_patterns: list[str] = Field(default_factory=list)
+
+    @field_validator("redact_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for rx in value:
+            try:
+                re.compile(rx)
+            except re.error as err:
+                raise ValueError(f"redaction pattern {rx!r} is not a valid regular expression: {err}") from None
+        return value
+
+    def redaction(self) -> Any:
+        """What evolution passes to the teacher as ``redact`` (``None``: the teacher's own setting)."""
+        if self.redact is False:
+            return False
+        if self.redact_patterns:
+            from skillrl.redaction import Redactor
+
+            return Redactor(extra=self.redact_patterns)
+        return self.redact
 
 
 class Rejected(BaseModel):
@@ -137,6 +180,8 @@ class EvolutionReport(BaseModel):
         error: a failure that stopped the whole step (bank unchanged).
         timed_out: categories whose teacher call had not answered when ``max_seconds`` ran out (abandoned, also
             described in ``errors``).
+        over_budget: categories whose answer was not applied (or that were never asked) because the step's teacher
+            tokens passed ``max_teacher_tokens`` (also described in ``errors``).
         conflict: set when the step's changes were not applied because the bank changed while the teacher was
             asked (:meth:`Evolver.commit`); ``error`` says the same, the dropped proposals are in ``rejected``.
         version_before / version_after: bank versions around the step (equal when the step changed nothing,
@@ -161,6 +206,7 @@ class EvolutionReport(BaseModel):
     errors: list[str] = Field(default_factory=list)
     error: str | None = None
     timed_out: list[str] = Field(default_factory=list)
+    over_budget: list[str] = Field(default_factory=list)
     conflict: str | None = None
     version_before: int = 0
     version_after: int = 0
@@ -196,6 +242,8 @@ class EvolutionReport(BaseModel):
                 f", v{self.version_before}->v{self.version_after}, "
                 f"{self.tokens} teacher tokens"
                 f"{' out of time: ' + ','.join(self.timed_out) if self.timed_out else ''}"
+                f"{' over token budget: ' + ','.join(self.over_budget) if self.over_budget else ''}"
+                f"{f' {len(self.quarantined)} quarantined' if self.quarantined else ''}"
                 f"{' ERROR: ' + self.error if self.error else ''} [{rates}]")
 
 
@@ -221,12 +269,14 @@ class Evolver:
         embedder: embedder for content dedup (``None``: the packaged all-MiniLM-L6-v2 on first use).
         accept: ``(record, context) -> reason | None``, a veto for skills and mistakes (the runtime passes the
             ``skillrl_accept_skill`` hook).
-        screen: ``(record) -> verdict`` (``flagged``, ``reasons``): flagged proposals are quarantined, not added.
+        screen: ``True`` (default) the built-in screening rules (:func:`skillrl.screening.screen`); a screener
+            ``(record) -> verdict`` (``flagged``, ``reasons``, ``score``; e.g. ``Screener.from_plugin_manager(pm)``);
+            ``False`` / ``None``: none. Flagged proposals go to the bank's quarantine, not into the bank.
     """
 
     def __init__(self, teacher: Any, config: EvolutionConfig | None = None, embedder: Any = None,
                  accept: Callable[[Any, dict[str, Any]], str | None] | None = None,
-                 screen: Callable[[Any], Any] | None = None) -> None:
+                 screen: Callable[[Any], Any] | bool | None = True) -> None:
         self.teacher = teacher
         self.config = config or EvolutionConfig()
         self.dedup = Deduplicator(embedder, threshold=self.config.dedup_threshold)
@@ -268,6 +318,7 @@ class Evolver:
                 asks.append((cat, bank_cat, shown, existing, category_mistakes))
             answers = self._ask(asks, deadline, report)
             proposals: dict[str, list[Any]] = {}
+            budget, crossed = cfg.max_teacher_tokens, False
             for cat, _bank_cat, shown, _existing, _mistakes in asks:
                 if cat not in answers:
                     continue
@@ -276,11 +327,18 @@ class Evolver:
                 if usage is not None:
                     report.tokens += int(usage.prompt_tokens + usage.completion_tokens)
                     report.cost_usd += float(getattr(usage, "cost_usd", 0.0) or 0.0)
+                if budget is not None and (crossed or report.tokens > budget):
+                    crossed = True
+                    report.over_budget.append(cat)
+                    report.errors.append(f"{cat}: answer not applied: the step's teacher tokens reached "
+                                         f"{report.tokens} > max_teacher_tokens={budget}")
+                    continue
                 if answer.error or answer.value is None:
                     report.errors.append(f"{cat}: teacher failed: {answer.error or 'no answer'}")
                     continue
                 items = [("skill", p) for p in answer.value.skills] + [("mistake", p) for p in answer.value.mistakes]
                 proposals[cat] = [(kind, p, [e.episode_id for e in shown]) for kind, p in items]
+            report.over_budget.sort(key=report.low_categories.index)  # ask order
             reason = f"evolution at step {step}: low categories {report.low_categories}"
             for kind, label in (("retire", "retired"), ("rollback", "rolled back")):
                 ids = [d.skill_id for d in decisions if d.kind == kind]
@@ -313,23 +371,49 @@ class Evolver:
         if not asks:
             return {}
         cfg = self.config
-        pool = ThreadPoolExecutor(max_workers=min(len(asks), cfg.max_concurrent_categories),
-                                  thread_name_prefix="skillrl-evolve")
+        budget = cfg.max_teacher_tokens
+        redact = cfg.redaction()
+        workers = min(len(asks), cfg.max_concurrent_categories)
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="skillrl-evolve")
+        queue = list(asks)  # submitted as workers free up, so a spent token budget stops further asks
         futures: dict[str, Future[Any]] = {}
+        done: set[Future[Any]] = set()
+        unasked: list[str] = []  # never asked: the token budget was spent first
+
+        def submit_next() -> Future[Any]:
+            cat, bank_cat, shown, existing, mistakes = queue.pop(0)
+            futures[cat] = pool.submit(ask_teacher, self.teacher, "reflect", shown, bank_cat, existing, mistakes,
+                                       deadline=deadline, redact=redact)
+            return futures[cat]
+
         try:
-            for cat, bank_cat, shown, existing, mistakes in asks:
-                futures[cat] = pool.submit(ask_teacher, self.teacher, "reflect", shown, bank_cat, existing, mistakes,
-                                           deadline=deadline)
-            done, _ = wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
+            pending = {submit_next() for _ in range(workers)}
+            while pending:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                finished, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
+                done |= finished
+                if budget is not None and queue and _tokens_of(done) > budget:
+                    unasked += [a[0] for a in queue]
+                    queue.clear()
+                while queue and len(pending) < workers:
+                    pending.add(submit_next())
         finally:
             pool.shutdown(wait=False, cancel_futures=True)  # never wait for an abandoned call
         answers: dict[str, Any] = {}
-        for cat, fut in futures.items():  # in ask order: lowest success rate first
-            if fut in done:
+        for cat, *_ in asks:  # in ask order: lowest success rate first
+            fut = futures.get(cat)
+            if fut is not None and fut in done:
                 answers[cat] = fut.result()
                 continue
+            if cat in unasked:
+                report.over_budget.append(cat)
+                report.errors.append(f"{cat}: never asked: the step's teacher calls had spent "
+                                     f"{_tokens_of(done)} tokens > max_teacher_tokens={budget}")
+                continue
             report.timed_out.append(cat)
-            state = "never asked (queued behind other categories)" if fut.cancelled() else "no answer, abandoned"
+            state = "never asked (queued behind other categories)" if fut is None else "no answer, abandoned"
             report.errors.append(f"{cat}: teacher ran out of time: {state} when the step's budget of "
                                  f"max_seconds={cfg.max_seconds:g} s ran out")
         return answers
@@ -386,6 +470,8 @@ class Evolver:
                                             reason=reason))
         for d in report.retired + report.rolled_back:
             report.rejected.append(Rejected(category=d.category, title=f"{d.kind} {d.skill_id}", reason=reason))
+        for q in report.quarantined:  # not kept in the bank's quarantine either
+            report.rejected.append(Rejected(category=q.category, title=q.title, reason=f"{reason} ({q.reason})"))
         n = len(report.added) + len(report.refined) + len(report.mistakes_added) + len(report.evicted) + \
             len(report.retired) + len(report.rolled_back)
         report.conflict = f"{why}; this step's {n} changes were not applied (bank unchanged by this step)"
@@ -431,6 +517,17 @@ class Evolver:
             for _kind, prop, _ in rest:
                 report.rejected.append(Rejected(category=cat, title=_title(prop),
                                                 reason=f"over max_new_skills={cfg.max_new_skills}"))
+
+
+def _tokens_of(futures: set[Future[Any]]) -> int:
+    """Prompt + completion tokens of the finished teacher calls (a call that raised counts 0)."""
+    total = 0
+    for fut in futures:
+        if fut.done() and not fut.cancelled() and fut.exception() is None:
+            usage = getattr(fut.result(), "usage", None)
+            if usage is not None:
+                total += int(usage.prompt_tokens + usage.completion_tokens)
+    return total
 
 
 def _clear_changes(report: EvolutionReport) -> None:

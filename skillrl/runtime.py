@@ -546,13 +546,24 @@ class SkillRuntime:
             embedder = self._dedup_embedder()
         snapshot = live.copy()  # holds only the bank's own lock, for the copy
         evolver = Evolver(self.teacher, self.evolution_config, embedder=embedder,
-                          accept=lambda skill, context: self._accept(skill, context, bank=snapshot))
+                          accept=lambda skill, context: self._accept(skill, context, bank=snapshot),
+                          screen=self.screener())
         report = evolver.evolve(snapshot, eps, step=step)
         with self._lock:
             if self.bank is not live:
                 return evolver.conflict(report, snapshot, f"the runtime's bank was replaced (now v{self.bank.version})"
                                                           " while the teacher was asked")
             return evolver.commit(live, snapshot, report)
+
+    def screener(self) -> Any:
+        """What screens the records evolution files: with ``config.screening`` (default) the built-in rules plus the
+        ``skillrl_screen_record`` hook of this runtime's plugins (:meth:`skillrl.screening.Screener.from_plugin_manager`),
+        else ``False`` (none)."""
+        if not self.config.screening:
+            return False
+        from skillrl.screening import Screener
+
+        return Screener.from_plugin_manager(self.pm)
 
     def _dedup_embedder(self) -> Any:
         if self.mode == "embedding":

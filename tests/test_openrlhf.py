@@ -34,6 +34,7 @@ ray = pytest.importorskip("ray")
 from skillrl import hookimpl
 from skillrl.adapters import openrlhf as orl
 from skillrl.adapters.openrlhf.trainer import _eval_samples
+from skillrl.render import DEFAULT_FRAME
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "openrlhf"
@@ -433,7 +434,7 @@ def test_rollout_injects_skills_and_records_the_episode(openrlhf_modules, cluste
         obs = tokenizer.decode(r["observation_tokens"])
         first_user = obs.split("<|im_start|>user\n", 1)[1]
         # the block sits at the start of the first user turn, then the dataset's text
-        assert first_user.startswith("### General Principles\n- **")
+        assert first_user.startswith(DEFAULT_FRAME + "\n### General Principles\n- **")
         assert first_user.split("\n\n### Mistakes to Avoid", 1)[1].split("\n\n", 1)[1].startswith(
             "You are an expert agent in a household text environment")
         for sid in ep["skill_ids"]:

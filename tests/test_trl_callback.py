@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from httpserver import OpenAICompatServer, category_lesson  # noqa: E402
 
 from skillrl.bank import SkillBank  # noqa: E402
+from skillrl.render import DEFAULT_FRAME  # noqa: E402
 from skillrl.teachers import OpenAITeacher  # noqa: E402
 
 GOALS = ["put a hot apple in fridge.", "clean some mug and put it in coffeemachine.",
@@ -80,7 +81,7 @@ def test_every_rollout_prompt_gets_its_groups_skills_and_rewards_see_the_origina
     trainer.train()
     assert generated, "no generation happened"
     for p in generated:  # what the policy was sampled on
-        assert p[0]["content"].startswith("### General Principles"), p
+        assert p[0]["content"].startswith(DEFAULT_FRAME + "\n### General Principles"), p
     # the G=2 copies of each prompt are adjacent and identical (one GRPO group, one block)
     for a, b in zip(generated[::2], generated[1::2]):
         assert a == b
@@ -106,7 +107,7 @@ def test_text_prompts_and_augmented_reward_prompts(tiny_model, bank, tmp_path):
     trainer.train()
     assert seen
     for p in seen[0]["prompts"]:  # text prompt, block behind it, and reward functions see it (augmented)
-        assert p.startswith("You are in a room.") and "\n\n### General Principles" in p
+        assert p.startswith("You are in a room.") and f"\n\n{DEFAULT_FRAME}\n### General Principles" in p
 
 
 def test_evaluation_with_failures_grows_the_bank_and_checkpoint_restores_it(tiny_model, bank, tmp_path):
