@@ -9,7 +9,9 @@ Two on-disk formats, both JSON and autodetected by :meth:`SkillBank.load`:
   (``general_skills`` / ``task_specific_skills`` or ``query_type_skills`` / ``common_mistakes`` / ``metadata``).
   Loading then saving an official file gives the same JSON document back (key order kept, unknown keys kept).
 * **native** - the same plus ``"format": "skillrl-bank"``, the bank ``version``, each record's tier, category and
-  provenance, and the full change ``history`` (so any earlier version can be rebuilt).
+  provenance, and the full change ``history`` (so any earlier version can be rebuilt); once episodes were recorded,
+  also ``stats``: how often each skill was shown or withheld and how those episodes went, per split, category and
+  bank version (:class:`skillrl.utility.UsageStats`; never in the official export).
 
 Every edit (add, update, remove, merge, revert, and the mistake equivalents) bumps :attr:`SkillBank.version`
 by one and appends a :class:`Change` with its reason. Several edits can share one version with
@@ -56,6 +58,7 @@ from skillrl.errors import (BankConflictError, BankFormatError, BankNotFoundErro
 from skillrl.skill import ID_PATTERN, Mistake, Provenance, Skill
 from skillrl.storage import LOCK_TIMEOUT, MAX_BANK_BYTES, NATIVE_FORMAT, NATIVE_FORMAT_VERSION, TASK_KEYS
 from skillrl.storage import atomic_write_json  # noqa: F401  (re-exported: adapters import it from skillrl.bank)
+from skillrl.utility import UsageStats
 
 Op = Literal["add", "update", "remove", "merge", "revert", "add_mistake", "update_mistake", "remove_mistake",
              "transaction", "evolve", "distill", "quarantine", "release"]
@@ -305,6 +308,7 @@ class SkillBank:
         self._open: Change | None = None
         self._disk: dict[str, tuple[int, str]] = {}  # real path -> (version, sha256) of the file as loaded/saved
         self.source_format: storage.Format | None = None
+        self.stats = UsageStats()  # usage and outcome per skill (skillrl.utility); native files only
         self._quarantine: list[QuarantineEntry] = []  # flagged records (see the quarantine section)
         self._quarantine_index: dict[str, QuarantineEntry] = {}
         self.load_screening: LoadScreening | None = None
@@ -388,16 +392,31 @@ class SkillBank:
         return (f"SkillBank(v{self.version}: {len(self._general)} general, "
                 f"{len(self) - len(self._general)} task-specific [{cats}], {len(self._mistakes)} mistakes)")
 
+    # ------------------------------------------------------------------ usage statistics (skillrl.utility)
+    def record_usage(self, episodes: Any, split: str | None = None) -> int:
+        """Count recorded episodes in :attr:`stats` (:meth:`skillrl.utility.UsageStats.add`; episodes without a
+        bank version in their metadata count at this bank's version). Does not change :attr:`version`: usage is
+        evidence about the records, not an edit. Returns how many episodes carried a block."""
+        with self._lock:
+            return self.stats.add(episodes, split=split, version=self.version)
+
+    def merge_usage(self, stats: UsageStats) -> None:
+        """Add counts made elsewhere (:meth:`skillrl.utility.UsageStats.merge`) to :attr:`stats`."""
+        with self._lock:
+            self.stats.merge(stats)
+
     def counts(self) -> dict[str, Any]:
         """``{"general": n, "task_specific": {cat: n}, "mistakes": n, "total": n, "version": v}``."""
         return {"general": len(self._general), "task_specific": {c: len(v) for c, v in self._task.items()},
                 "mistakes": len(self._mistakes), "total": len(self), "version": self.version}
 
     # ------------------------------------------------------------------ edits
-    def new_skill_id(self, prefix: str) -> str:
-        """A free id ``<prefix>_<nnn>`` (official style: ``gen_013``, ``hea_006``), also unused by the quarantine."""
+    def new_skill_id(self, prefix: str, avoid: Any = ()) -> str:
+        """A free id ``<prefix>_<nnn>`` (official style: ``gen_013``, ``hea_006``), also unused by the quarantine and
+        not in ``avoid`` (e.g. the ids of retired skills, :func:`skillrl.utility.retired`)."""
         n = 1
-        while f"{prefix}_{n:03d}" in self._skill_index or self._in_quarantine(f"{prefix}_{n:03d}"):
+        while (f"{prefix}_{n:03d}" in self._skill_index or self._in_quarantine(f"{prefix}_{n:03d}")
+               or f"{prefix}_{n:03d}" in avoid):
             n += 1
         return f"{prefix}_{n:03d}"
 
@@ -1000,6 +1019,8 @@ class SkillBank:
             except ValidationError as err:
                 raise _pydantic_to_format_error(err, file, f"$.history[{i}]", c) from None
         bank._verify_history(file)
+        if "stats" in data:
+            bank.stats = UsageStats.from_native(data["stats"], file)
         return bank
 
     def _load_quarantine(self, raw: Any, file: str | None) -> None:
@@ -1113,6 +1134,7 @@ class SkillBank:
                 "metadata": self.metadata, "key_order": self._key_order, "extra": self._extra,
                 "history": [c.model_dump(mode="json") for c in self.history],
                 **self._quarantine_native(),
+                **({"stats": self.stats.to_native()} if self.stats else {}),
             }
 
     def _quarantine_native(self) -> dict[str, Any]:
@@ -1229,6 +1251,7 @@ class SkillBank:
             disk._reapply(change)
         with self._lock:
             disk._disk = {**self._disk, **disk._disk}
+            disk.stats = self.stats  # usage this bank counted stays (the other writer's records are what rebase takes)
             self.__dict__.update({k: v for k, v in disk.__dict__.items() if k != "_lock"})
         return self
 

@@ -9,6 +9,7 @@
     skillrl distill EPISODES... -o BANK --teacher offline|openai:MODEL|hf:PATH [--base-url URL] [--model M]
                     [--timeout S] [--max-retries N] [--max-tokens N] [--reasoning-effort low|medium|high]
     skillrl evolve BANK EPISODES --teacher ... (same teacher options) [--max-teacher-tokens N]
+    skillrl utility BANK EPISODES.jsonl [--level 0.95] [--seed 0]
     skillrl screen BANK [--apply]          (flagged active records, and the quarantine)
     skillrl quarantine release BANK ID --reason TEXT [--new-id ID]
 """
@@ -113,7 +114,10 @@ def _block_tokens(bank: SkillBank, category: Optional[str]) -> int:
 @app.command()
 def inspect(bank: str = typer.Argument(..., help="Bank file (official or native JSON); PATH@VERSION allowed."),
             as_json: bool = JSON) -> None:
-    """Counts per tier and category, version, and token sizes of the rendered template-mode blocks."""
+    """Counts per tier and category, version, token sizes of the rendered template-mode blocks, and per skill its
+    uses and utility (from the native file's usage statistics, :mod:`skillrl.utility`)."""
+    from skillrl.utility import estimate, retired
+
     b = load_bank_spec(bank)
     rows = [{"tier": "general", "category": "-", "skills": len(b.general), "tokens": _block_tokens(b, None)}]
     rows += [{"tier": "task_specific", "category": c, "skills": len(v), "tokens": _block_tokens(b, c)}
@@ -122,6 +126,17 @@ def inspect(bank: str = typer.Argument(..., help="Bank file (official or native 
                "task_specific": sum(len(v) for v in b.task_specific.values()), "mistakes": len(b.mistakes),
                "categories": {c: len(v) for c, v in b.task_specific.items()}, "rows": rows,
                "history": len(b.history)}
+    est = {e.skill_id: e for e in estimate(b.stats, b, include_unknown=False)} if b.stats.any_withheld else {}
+    skills = []
+    for sk in b.skills():
+        e = est.get(sk.skill_id)
+        skills.append({"skill_id": sk.skill_id, "tier": sk.tier, "category": sk.category, "title": sk.title,
+                       "uses": b.stats.uses(sk.skill_id), "withheld": b.stats.withheld(sk.skill_id),
+                       "utility": e.row()["utility"] if e else None, "ci_low": e.row()["ci_low"] if e else None,
+                       "ci_high": e.row()["ci_high"] if e else None})
+    summary["skills"] = skills
+    summary["episodes_counted"] = b.stats.episodes
+    summary["retired"] = [d.model_dump(mode="json") for d in retired(b)]
     if as_json:
         _emit(summary)
         return
@@ -134,6 +149,18 @@ def inspect(bank: str = typer.Argument(..., help="Bank file (official or native 
     console.print(t)
     console.print("* tokens of the rendered template-mode block for that category (general skills + first 5 "
                   "mistakes included; general row: no category), estimated at 4 chars/token.")
+    st = Table(title=f"skills: uses and utility ({b.stats.episodes} episodes counted)")
+    for col in ("skill_id", "category", "title", "uses", "withheld", "utility", "interval"):
+        st.add_column(col, justify="right" if col in ("uses", "withheld", "utility") else "left")
+    for r in skills:
+        interval = f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]" if r["utility"] is not None else "-"
+        st.add_row(escape(r["skill_id"]), escape(r["category"] or "(general)"), escape(r["title"]), str(r["uses"]),
+                   str(r["withheld"]), f"{r['utility']:+.3f}" if r["utility"] is not None else "-", escape(interval))
+    console.print(st)
+    console.print("utility: estimated change in success probability when the skill is shown (P(success | shown) - "
+                  "P(success | withheld), skill ablation); '-': never withheld, no evidence. See skillrl.utility.")
+    for d in summary["retired"]:
+        console.print(escape(f"retired: {d['skill_id']} ({d['reason']})"))
 
 
 @app.command()
@@ -495,6 +522,51 @@ def evolve(bank: str = typer.Argument(..., help="Bank file (official or native J
                           "quarantined record(s) were not written (use --format native to keep them)")
     if report.error or (report.errors and not report.changed):
         raise typer.Exit(1)
+
+
+@app.command()
+def utility(bank: str = typer.Argument(..., help="Bank file (official or native JSON); PATH@VERSION allowed."),
+            episodes: Path = typer.Argument(..., help="Episodes in the native JSONL format (skill_ids filled; "
+                                                      "metadata.withheld from skill ablation)."),
+            level: float = typer.Option(0.95, "--level", help="Interval level (Bonferroni-adjusted within each "
+                                                              "category's skills and within the general skills)."),
+            seed: int = typer.Option(0, "--seed", help="Seed of the Monte-Carlo draws."),
+            draws: int = typer.Option(20_000, "--draws", help="Monte-Carlo draws per skill."),
+            split: Optional[str] = typer.Option(None, "--split", help="Use only episodes of this split."),
+            as_json: bool = JSON) -> None:
+    """Each skill's estimated effect on success from EPISODES: one row per skill with skill_id, category, uses,
+    utility (P(success | shown) - P(success | withheld), in [-1, 1]; null when never withheld), ci_low, ci_high."""
+    from skillrl.episode import load_episodes
+    from skillrl.utility import UsageStats, estimate
+
+    b = load_bank_spec(bank)
+    eps = load_episodes(episodes, format="native", progress=False)
+    if split is not None:
+        eps = [e for e in eps if e.split == split]
+    stats = UsageStats()
+    stats.add(eps, version=b.version)
+    if not 0.0 < level < 1.0:
+        raise typer.BadParameter("--level must be between 0 and 1", param_hint="--level")
+    rows = estimate(stats, b, level=level, seed=seed, draws=max(draws, 100))
+    if as_json:
+        for e in rows:
+            _emit(e.row())
+        return
+    t = Table(title=escape(f"utility per skill: {bank} from {episodes} ({stats.episodes} episodes with a block)"))
+    for col in ("skill_id", "category", "uses", "utility", "ci_low", "ci_high"):
+        t.add_column(col, justify="left" if col in ("skill_id", "category") else "right")
+
+    def num(x: Optional[float]) -> str:
+        return "-" if x is None else f"{x:+.3f}"
+
+    for e in rows:
+        r = e.row()
+        t.add_row(escape(r["skill_id"]), escape(r["category"] or "(general)"), str(r["uses"]), num(r["utility"]),
+                  num(r["ci_low"]), num(r["ci_high"]))
+    (console if console.is_terminal else Console(width=120)).print(t)
+    console.print(f"utility: posterior mean of P(success | shown) - P(success | withheld); interval at level {level:g},"
+                  " Bonferroni-adjusted per family (each category's skills, the general skills); '-': never "
+                  "withheld. Estimator: skillrl.utility.")
 
 
 def _record_row(kind: str, record: Any) -> dict[str, Any]:

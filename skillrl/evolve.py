@@ -15,9 +15,15 @@ After each validation:
    and schema limits, screening (on by default; a flagged proposal goes to the bank's quarantine, never into a
    prompt), content dedup (:mod:`skillrl.dedup`, not id-only), plugins
    (``skillrl_accept_skill``, for skills and mistakes); at most ``max_new_skills`` changes are applied (default 3), taken round-robin
-   across categories, lowest success rate first; a category over ``max_skills_per_category`` evicts its least
-   recently updated non-official skill (then the least recently updated one);
-5. everything is applied in one :meth:`SkillBank.transaction` (one new version) with provenance (validation
+   across categories, lowest success rate first; a category over ``max_skills_per_category`` evicts its
+   lowest-utility skill when there is evidence, else its least recently updated non-official skill (then the least
+   recently updated one);
+5. decisions by evidence (:mod:`skillrl.utility`, from the bank's usage statistics, whatever the success rates):
+   skills whose utility interval lies below zero are retired, refinements not better than their predecessor are
+   rolled back (:attr:`EvolutionReport.retired` / ``rolled_back``, with the evidence; the history entry keeps them
+   in ``meta["decisions"]``); the teacher is not shown skills being retired, and proposals duplicating a retired
+   skill are rejected;
+6. everything is applied in one :meth:`SkillBank.transaction` (one new version) with provenance (validation
    step, episode ids, teacher). Any failure - teacher timeout, 429, invalid JSON, a bug - leaves the bank exactly
    as it was and is described in the :class:`EvolutionReport`; :meth:`Evolver.evolve` never raises.
 
@@ -63,6 +69,8 @@ from skillrl.episode import Episode, success_rates
 from skillrl.filing import Filed, Filer, FilingPolicy
 from skillrl.skill import Provenance
 from skillrl.teachers.base import ask_teacher
+from skillrl.utility import (Decision, UtilityConfig, apply_decisions, decide, estimate, estimates_by_id,
+                             retired_records)
 
 logger = logging.getLogger("skillrl.evolve")
 
@@ -89,6 +97,10 @@ class EvolutionConfig(BaseModel):
             :attr:`EvolutionReport.timed_out`, the others are filed).
         max_concurrent_categories: how many categories are asked at the same time (default 4; 1 asks them one
             after another, lowest success rate first).
+        utility: decisions by evidence at each step (:class:`skillrl.utility.UtilityConfig`: retire skills whose
+            utility interval lies below zero, roll back refinements not better than their predecessor, evict the
+            lowest-utility skill of a full category; at least ``min_episodes=30`` per arm). They need withheld
+            episodes (``SkillConfig.ablation > 0``); without them nothing is decided and eviction keeps its rule.
         max_teacher_tokens: token budget (prompt + completion, as the teacher reports them) of the teacher calls of
             one step (default ``None``: unlimited). Answers are taken in ask order (lowest success rate first) while
             the running total stays within the budget; the answer that takes it over and every later one are not
@@ -117,6 +129,7 @@ class EvolutionConfig(BaseModel):
     max_skill_tokens: int | None = Field(125, ge=16)
     max_seconds: float = Field(600.0, gt=0)
     max_concurrent_categories: int = Field(4, ge=1)
+    utility: UtilityConfig = Field(default_factory=UtilityConfig)
     max_teacher_tokens: int | None = Field(None, ge=0)
     redact: bool | None = None
     redact_patterns: list[str] = Field(default_factory=list)
@@ -160,6 +173,8 @@ class EvolutionReport(BaseModel):
         failures_used: per category, ids of the failures shown to the teacher.
         added / refined / evicted: skill ids; mistakes_added: mistake ids.
         rejected: proposals not applied, with the reason; quarantined: proposals screening flagged.
+        retired / rolled_back: decisions by evidence (:class:`skillrl.utility.Decision`: the skill, its utility
+            and interval, episodes per arm; a rollback also its predecessor's), applied in this step's version.
         tokens: teacher tokens spent (prompt + completion); cost_usd when the teacher knows prices.
         teacher: teacher name. errors: what went wrong per category (the step goes on with the others).
         error: a failure that stopped the whole step (bank unchanged).
@@ -183,6 +198,8 @@ class EvolutionReport(BaseModel):
     mistakes_added: list[str] = Field(default_factory=list)
     rejected: list[Rejected] = Field(default_factory=list)
     quarantined: list[Rejected] = Field(default_factory=list)
+    retired: list[Decision] = Field(default_factory=list)
+    rolled_back: list[Decision] = Field(default_factory=list)
     tokens: int = 0
     cost_usd: float = 0.0
     teacher: str = ""
@@ -219,7 +236,10 @@ class EvolutionReport(BaseModel):
         rates = ", ".join(f"{c}={r:.2f}" for c, r in self.success_rates.items())
         return (f"evolution@{self.step}: low={self.low_categories or '-'} +{len(self.added)} skills "
                 f"~{len(self.refined)} refined +{len(self.mistakes_added)} mistakes "
-                f"-{len(self.rejected)} rejected, v{self.version_before}->v{self.version_after}, "
+                f"-{len(self.rejected)} rejected"
+                f"{f' -{len(self.retired)} retired' if self.retired else ''}"
+                f"{f' ~{len(self.rolled_back)} rolled back' if self.rolled_back else ''}"
+                f", v{self.version_before}->v{self.version_after}, "
                 f"{self.tokens} teacher tokens"
                 f"{' out of time: ' + ','.join(self.timed_out) if self.timed_out else ''}"
                 f"{' over token budget: ' + ','.join(self.over_budget) if self.over_budget else ''}"
@@ -280,6 +300,10 @@ class Evolver:
             low = sorted((r, c) for c, r in report.success_rates.items()
                          if r < cfg.update_threshold and (c != "unknown" or cfg.include_unknown))
             report.low_categories = [c for _, c in low]
+            estimates = (estimate(bank.stats, bank, config=cfg.utility, include_unknown=False,
+                                  keep_draws=cfg.utility.rollback) if bank.stats.any_withheld else [])
+            decisions = decide(bank, cfg.utility, step=step, estimates=estimates) if estimates else []
+            leaving = {d.skill_id for d in decisions if d.kind == "retire"}
             asks: list[tuple[str, str | None, list[Episode], list[Any]]] = []
             for cat in report.low_categories:
                 bank_cat = None if cat == "unknown" else cat
@@ -289,6 +313,7 @@ class Evolver:
                 if not shown:
                     continue
                 existing = bank.task_specific.get(bank_cat, []) + bank.general if bank_cat else bank.general
+                existing = [sk for sk in existing if sk.skill_id not in leaving]  # retired in this step
                 category_mistakes = [m for m in bank.mistakes if m.category in (None, bank_cat)]
                 asks.append((cat, bank_cat, shown, existing, category_mistakes))
             answers = self._ask(asks, deadline, report)
@@ -314,9 +339,17 @@ class Evolver:
                 items = [("skill", p) for p in answer.value.skills] + [("mistake", p) for p in answer.value.mistakes]
                 proposals[cat] = [(kind, p, [e.episode_id for e in shown]) for kind, p in items]
             report.over_budget.sort(key=report.low_categories.index)  # ask order
-            with bank.transaction(f"evolution at step {step}: low categories {report.low_categories}",
-                                  op="evolve", step=step, teacher=report.teacher):
-                self._apply(bank, proposals, step, report)
+            reason = f"evolution at step {step}: low categories {report.low_categories}"
+            for kind, label in (("retire", "retired"), ("rollback", "rolled back")):
+                ids = [d.skill_id for d in decisions if d.kind == kind]
+                reason += f"; {label} {ids} by evidence" if ids else ""
+            meta = {"decisions": [d.model_dump(mode="json") for d in decisions]} if decisions else {}
+            utility = estimates_by_id(estimates, cfg.utility.min_episodes) if cfg.utility.evict_by_utility else {}
+            with bank.transaction(reason, op="evolve", step=step, teacher=report.teacher, **meta):
+                for d in apply_decisions(bank, decisions):
+                    (report.retired if d.kind == "retire" else report.rolled_back).append(d)
+                self._apply(bank, proposals, step, report, utility={k: v for k, v in utility.items()
+                                                                    if k not in leaving})
         except Exception as err:  # noqa: BLE001 - the training loop must never die here
             logger.exception("skillrl evolution failed; the bank is unchanged")
             report.error = f"{type(err).__name__}: {err}"
@@ -435,9 +468,12 @@ class Evolver:
         for mid in report.mistakes_added:
             report.rejected.append(Rejected(category=None, title=snapshot.get_mistake(mid).description[:80],
                                             reason=reason))
+        for d in report.retired + report.rolled_back:
+            report.rejected.append(Rejected(category=d.category, title=f"{d.kind} {d.skill_id}", reason=reason))
         for q in report.quarantined:  # not kept in the bank's quarantine either
             report.rejected.append(Rejected(category=q.category, title=q.title, reason=f"{reason} ({q.reason})"))
-        n = len(report.added) + len(report.refined) + len(report.mistakes_added) + len(report.evicted)
+        n = len(report.added) + len(report.refined) + len(report.mistakes_added) + len(report.evicted) + \
+            len(report.retired) + len(report.rolled_back)
         report.conflict = f"{why}; this step's {n} changes were not applied (bank unchanged by this step)"
         report.error = f"conflict: {report.conflict}"
         _clear_changes(report)
@@ -446,16 +482,22 @@ class Evolver:
         return report
 
     # ------------------------------------------------------------------ applying proposals
-    def filer(self) -> Filer:
-        """The :class:`skillrl.filing.Filer` evolution files through: full tiers evict, refinements as configured."""
+    def filer(self, utility: dict[str, float] | None = None, bank: SkillBank | None = None) -> Filer:
+        """The :class:`skillrl.filing.Filer` evolution files through: full tiers evict (the lowest ``utility`` first
+        when given, :func:`skillrl.filing.eviction_candidate`), refinements as configured; proposals that duplicate a
+        skill ``bank`` retired by evidence are rejected."""
         cfg = self.config
         policy = FilingPolicy(max_general=cfg.max_general_skills, max_per_category=cfg.max_skills_per_category,
                               when_full="evict", allow_refine=cfg.allow_refine, max_skill_tokens=cfg.max_skill_tokens)
-        return Filer(policy, dedup=self.dedup, accept=self.accept, screen=self.screen)
+        filer = Filer(policy, dedup=self.dedup, accept=self.accept, screen=self.screen, utility=utility)
+        if bank is not None:
+            filer.retired = retired_records(bank)
+        return filer
 
-    def _apply(self, bank: SkillBank, proposals: dict[str, list[Any]], step: int, report: EvolutionReport) -> None:
+    def _apply(self, bank: SkillBank, proposals: dict[str, list[Any]], step: int, report: EvolutionReport,
+               utility: dict[str, float] | None = None) -> None:
         cfg = self.config
-        filer = self.filer()
+        filer = self.filer(utility, bank)
         budget = cfg.max_new_skills
         queues = {c: list(v) for c, v in proposals.items()}
         while budget > 0 and any(queues.values()):
@@ -490,7 +532,7 @@ def _tokens_of(futures: set[Future[Any]]) -> int:
 
 def _clear_changes(report: EvolutionReport) -> None:
     report.added, report.refined, report.evicted, report.mistakes_added = [], [], [], []
-    report.quarantined = []
+    report.quarantined, report.retired, report.rolled_back = [], [], []
 
 
 def _category_of(bank: SkillBank, skill_id: str) -> str | None:

@@ -16,8 +16,8 @@ goes through the same checks, in this order:
    deduplicator on their text;
 4. **veto**: the ``skillrl_accept_skill`` hook (``accept(record, context)`` returns a reason to reject), for skills
    and mistakes alike;
-5. **room**: a full tier either rejects the record (distillation) or evicts a record (evolution: the least recently
-   updated generated skill, see :func:`eviction_candidate`);
+5. **room**: a full tier either rejects the record (distillation) or evicts a record (evolution: the lowest-utility
+   skill when there is evidence, else the least recently updated generated skill, see :func:`eviction_candidate`);
 6. **id and provenance**: one id scheme (:func:`category_prefix`: ``gen_013`` for general skills, the category's
    prefix as the official banks spell it, ``hea_006``), provenance as given.
 
@@ -27,7 +27,7 @@ Each call returns a :class:`Filed` that says what happened; nothing here raises 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
@@ -227,10 +227,15 @@ def category_prefix(bank: SkillBank, category: str | None, siblings: Sequence[st
     return slugify(category, 40)
 
 
-def eviction_candidate(skills: Sequence[Skill]) -> Skill:
-    """The skill a full tier gives up first: generated (``evolve`` / ``distill``) before any other, then the least
-    recently updated, then by id."""
-    return min(skills, key=lambda s: (s.provenance.source not in ("evolve", "distill"),
+def eviction_candidate(skills: Sequence[Skill], utility: Mapping[str, float] | None = None) -> Skill:
+    """The skill a full tier gives up first.
+
+    With ``utility`` (``{skill_id: estimated utility}`` for the skills with enough evidence,
+    :func:`skillrl.utility.estimates_by_id`): the lowest utility first, a skill without an estimate counting as 0
+    (neither shown to help nor to hurt); ties, and every skill without ``utility``, by the rule without evidence:
+    generated (``evolve`` / ``distill``) before any other, then the least recently updated, then by id."""
+    utility = utility or {}
+    return min(skills, key=lambda s: (utility.get(s.skill_id, 0.0), s.provenance.source not in ("evolve", "distill"),
                                       s.provenance.updated_version, s.skill_id))
 
 
@@ -256,17 +261,24 @@ class Filer:
             e.g. ``Screener.from_plugin_manager(pm)``); ``False`` / ``None``: no screening. Flagged records go to the
             bank's quarantine.
         count: token counter for the budget (default :func:`skillrl.render.estimate_tokens`).
+        utility: ``{skill_id: utility}`` of skills with evidence: a full tier evicts the lowest first
+            (:func:`eviction_candidate`); ``None``: the rule without evidence.
 
     Attributes:
         categories: category names known beyond the bank's (e.g. every category of the episodes being distilled),
             so ids stay distinct across categories filed later (:func:`category_prefix`).
+        retired: skills retired by evidence (:func:`skillrl.utility.retired_records`): a proposal duplicating one
+            is rejected, so a skill shown to hurt does not come back under a new id.
     """
 
     def __init__(self, policy: FilingPolicy | None = None, *, dedup: Deduplicator | None = None,
                  accept: Callable[[Any, dict[str, Any]], str | None] | None = None,
                  screen: Callable[[Any], Any] | bool | None = True,
-                 count: Callable[[str], int] = estimate_tokens) -> None:
+                 count: Callable[[str], int] = estimate_tokens,
+                 utility: Mapping[str, float] | None = None) -> None:
         self.policy = policy or FilingPolicy()
+        self.utility = dict(utility or {})
+        self.retired: list[Skill] = []
         self.dedup = dedup if dedup is not None else Deduplicator(None)
         self.accept = accept
         self.screen = resolve_screen(screen)
@@ -324,7 +336,9 @@ class Filer:
         principle, when, trimmed = self._fit_skill(title, str(proposal.principle or ""),
                                                    str(getattr(proposal, "when_to_apply", "") or ""))
         try:
-            candidate = Skill(skill_id=bank.new_skill_id(category_prefix(bank, cat, sorted(self.categories))), title=title[:MAX_TITLE],
+            sid = bank.new_skill_id(category_prefix(bank, cat, sorted(self.categories)),
+                                    avoid={s.skill_id for s in self.retired})
+            candidate = Skill(skill_id=sid, title=title[:MAX_TITLE],
                               principle=principle[:MAX_PRINCIPLE], when_to_apply=when[:MAX_WHEN], tier=tier,
                               category=cat, provenance=self._cap_ids(provenance))
         except ValidationError as err:
@@ -332,6 +346,11 @@ class Filer:
         flagged = self._quarantine(bank, candidate, provenance, ctx)
         if flagged:
             return result("quarantined", record_id=flagged[0], reason=flagged[1])
+        # a retired skill first: a proposal that brings it back is refused for the evidence, whatever it also resembles
+        gone = self.dedup.find(candidate, self.retired) if self.retired else None
+        if gone is not None:
+            return result("rejected", reason=f"duplicate of {gone.skill_id}, retired by evidence ({gone.kind} match, "
+                                             f"cosine {gone.score:.2f})")
         # a task-specific lesson may legitimately repeat another category's (same shape, other appliance): compare it
         # with the general tier and its own category; a general skill with everything
         pool = bank.skills() if tier == "general" else bank.general + bank.task_specific.get(cat, [])
@@ -349,7 +368,7 @@ class Filer:
                 what = (f"general tier full (max_general={pol.max_general})" if tier == "general"
                         else f"category full ({room} slots)")
                 return result("rejected", reason=what, category=cat)
-            victim = eviction_candidate(current)
+            victim = eviction_candidate(current, self.utility)
             bank.remove(victim.skill_id)
             evicted.append(victim.skill_id)
         bank.add(candidate)
