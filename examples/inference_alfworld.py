@@ -10,8 +10,10 @@ Each selected game is played twice with the same policy seed: once with the bank
 (:class:`skillrl.adapters.agent.SkillAgentMemory`, the same placement as in RL and in the cold-start SFT data) and once
 without. The policy's reply is read with the one ALFWorld action protocol (:mod:`skillrl.actions`): an admissible command
 is played, a near miss is mapped to the closest admissible one only above ``MAP_THRESHOLD``, anything else goes to
-the game as written and counts as an invalid action. With ``--evolve-every N`` the skills agent's own
-episodes evolve the bank every N episodes (teacher ``--teacher``), as ExpeL / ReasoningBank do at inference.
+the game as written and counts as an invalid action. With ``--evolve-every N`` the bank first learns,
+as ExpeL / ReasoningBank do at inference, from held-out games of ``--evolve-split`` (default ``train``, never the
+scored games): a skills agent plays them and the bank evolves every N of its episodes (teacher ``--teacher``); the
+scored games are then played a third time with the evolved bank (``with_evolved_skills``) and are never learned from.
 
 Writes ``<out-dir>/inference_alfworld.json`` (per-category success with / without skills on the same games, every
 episode) and ``<out-dir>/inference_alfworld.png`` (a bar chart per task type).
@@ -67,6 +69,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-history-turns", type=int, default=20, help="past (action, observation) turns kept")
     p.add_argument("--evolve-every", type=int, default=0, help="evolve the bank every N skill episodes (0: never)")
     p.add_argument("--teacher", default="offline", help="offline | openai:MODEL | hf:PATH (with --evolve-every)")
+    p.add_argument("--evolve-split", default="train", choices=["train", "valid_seen", "valid_unseen"],
+                   help="where the held-out games the bank learns from come from (with --evolve-every)")
+    p.add_argument("--evolve-games", type=int, default=None,
+                   help="held-out games to learn from, selected like --games (default: --games)")
     p.add_argument("--out-dir", default=None, help="where the JSON and the chart go (default: a new temp dir)")
     args = p.parse_args(argv)
     if args.hf_model and (args.base_url or args.model):
@@ -75,16 +81,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--base-url needs --model (the served model name)")
     if args.games < 1 or args.max_steps < 1:
         p.error("--games and --max-steps must be >= 1")
+    if args.evolve_every and args.evolve_split == args.split:
+        p.error("--evolve-split must differ from --split: the bank would learn from the games it is scored on")
     return args
 
 
-def select_games(args: argparse.Namespace) -> list:
-    """The games to play, deterministic in ``--seed``: ``--games`` per task type, or in total (round-robin over
-    the task types, each type's games shuffled with the seed)."""
+def select_games(args: argparse.Namespace, split: str | None = None, count: int | None = None) -> list:
+    """The games to play, deterministic in ``--seed``: ``--games`` (or ``count``) per task type, or in total
+    (round-robin over the task types, each type's games shuffled with the seed), from ``--split`` (or ``split``)."""
     from skillrl.envs.alfworld import ALFWORLD_TASK_TYPES, list_games
 
     data_dir = args.data_dir or os.environ.get("ALFWORLD_DATA") or SHARED / "alfworld"
-    games = list_games(args.split, data_dir=data_dir)
+    games = list_games(split or args.split, data_dir=data_dir)
+    count = args.games if count is None else count
     rng = random.Random(args.seed)
     by_type = defaultdict(list)
     for g in games:
@@ -93,11 +102,11 @@ def select_games(args: argparse.Namespace) -> list:
         rng.shuffle(by_type[t])
     types = [t for t in ALFWORLD_TASK_TYPES if by_type[t]]
     if args.games_per == "type":
-        return [g for t in types for g in by_type[t][:args.games]]
+        return [g for t in types for g in by_type[t][:count]]
     picked = []
     for i in range(max(len(v) for v in by_type.values())):
         for t in types:
-            if i < len(by_type[t]) and len(picked) < args.games:
+            if i < len(by_type[t]) and len(picked) < count:
                 picked.append(by_type[t][i])
     return picked
 
@@ -173,22 +182,43 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     games = select_games(args)
     policy, smoke = make_policy(args, out_dir)
     memory = SkillAgentMemory(args.bank, mode=args.mode, profile=args.profile, style=args.style,
-                              placement=args.placement, teacher=args.teacher if args.evolve_every else None,
-                              evolve_every=args.evolve_every or None)
+                              placement=args.placement)  # the bank as given: scored games are never learned from
+    learner = SkillAgentMemory(args.bank, mode=args.mode, profile=args.profile, style=args.style,
+                               placement=args.placement, teacher=args.teacher,
+                               evolve_every=args.evolve_every) if args.evolve_every else None
+    conditions = CONDITIONS + (("with_evolved_skills",) if learner is not None else ())
+    held_out = select_games(args, args.evolve_split, args.evolve_games) if learner is not None else []
     start_version = memory.bank.version
-    print(f"{len(games)} {args.split} games x {len(CONDITIONS)} conditions, policy {policy.name}, skills: {args.mode} "
-          f"(bank v{start_version}, {len(memory.bank)} skills), max {args.max_steps} steps")
+    print(f"{len(games)} {args.split} games x {len(conditions)} conditions, policy {policy.name}, skills: {args.mode} "
+          f"(bank v{start_version}, {len(memory.bank)} skills), max {args.max_steps} steps"
+          + (f"; the bank first learns from {len(held_out)} held-out {args.evolve_split} games" if held_out else ""))
     episodes: list[dict[str, Any]] = []
     evolutions: list[dict[str, Any]] = []
     with ALFWorldEnv(max_steps=args.max_steps) as env:
+        for i, game in enumerate(held_out):  # learning phase: held-out games, recorded, evolving the bank
+            policy.set_seed(args.seed + 100_000 + i)
+            observation, info = env.reset(game)
+            session = learner.start(observation, max_history_turns=args.max_history_turns,
+                                    episode_id=f"learn:{game.game_id}")
+            won, _how = play(env, info, session, policy)
+            ep = session.finish(success=won, task_type=game.task_type, game_id=game.game_id, condition="learn")
+            print(f"  [learn {i + 1}/{len(held_out)}] {args.evolve_split} {game.task_type:32s} won={won!s:5s}")
+            report = learner.record(ep)
+            if report is not None:
+                evolutions.append({"after_episodes": learner.episodes_recorded, "summary": report.summary(),
+                                   "added": report.added, "refined": report.refined,
+                                   "version_after": report.version_after, "error": report.error,
+                                   "learned_from": args.evolve_split})
+                print(f"  evolution: {report.summary()}")
         for i, game in enumerate(games):
-            for cond in CONDITIONS:
-                policy.set_seed(args.seed + i)  # same seed for both conditions of a game
+            for cond in conditions:
+                policy.set_seed(args.seed + i)  # same seed for every condition of a game
                 t = time.perf_counter()
                 observation, info = env.reset(game)
-                session = memory.start(observation, use_skills=cond == "with_skills",
-                                       max_history_turns=args.max_history_turns,
-                                       episode_id=f"{cond}:{game.game_id}")
+                agent = learner if cond == "with_evolved_skills" else memory
+                session = agent.start(observation, use_skills=cond != "without_skills",
+                                      max_history_turns=args.max_history_turns,
+                                      episode_id=f"{cond}:{game.game_id}")
                 won, how = play(env, info, session, policy)
                 ep = session.finish(success=won, task_type=game.task_type, game_id=game.game_id, condition=cond)
                 row = {"game_id": game.game_id, "task_type": game.task_type, "goal": session.task, "condition": cond,
@@ -198,33 +228,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 episodes.append(row)
                 print(f"  [{i + 1}/{len(games)}] {cond:15s} {game.task_type:32s} won={won!s:5s} steps={row['steps']:2d} "
                       f"skills={len(ep.skill_ids):2d} replies={dict(how)} ({row['seconds']} s)")
-                if cond == "with_skills":
-                    report = memory.record(ep)
-                    if report is not None:
-                        evolutions.append({"after_episodes": memory.episodes_recorded, "summary": report.summary(),
-                                           "added": report.added, "refined": report.refined,
-                                           "version_after": report.version_after, "error": report.error})
-                        print(f"  evolution: {report.summary()}")
 
     per_category: dict[str, dict[str, Any]] = {}
     for tt in sorted({e["task_type"] for e in episodes}):
         rows = [e for e in episodes if e["task_type"] == tt]
-        per_category[tt] = {"games": len(rows) // len(CONDITIONS)}
-        for cond in CONDITIONS:
+        per_category[tt] = {"games": len(rows) // len(conditions)}
+        for cond in conditions:
             won = [e["won"] for e in rows if e["condition"] == cond]
             per_category[tt][cond] = sum(won) / len(won)
-    overall = {cond: sum(e["won"] for e in episodes if e["condition"] == cond) / len(games) for cond in CONDITIONS}
+    overall = {cond: sum(e["won"] for e in episodes if e["condition"] == cond) / len(games) for cond in conditions}
     choices = {cond: dict(sum((Counter(e["choices"]) for e in episodes if e["condition"] == cond), Counter()))
-               for cond in CONDITIONS}
+               for cond in conditions}
+    final = learner if learner is not None else memory
     result = {
         "smoke_run": smoke, "policy": policy.name, "split": args.split, "seed": args.seed, "max_steps": args.max_steps,
         "games": [g.game_id for g in games], "settings": {k: v for k, v in vars(args).items() if k != "api_key"},
-        "bank": args.bank, "bank_version_start": start_version, "bank_version_end": memory.bank.version,
+        "bank": args.bank, "bank_version_start": start_version, "bank_version_end": final.bank.version,
         "per_category": per_category, "overall": overall, "policy_reply_mapping": choices,
-        "evolutions": evolutions, "episodes": episodes, "seconds": round(time.perf_counter() - t0, 1),
+        "evolutions": evolutions, "learned_from": {"split": args.evolve_split, "games": [g.game_id for g in held_out]}
+        if learner is not None else None, "test_time_learning": False,
+        "episodes": episodes, "seconds": round(time.perf_counter() - t0, 1),
     }
-    if memory.bank.version != start_version:
-        memory.save(out_dir / "evolved_bank")
+    if final.bank.version != start_version:
+        final.save(out_dir / "evolved_bank")
     json_path = out_dir / "inference_alfworld.json"
     json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
     title = (f"ALFWorld {args.split}, {policy.name.split('/')[-1]}, {len(games)} games, seed {args.seed}"
@@ -235,6 +261,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for tt, r in per_category.items():
         print(f"{tt:34s} {r['games']:5d} {r['without_skills']:8.2f} {r['with_skills']:8.2f}")
     print(f"{'overall':34s} {len(games):5d} {overall['without_skills']:8.2f} {overall['with_skills']:8.2f}")
+    if learner is not None:
+        print(f"with the bank evolved on {len(held_out)} held-out {args.evolve_split} games (v{start_version} -> "
+              f"v{final.bank.version}): {overall['with_evolved_skills']:.2f} on the same {args.split} games")
     print(f"replies mapped to commands: {choices}")
     print(f"wrote {json_path} and {out_dir / 'inference_alfworld.png'} in {result['seconds']} s"
           + ("  [SMOKE RUN]" if smoke else ""))

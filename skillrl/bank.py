@@ -9,11 +9,20 @@ Two on-disk formats, both JSON and autodetected by :meth:`SkillBank.load`:
   (``general_skills`` / ``task_specific_skills`` or ``query_type_skills`` / ``common_mistakes`` / ``metadata``).
   Loading then saving an official file gives the same JSON document back (key order kept, unknown keys kept).
 * **native** - the same plus ``"format": "skillrl-bank"``, the bank ``version``, each record's tier, category and
-  provenance, and the full change ``history`` (so any earlier version can be rebuilt).
+  provenance, and the full change ``history`` (so any earlier version can be rebuilt); once episodes were recorded,
+  also ``stats``: how often each skill was shown or withheld and how those episodes went, per split, category and
+  bank version (:class:`skillrl.utility.UsageStats`; never in the official export).
 
 Every edit (add, update, remove, merge, revert, and the mistake equivalents) bumps :attr:`SkillBank.version`
 by one and appends a :class:`Change` with its reason. Several edits can share one version with
 :meth:`SkillBank.transaction`, which also undoes them all if the block raises.
+
+**Quarantine** (issue 12): records that screening (:mod:`skillrl.screening`) flagged are kept in the native file's
+``quarantine`` list (:class:`QuarantineEntry`: the record, its kind, the verdict's reasons and score, which path
+flagged it, when), never rendered, retrieved or exported to the official format. :meth:`SkillBank.quarantine` files
+one (or moves an active record there), :meth:`SkillBank.release` moves one into the bank with a recorded reason;
+both are history edits of kind ``"quarantine"``, so they replay like every other change. ``add`` / ``update`` /
+``add_mistake`` take ``screen=True`` and ``load(path, trust="untrusted")`` screens a bank from elsewhere.
 
 Files (reading, strict parsing, atomic writes, locks) are :mod:`skillrl.storage`'s job. Loading is strict: every
 failure is one :class:`~skillrl.errors.BankFormatError` line naming the file and JSON path, and a native file's
@@ -34,35 +43,42 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
+import logging
 import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, Literal, get_args
+from typing import Any, Callable, Iterator, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from skillrl import storage
-from skillrl.errors import (BankConflictError, BankFormatError, BankNotFoundError, ConfigError, StaleBankError,
-                            short_repr)
-from skillrl.skill import Mistake, Provenance, Skill
+from skillrl.errors import (BankConflictError, BankFormatError, BankNotFoundError, ConfigError, InputTypeError,
+                            StaleBankError, short_repr)
+from skillrl.skill import ID_PATTERN, Mistake, Provenance, Skill
 from skillrl.storage import LOCK_TIMEOUT, MAX_BANK_BYTES, NATIVE_FORMAT, NATIVE_FORMAT_VERSION, TASK_KEYS
 from skillrl.storage import atomic_write_json  # noqa: F401  (re-exported: adapters import it from skillrl.bank)
+from skillrl.utility import UsageStats
 
 Op = Literal["add", "update", "remove", "merge", "revert", "add_mistake", "update_mistake", "remove_mistake",
-             "transaction", "evolve", "distill"]
+             "transaction", "evolve", "distill", "quarantine", "release"]
 HISTORY_OPS: tuple[str, ...] = get_args(Op)
 """The ``op`` values a :class:`Change` may have; :meth:`SkillBank.transaction` takes one of them and a file whose
 history has another is rejected."""
 
-Kind = Literal["skill", "mistake"]
+RecordKind = Literal["skill", "mistake"]
+Kind = Literal["skill", "mistake", "quarantine"]
+"""What an :class:`Edit` touches: an active skill or mistake, or an entry of the quarantine."""
+Trust = Literal["trusted", "untrusted"]
+logger = logging.getLogger("skillrl.bank")
 
 
 class Edit(BaseModel):
     """One record-level edit inside a :class:`Change`: ``before`` -> ``after`` (native dicts; ``None`` = absent).
 
-    ``before_at`` / ``after_at`` give the list the record sat in (``"general"``, ``"task:<category>"`` or
-    ``"mistakes"``) and its index there, so undoing an edit restores the exact order.
+    ``before_at`` / ``after_at`` give the list the record sat in (``"general"``, ``"task:<category>"``,
+    ``"mistakes"`` or ``"quarantine"``) and its index there, so undoing an edit restores the exact order. An edit of
+    kind ``"quarantine"`` adds or removes a :class:`QuarantineEntry` (``item_id`` is its ``entry_id``).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -142,6 +158,99 @@ class BankDiff(BaseModel):
         return "\n".join(lines if len(lines) > 1 else lines + ["(no differences)"])
 
 
+class QuarantineEntry(BaseModel):
+    """A record screening flagged, kept in the bank's quarantine: never rendered, retrieved or exported to the
+    official format (:mod:`skillrl.screening`; issue 12).
+
+    Attributes:
+        entry_id: the entry's id: the record's own id, or ``<id>:<n>`` when another entry already uses it (two
+            flagged rewrites of one skill).
+        kind: ``"skill"`` or ``"mistake"``.
+        record: the record as :meth:`Skill.to_native` / :meth:`Mistake.to_native` gives it (with tier, category and
+            provenance: the teacher, episodes and step it came from).
+        reasons: the verdict's reasons (``"rule [kind] in field at offset: 'span'"``).
+        score: the verdict's score (sum of matched rule weights).
+        source: the path that quarantined it: ``"evolve"``, ``"distill"``, ``"add"``, ``"update"``,
+            ``"add_mistake"``, ``"load"`` (an untrusted bank file) or ``"manual"``.
+        action: ``"add"`` (a new record) or ``"update"`` (a rewrite of the active record with the same id, which
+            stays as it was); :meth:`SkillBank.release` adds or replaces accordingly.
+        origin: where the record came from beyond its provenance (the file of an untrusted load), may be empty.
+        timestamp: when, in seconds since the epoch.
+        meta: the caller's context (``step``, ``teacher``, ``phase``).
+
+    Raises:
+        pydantic.ValidationError: ``record`` is not a valid record of ``kind``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    entry_id: str = Field(pattern=ID_PATTERN)
+    kind: RecordKind
+    record: dict[str, Any]
+    reasons: list[str] = Field(default_factory=list)
+    score: float = 0.0
+    source: str = "manual"
+    action: Literal["add", "update"] = "add"
+    origin: str = ""
+    timestamp: float = Field(default_factory=time.time)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _valid_record(self) -> "QuarantineEntry":
+        (Skill if self.kind == "skill" else Mistake).model_validate(self.record)
+        return self
+
+    @property
+    def record_id(self) -> str:
+        """The id of the quarantined record (``skill_id`` / ``mistake_id``)."""
+        return str(self.record["skill_id" if self.kind == "skill" else "mistake_id"])
+
+    def to_record(self) -> Skill | Mistake:
+        """The quarantined record as a :class:`Skill` or :class:`Mistake`."""
+        return (Skill if self.kind == "skill" else Mistake).model_validate(self.record)
+
+    @property
+    def text(self) -> str:
+        """The record's text (what screening read): ``title: principle`` or ``description Instead: remedy``."""
+        return self.to_record().text
+
+
+class LoadScreening(BaseModel):
+    """What :meth:`SkillBank.load` with ``trust="untrusted"`` did: records screened and those quarantined."""
+
+    screened: int = 0
+    quarantined: list[str] = Field(default_factory=list)
+
+
+def resolve_screen(screen: Any) -> Callable[[Any], Any] | None:
+    """The screener a ``screen=`` argument names: ``True`` the default rules (:func:`skillrl.screening.screen`),
+    ``False`` / ``None`` none, a callable (a :class:`skillrl.screening.Screener`) itself.
+
+    Raises:
+        ConfigError: anything else.
+    """
+    if screen is True:
+        from skillrl.screening import screen as default_screen
+
+        return default_screen
+    if screen is None or screen is False:
+        return None
+    if callable(screen):
+        return screen
+    raise ConfigError(f"screen must be True, False, None or a callable (a skillrl.screening.Screener), got "
+                      f"{type(screen).__name__}")
+
+
+def _flagged(verdict: Any) -> bool:
+    return verdict is not None and bool(getattr(verdict, "flagged", False))
+
+
+def _content_key(kind: str, record: dict[str, Any]) -> tuple[Any, ...]:
+    """The text of a record (its tier and category left out): one quarantine entry per injected text."""
+    fields = ("title", "principle", "when_to_apply") if kind == "skill" else _MISTAKE_FIELDS
+    return (kind, *(record.get(f) for f in fields))
+
+
 _SKILL_FIELDS = ("title", "principle", "when_to_apply", "tier", "category")
 _MISTAKE_FIELDS = ("description", "why_it_happens", "how_to_avoid")
 
@@ -199,6 +308,10 @@ class SkillBank:
         self._open: Change | None = None
         self._disk: dict[str, tuple[int, str]] = {}  # real path -> (version, sha256) of the file as loaded/saved
         self.source_format: storage.Format | None = None
+        self.stats = UsageStats()  # usage and outcome per skill (skillrl.utility); native files only
+        self._quarantine: list[QuarantineEntry] = []  # flagged records (see the quarantine section)
+        self._quarantine_index: dict[str, QuarantineEntry] = {}
+        self.load_screening: LoadScreening | None = None
         for s in general or []:
             self._load_skill(s.model_copy(update={"tier": "general", "category": None}) if s.tier != "general" else s)
         for cat, skills in (task_specific or {}).items():
@@ -279,30 +392,51 @@ class SkillBank:
         return (f"SkillBank(v{self.version}: {len(self._general)} general, "
                 f"{len(self) - len(self._general)} task-specific [{cats}], {len(self._mistakes)} mistakes)")
 
+    # ------------------------------------------------------------------ usage statistics (skillrl.utility)
+    def record_usage(self, episodes: Any, split: str | None = None) -> int:
+        """Count recorded episodes in :attr:`stats` (:meth:`skillrl.utility.UsageStats.add`; episodes without a
+        bank version in their metadata count at this bank's version). Does not change :attr:`version`: usage is
+        evidence about the records, not an edit. Returns how many episodes carried a block."""
+        with self._lock:
+            return self.stats.add(episodes, split=split, version=self.version)
+
+    def merge_usage(self, stats: UsageStats) -> None:
+        """Add counts made elsewhere (:meth:`skillrl.utility.UsageStats.merge`) to :attr:`stats`."""
+        with self._lock:
+            self.stats.merge(stats)
+
     def counts(self) -> dict[str, Any]:
         """``{"general": n, "task_specific": {cat: n}, "mistakes": n, "total": n, "version": v}``."""
         return {"general": len(self._general), "task_specific": {c: len(v) for c, v in self._task.items()},
                 "mistakes": len(self._mistakes), "total": len(self), "version": self.version}
 
     # ------------------------------------------------------------------ edits
-    def new_skill_id(self, prefix: str) -> str:
-        """A free id ``<prefix>_<nnn>`` (official style: ``gen_013``, ``hea_006``)."""
+    def new_skill_id(self, prefix: str, avoid: Any = ()) -> str:
+        """A free id ``<prefix>_<nnn>`` (official style: ``gen_013``, ``hea_006``), also unused by the quarantine and
+        not in ``avoid`` (e.g. the ids of retired skills, :func:`skillrl.utility.retired`)."""
         n = 1
-        while f"{prefix}_{n:03d}" in self._skill_index:
+        while (f"{prefix}_{n:03d}" in self._skill_index or self._in_quarantine(f"{prefix}_{n:03d}")
+               or f"{prefix}_{n:03d}" in avoid):
             n += 1
         return f"{prefix}_{n:03d}"
 
     def new_mistake_id(self, prefix: str = "err") -> str:
-        """A free mistake id ``err_<nnn>``."""
+        """A free mistake id ``err_<nnn>``, also unused by the quarantine."""
         n = 1
-        while f"{prefix}_{n:03d}" in self._mistake_index:
+        while f"{prefix}_{n:03d}" in self._mistake_index or self._in_quarantine(f"{prefix}_{n:03d}"):
             n += 1
         return f"{prefix}_{n:03d}"
 
-    def add(self, skill: Skill, reason: str = "", *, index: int | None = None) -> Skill:
+    def add(self, skill: Skill, reason: str = "", *, index: int | None = None,
+            screen: Any = False) -> Skill | QuarantineEntry:
         """Add ``skill`` (at the end of its tier/category list, or at ``index``). Bumps the version.
 
         The stored record is a copy whose provenance ``created_version``/``updated_version`` is the new version.
+
+        Args:
+            screen: screen it first (``True``: :func:`skillrl.screening.screen`; or a screener callable, see
+                :func:`resolve_screen`; default ``False``). A flagged skill is not added: it goes to the quarantine
+                (:meth:`quarantine`, source ``"add"``) and the :class:`QuarantineEntry` is returned instead.
 
         Raises:
             BankConflictError: a skill with this id exists.
@@ -310,6 +444,10 @@ class SkillBank:
         with self._lock:
             if skill.skill_id in self._skill_index:
                 raise BankConflictError(f"skill id {skill.skill_id!r} already exists in the bank")
+            if screen:
+                entry = self._screened(skill, screen, "add", reason)
+                if entry is not None:
+                    return entry
             with self._change("add", reason):
                 v = self._pending_version()
                 prov = skill.provenance.model_copy(update={"created_version": v, "updated_version": v})
@@ -318,9 +456,13 @@ class SkillBank:
                                  after_at=(self._where(new), index if index is not None else -1)))
             return self.get(new.skill_id)
 
-    def update(self, skill_id: str, reason: str = "", **fields: Any) -> Skill:
+    def update(self, skill_id: str, reason: str = "", *, screen: Any = False,
+               **fields: Any) -> Skill | QuarantineEntry:
         """Change fields of a skill (``title``, ``principle``, ``when_to_apply``, ``tier``, ``category``,
         ``provenance`` ...). Bumps the version. Moving to another tier/category appends it there.
+
+        ``screen`` (see :meth:`add`): a flagged new version is not applied (the skill stays as it was); it goes to
+        the quarantine as an ``"update"`` entry, which is returned.
 
         Raises:
             KeyError: no such skill. pydantic.ValidationError: a new value breaks a limit (the bank is unchanged).
@@ -334,6 +476,10 @@ class SkillBank:
             if data.get("tier") == "general":
                 data["category"] = None
             new = Skill.model_validate(data)
+            if screen:
+                entry = self._screened(new, screen, "update", reason, action="update")
+                if entry is not None:
+                    return entry
             with self._change("update", reason):
                 v = self._pending_version()
                 new = new.model_copy(update={"provenance": new.provenance.model_copy(update={"updated_version": v})})
@@ -367,11 +513,16 @@ class SkillBank:
                 self.remove(drop_id)
             return self.get(keep_id)
 
-    def add_mistake(self, mistake: Mistake, reason: str = "") -> Mistake:
-        """Add a common mistake at the end. Bumps the version. Raises BankConflictError on a duplicate id."""
+    def add_mistake(self, mistake: Mistake, reason: str = "", *, screen: Any = False) -> Mistake | QuarantineEntry:
+        """Add a common mistake at the end. Bumps the version. Raises BankConflictError on a duplicate id.
+        ``screen``: as :meth:`add` (a flagged mistake goes to the quarantine, its entry is returned)."""
         with self._lock:
             if mistake.mistake_id in self._mistake_index:
                 raise BankConflictError(f"mistake id {mistake.mistake_id!r} already exists in the bank")
+            if screen:
+                entry = self._screened(mistake, screen, "add_mistake", reason)
+                if entry is not None:
+                    return entry
             with self._change("add_mistake", reason):
                 v = self._pending_version()
                 prov = mistake.provenance.model_copy(update={"created_version": v, "updated_version": v})
@@ -420,6 +571,187 @@ class SkillBank:
             raise ConfigError(f"transaction op {op!r} is not one of {', '.join(HISTORY_OPS)} (skillrl.bank.HISTORY_OPS)")
         with self._lock, self._change(op, reason, meta):
             yield self
+
+    # ------------------------------------------------------------------ quarantine (issue 12)
+    @property
+    def quarantined(self) -> tuple[QuarantineEntry, ...]:
+        """The quarantine, oldest first (copies: editing them does not change the bank). Quarantined records are
+        never rendered, retrieved, counted in ``len(bank)`` or exported to the official format."""
+        with self._lock:
+            return tuple(e.model_copy(deep=True) for e in self._quarantine)
+
+    def get_quarantined(self, entry_id: str) -> QuarantineEntry:
+        """The quarantine entry with this id (a copy). Raises ``KeyError`` when absent."""
+        with self._lock:
+            return self._quarantine_index[entry_id].model_copy(deep=True)
+
+    def _in_quarantine(self, record_id: str) -> bool:
+        return record_id in self._quarantine_index or any(e.record_id == record_id for e in self._quarantine)
+
+    def _screened(self, record: Skill | Mistake, screen: Any, source: str, reason: str,
+                  action: Literal["add", "update"] = "add") -> QuarantineEntry | None:
+        verdict = resolve_screen(screen)(record)  # type: ignore[misc]  # screen is truthy here
+        if not _flagged(verdict):
+            return None
+        return self.quarantine(record, list(getattr(verdict, "reasons", []) or ["flagged by screening"]),
+                               score=float(getattr(verdict, "score", 0.0) or 0.0), source=source, action=action,
+                               reason=reason)
+
+    def quarantine(self, record: Skill | Mistake | str, reasons: list[str] | tuple[str, ...], *, score: float = 0.0,
+                   source: str = "manual", action: Literal["add", "update"] = "add", origin: str = "",
+                   meta: dict[str, Any] | None = None, reason: str = "") -> QuarantineEntry:
+        """Keep a flagged record in the bank's quarantine (one new version, op ``"quarantine"``; inside a
+        :meth:`transaction` it joins that version). The history records it, so it replays.
+
+        Args:
+            record: a :class:`Skill` / :class:`Mistake` that is not added, or the id of an active skill or mistake,
+                which is moved out of the bank into the quarantine (what an untrusted load does).
+            reasons: why (a :class:`skillrl.screening.Verdict`'s ``reasons``).
+            score: the verdict's score.
+            source, action, origin, meta: see :class:`QuarantineEntry` (``meta`` keeps its JSON scalar values).
+            reason: the history entry's reason (default: ``"quarantined <kind> <id> (<source>): <first reason>"``).
+
+        Returns:
+            The entry (a copy). When the quarantine already holds a record of the same kind and content, that entry
+            is returned and no new one is made (a teacher repeating an injection does not grow the quarantine; tier
+            and category are not compared).
+
+        Raises:
+            KeyError: ``record`` is an id no active skill or mistake has.
+            InputTypeError: ``record`` is neither a record nor an id.
+            ConfigError: ``action`` is not ``"add"`` / ``"update"``.
+        """
+        if action not in ("add", "update"):
+            raise ConfigError(f"action must be 'add' or 'update', got {action!r}")
+        with self._lock:
+            moved: Skill | Mistake | None = None
+            if isinstance(record, str):
+                moved = self._skill_index.get(record) or self._mistake_index.get(record)
+                if moved is None:
+                    raise KeyError(f"no skill or mistake {record!r} in the bank to quarantine")
+                record = moved
+            if not isinstance(record, (Skill, Mistake)):
+                raise InputTypeError(f"quarantine() takes a Skill, a Mistake or the id of one, got "
+                                     f"{type(record).__name__}")
+            kind: RecordKind = "skill" if isinstance(record, Skill) else "mistake"
+            native = record.to_native()
+            rid = record.skill_id if isinstance(record, Skill) else record.mistake_id
+            key = _content_key(kind, native)
+            same = next((e for e in self._quarantine if _content_key(e.kind, e.record) == key), None)
+            if same is not None and moved is None:
+                return same.model_copy(deep=True)
+            entry_id, n = rid, 2
+            while entry_id in self._quarantine_index:
+                entry_id, n = f"{rid[:56]}:{n}", n + 1
+            keep = {k: v for k, v in (meta or {}).items() if v is None or isinstance(v, (str, int, float, bool))}
+            entry = QuarantineEntry(entry_id=entry_id, kind=kind, record=native, reasons=list(reasons),
+                                    score=float(score), source=source, action=action, origin=origin, meta=keep)
+            first = entry.reasons[0] if entry.reasons else "flagged"
+            with self._change("quarantine", reason or f"quarantined {kind} {rid} ({source}): {first}"[:300]):
+                if moved is not None:
+                    at = (self._location(moved) if kind == "skill"  # type: ignore[arg-type]
+                          else ("mistakes", next(i for i, m in enumerate(self._mistakes) if m is moved)))
+                    self._apply(Edit(kind=kind, item_id=rid, before=native, before_at=at))
+                if same is not None:
+                    return same.model_copy(deep=True)
+                self._apply(Edit(kind="quarantine", item_id=entry_id, after=entry.model_dump(mode="json"),
+                                 after_at=("quarantine", -1)))
+            return self.get_quarantined(entry_id)
+
+    def release(self, entry_id: str, reason: str, *, new_id: str | None = None) -> Skill | Mistake:
+        """Move a quarantined record into the bank: one new version (op ``"release"``) whose reason is ``reason``
+        and whose meta keeps the entry id and the screening verdict it overrides.
+
+        An ``"add"`` entry is added at the end of its tier/category (a mistake: of the mistakes); an ``"update"``
+        entry replaces the active record with its id (added when that record is gone). The record's provenance is
+        kept (``created_version`` / ``updated_version`` become the new version).
+
+        Args:
+            entry_id: the :attr:`QuarantineEntry.entry_id` (the record's id unless two entries share it).
+            reason: why the verdict is overridden (required; recorded in the history).
+            new_id: add it under this id instead (when its own id is taken by an active record).
+
+        Returns:
+            The record as it now is in the bank.
+
+        Raises:
+            KeyError: no such entry. ConfigError: an empty ``reason``. BankConflictError: the id (or ``new_id``) is
+            taken by an active record and the entry is not an update of it. BankFormatError: ``new_id`` is not a
+            valid id.
+        """
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError("release() needs a reason (why the screening verdict is overridden)")
+        with self._lock:
+            entry = self._quarantine_index.get(entry_id)
+            if entry is None:
+                held = ", ".join(self._quarantine_index) or "none"
+                raise KeyError(f"no quarantined record {entry_id!r} (quarantined: {held})")
+            kind, id_key = entry.kind, ("skill_id" if entry.kind == "skill" else "mistake_id")
+            rid = new_id or entry.record_id
+            try:
+                record = entry.to_record() if new_id is None else \
+                    (Skill if kind == "skill" else Mistake).model_validate({**entry.record, id_key: new_id})
+            except ValidationError as err:
+                raise _pydantic_to_format_error(err, None, "$.new_id", new_id) from None
+            index = self._skill_index if kind == "skill" else self._mistake_index
+            old = index.get(rid)
+            if old is not None and (entry.action != "update" or new_id is not None):
+                raise BankConflictError(f"{kind} id {rid!r} is in the bank already; release {entry_id!r} under "
+                                        "another id (new_id=...)")
+            at = next(i for i, e in enumerate(self._quarantine) if e is entry)
+            meta = {"entry_id": entry_id, "record_id": rid, "screening_reasons": list(entry.reasons),
+                    "score": entry.score, "quarantined_by": entry.source}
+            with self._change("release", reason.strip(), meta):
+                v = self._pending_version()
+                self._apply(Edit(kind="quarantine", item_id=entry_id, before=entry.model_dump(mode="json"),
+                                 before_at=("quarantine", at)))
+                created = old.provenance.created_version if old is not None else v
+                prov = record.provenance.model_copy(update={"created_version": created, "updated_version": v})
+                new = record.model_copy(update={"provenance": prov}, deep=True)
+                if kind == "skill":
+                    to = (self._where(new), -1)  # type: ignore[arg-type]
+                    here = self._location(old) if old is not None else None  # type: ignore[arg-type]
+                    if here is not None and here[0] == to[0]:
+                        to = here
+                else:
+                    here = None if old is None else ("mistakes", next(i for i, m in enumerate(self._mistakes)
+                                                                      if m is old))
+                    to = here or ("mistakes", -1)
+                self._apply(Edit(kind=kind, item_id=rid, before=None if old is None else old.to_native(),
+                                 after=new.to_native(), before_at=here, after_at=to))
+            return self.get(rid) if kind == "skill" else self.get_mistake(rid)
+
+    def screen_records(self, screen: Any = True, *, origin: str = "", reason: str = "") -> LoadScreening:
+        """Screen every active skill and mistake and move the flagged ones into the quarantine (source ``"load"``),
+        all in one new version (none when nothing is flagged). What ``load(path, trust="untrusted")`` runs.
+
+        Args:
+            screen: the screener (see :func:`resolve_screen`; default the built-in rules).
+            origin: recorded in each entry (the file the bank came from).
+            reason: the history entry's reason.
+
+        Returns:
+            :class:`LoadScreening` (records screened, ids quarantined), also kept in :attr:`load_screening`.
+        """
+        fn = resolve_screen(screen)
+        out = LoadScreening()
+        if fn is None:
+            return out
+        with self._lock:
+            records: list[Skill | Mistake] = [*self.skills(), *self._mistakes]
+            out.screened = len(records)
+            flagged = [(r, v) for r in records if _flagged(v := fn(r))]
+            if flagged:
+                why = reason or f"untrusted bank{f' {origin}' if origin else ''}: {len(flagged)} of {len(records)} " \
+                                "records flagged by screening"
+                with self._change("quarantine", why):
+                    for r, v in flagged:
+                        rid = r.skill_id if isinstance(r, Skill) else r.mistake_id
+                        self.quarantine(rid, list(getattr(v, "reasons", []) or ["flagged by screening"]),
+                                        score=float(getattr(v, "score", 0.0) or 0.0), source="load", origin=origin)
+                        out.quarantined.append(rid)
+        self.load_screening = out
+        return out
 
     # ------------------------------------------------------------------ versions
     def at_version(self, version: int) -> "SkillBank":
@@ -490,6 +822,7 @@ class SkillBank:
             out._open = None
             out._skill_index = {s.skill_id: s for s in out.skills()}
             out._mistake_index = {m.mistake_id: m for m in out._mistakes}
+            out._quarantine_index = {e.entry_id: e for e in out._quarantine}
             return out
 
     # ------------------------------------------------------------------ internals of edits
@@ -528,11 +861,17 @@ class SkillBank:
             return self._general
         if where == "mistakes":
             return self._mistakes
+        if where == "quarantine":
+            return self._quarantine
         return self._task.setdefault(where.split(":", 1)[1], [])
 
+    def _index_of(self, kind: str) -> dict[str, Any]:
+        return {"skill": self._skill_index, "mistake": self._mistake_index,
+                "quarantine": self._quarantine_index}[kind]
+
     def _apply(self, edit: Edit, record: bool = True) -> None:
-        index = self._skill_index if edit.kind == "skill" else self._mistake_index
-        model = Skill if edit.kind == "skill" else Mistake
+        index = self._index_of(edit.kind)
+        model = {"skill": Skill, "mistake": Mistake, "quarantine": QuarantineEntry}[edit.kind]
         if edit.before is not None:
             seq = self._seq(edit.before_at[0]) if edit.before_at else None
             item = index.pop(edit.item_id)
@@ -542,7 +881,7 @@ class SkillBank:
             self._task.pop(edit.drops_category, None)
         if edit.after is not None:
             item = model.model_validate(edit.after)
-            where = edit.after_at[0] if edit.after_at else "mistakes"
+            where = edit.after_at[0] if edit.after_at else ("quarantine" if edit.kind == "quarantine" else "mistakes")
             if where.startswith("task:") and where[5:] not in self._task and record:
                 edit.creates_category = where[5:]
             seq = self._seq(where)
@@ -554,7 +893,8 @@ class SkillBank:
 
     # ------------------------------------------------------------------ (de)serialisation
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, max_bytes: int = MAX_BANK_BYTES) -> "SkillBank":
+    def load(cls, path: str | os.PathLike[str], *, max_bytes: int = MAX_BANK_BYTES, trust: Trust = "trusted",
+             screen: Any = True) -> "SkillBank":
         """Read an official or native bank file (autodetected), strictly (see :mod:`skillrl.storage`).
 
         The bank remembers the file's version and sha256, so a later :meth:`save` to the same file can tell whether
@@ -563,8 +903,14 @@ class SkillBank:
         Args:
             path: the file (symlinks followed).
             max_bytes: largest file accepted (default :data:`skillrl.storage.MAX_BANK_BYTES`, 64 MiB).
+            trust: ``"trusted"`` (default: your own file, loaded as it is) or ``"untrusted"`` (a bank from elsewhere:
+                every active record is screened and the flagged ones are moved into the quarantine in one new
+                version, :meth:`screen_records`; :attr:`load_screening` says how many, and a warning is logged).
+            screen: the screener for ``trust="untrusted"`` (default ``True``: :func:`skillrl.screening.screen`;
+                a :class:`skillrl.screening.Screener` with a classifier plugged in, ...).
 
         Raises:
+            ConfigError: an unknown ``trust``.
             BankFormatError: any read or parse failure, as one line naming the file and the JSON path: OS errors
                 (a directory, permissions), size beyond ``max_bytes``, encoding (BOM, UTF-16, invalid UTF-8),
                 invalid JSON, too deep nesting, NaN/Infinity, duplicate keys, no known key, a misspelt key or
@@ -572,9 +918,16 @@ class SkillBank:
                 replay to the stored records (:meth:`from_bytes`).
             BankNotFoundError: no such file (a BankFormatError and a ``FileNotFoundError``).
         """
+        if trust not in ("trusted", "untrusted"):
+            raise ConfigError(f"trust must be 'trusted' or 'untrusted', got {trust!r}")
         data = storage.read_bytes(path, max_bytes=max_bytes)
         bank = cls.from_bytes(data, file=str(path))
         bank._disk[str(storage.resolve(path))] = (bank.version, storage.sha256_hex(data))
+        if trust == "untrusted":
+            found = bank.screen_records(screen, origin=str(path))
+            if found.quarantined:
+                logger.warning("%s: %d of %d records flagged by screening and quarantined: %s", path,
+                               len(found.quarantined), found.screened, ", ".join(found.quarantined))
         return bank
 
     @classmethod
@@ -658,6 +1011,7 @@ class SkillBank:
         bank._key_order = list(data["key_order"])
         bank._extra = dict(data["extra"])
         bank.version = data["version"]
+        bank._load_quarantine(data.get("quarantine", []), file)
         history = data["history"]
         for i, c in enumerate(history):
             try:
@@ -665,7 +1019,24 @@ class SkillBank:
             except ValidationError as err:
                 raise _pydantic_to_format_error(err, file, f"$.history[{i}]", c) from None
         bank._verify_history(file)
+        if "stats" in data:
+            bank.stats = UsageStats.from_native(data["stats"], file)
         return bank
+
+    def _load_quarantine(self, raw: Any, file: str | None) -> None:
+        if not isinstance(raw, list):
+            raise BankFormatError(file, "$.quarantine", "a list of quarantine entries", type(raw).__name__)
+        for i, item in enumerate(raw):
+            p = f"$.quarantine[{i}]"
+            try:
+                entry = QuarantineEntry.model_validate(item)
+            except ValidationError as err:
+                raise _pydantic_to_format_error(err, file, p, item) from None
+            if entry.entry_id in self._quarantine_index:
+                raise BankFormatError(file, p + ".entry_id", "an entry_id unique within the quarantine",
+                                      repr(entry.entry_id))
+            self._quarantine.append(entry)
+            self._quarantine_index[entry.entry_id] = entry
 
     def _verify_history(self, file: str | None) -> None:
         """The history must be versions 1..version without gaps, and undoing it then redoing it must give the stored
@@ -696,36 +1067,41 @@ class SkillBank:
         out._mistakes = list(self._mistakes)
         out._skill_index = dict(self._skill_index)
         out._mistake_index = dict(self._mistake_index)
+        out._quarantine = list(self._quarantine)
+        out._quarantine_index = dict(self._quarantine_index)
         return out
 
     def _content(self) -> tuple[Any, ...]:
         return ([s.to_native() for s in self._general], {c: [s.to_native() for s in v] for c, v in self._task.items()},
-                [m.to_native() for m in self._mistakes])
+                [m.to_native() for m in self._mistakes], [e.model_dump(mode="json") for e in self._quarantine])
 
     def _replay_edit(self, edit: Edit, file: str | None, path: str, undo: bool) -> None:
-        index = self._skill_index if edit.kind == "skill" else self._mistake_index
+        index = self._index_of(edit.kind)
         cur = index.get(edit.item_id)
         side, other = ("after", "before") if undo else ("before", "after")
         what = f"{edit.kind} {edit.item_id!r}"
+        if edit.kind == "quarantine":
+            cur = None if cur is None else cur.model_dump(mode="json")
         if edit.before is None:
             if cur is not None:
                 raise BankFormatError(file, f"{path}.{side}", f"no {what} (the edit adds it)", "one present")
         elif cur is None:
             raise BankFormatError(file, f"{path}.{side}", f"{what} present", "it is absent")
-        elif cur.to_native() != edit.before:
+        elif (cur if isinstance(cur, dict) else cur.to_native()) != edit.before:
             raise BankFormatError(file, f"{path}.{side}", f"{what} as the history records it",
                                   "a different record")
         if edit.after is not None:
-            id_key = "skill_id" if edit.kind == "skill" else "mistake_id"
+            id_key = {"skill": "skill_id", "mistake": "mistake_id", "quarantine": "entry_id"}[edit.kind]
             if edit.after.get(id_key) != edit.item_id:
                 raise BankFormatError(file, f"{path}.{other}.{id_key}", repr(edit.item_id),
                                       short_repr(edit.after.get(id_key)))
-            model = Skill if edit.kind == "skill" else Mistake
+            model = {"skill": Skill, "mistake": Mistake, "quarantine": QuarantineEntry}[edit.kind]
             try:
                 record = model.model_validate(edit.after)
             except ValidationError as err:
                 raise _pydantic_to_format_error(err, file, f"{path}.{other}", edit.after) from None
-            where = self._where(record) if edit.kind == "skill" else "mistakes"
+            where = {"skill": lambda: self._where(record), "mistake": lambda: "mistakes",
+                     "quarantine": lambda: "quarantine"}[edit.kind]()
             if edit.after_at is None or edit.after_at[0] != where:
                 raise BankFormatError(file, f"{path}.{other}_at", f"[{where!r}, index]", short_repr(edit.after_at))
         try:
@@ -757,7 +1133,14 @@ class SkillBank:
                 "common_mistakes": [m.to_native() for m in self._mistakes],
                 "metadata": self.metadata, "key_order": self._key_order, "extra": self._extra,
                 "history": [c.model_dump(mode="json") for c in self.history],
+                **self._quarantine_native(),
+                **({"stats": self.stats.to_native()} if self.stats else {}),
             }
+
+    def _quarantine_native(self) -> dict[str, Any]:
+        """``{"quarantine": [...]}`` when it holds entries, else nothing (a bank without quarantined records
+        writes the same document as before the quarantine existed)."""
+        return {"quarantine": [e.model_dump(mode="json") for e in self._quarantine]} if self._quarantine else {}
 
     def save(self, path: str | os.PathLike[str], format: Literal["native", "official"] = "native", *,
              overwrite: bool = False, timeout: float = LOCK_TIMEOUT) -> Path:
@@ -788,6 +1171,9 @@ class SkillBank:
         with self._lock:
             doc = self.to_native() if format == "native" else self.to_official()
             version = self.version
+            if format == "official" and self._quarantine:
+                logger.warning("%s: the official format has no quarantine; its %d quarantined record(s) are not "
+                               "written (save the native format to keep them)", path, len(self._quarantine))
         data = storage.dump_json(doc, file=path)
         key = str(storage.resolve(path))
         with storage.file_lock(key, timeout):
@@ -865,6 +1251,7 @@ class SkillBank:
             disk._reapply(change)
         with self._lock:
             disk._disk = {**self._disk, **disk._disk}
+            disk.stats = self.stats  # usage this bank counted stays (the other writer's records are what rebase takes)
             self.__dict__.update({k: v for k, v in disk.__dict__.items() if k != "_lock"})
         return self
 
@@ -873,13 +1260,14 @@ class SkillBank:
         with self._lock, self._change(change.op, change.reason, dict(change.meta)):
             v = self._pending_version()
             for edit in change.edits:
-                index = self._skill_index if edit.kind == "skill" else self._mistake_index
-                cur = index.get(edit.item_id)
+                cur = self._index_of(edit.kind).get(edit.item_id)
                 what = f"cannot re-apply v{change.version} {change.op} ({change.reason or 'no reason'}): " \
                        f"{edit.kind} {edit.item_id!r}"
                 if edit.before is None and cur is not None:
                     raise BankConflictError(f"{what} was added by the other writer too")
-                if edit.before is not None and (cur is None or cur.to_native() != edit.before):
+                native = None if cur is None else (cur.model_dump(mode="json") if edit.kind == "quarantine"
+                                                   else cur.to_native())
+                if edit.before is not None and (cur is None or native != edit.before):
                     raise BankConflictError(f"{what} was changed or removed by the other writer")
                 after = copy.deepcopy(edit.after)
                 if after is not None and isinstance(after.get("provenance"), dict):
@@ -889,11 +1277,15 @@ class SkillBank:
                             prov[k] = v
                 before_at = None
                 if cur is not None:
-                    before_at = self._location(cur) if edit.kind == "skill" else ("mistakes", self._mistakes.index(cur))
+                    if edit.kind == "skill":
+                        before_at = self._location(cur)
+                    else:
+                        where = "mistakes" if edit.kind == "mistake" else "quarantine"
+                        before_at = (where, next(i for i, x in enumerate(self._seq(where)) if x is cur))
                 after_at = edit.after_at
                 if after is not None and before_at is not None and after_at is not None and after_at[0] == before_at[0]:
                     after_at = before_at
-                self._apply(Edit(kind=edit.kind, item_id=edit.item_id, before=None if cur is None else cur.to_native(),
+                self._apply(Edit(kind=edit.kind, item_id=edit.item_id, before=native,
                                  after=after, before_at=before_at, after_at=after_at,
                                  drops_category=edit.drops_category))
 

@@ -8,7 +8,10 @@
     skillrl diff A B                       (A or B may be PATH@VERSION for a native bank's older version)
     skillrl distill EPISODES... -o BANK --teacher offline|openai:MODEL|hf:PATH [--base-url URL] [--model M]
                     [--timeout S] [--max-retries N] [--max-tokens N] [--reasoning-effort low|medium|high]
-    skillrl evolve BANK EPISODES --teacher ... (same teacher options)
+    skillrl evolve BANK EPISODES --teacher ... (same teacher options) [--max-teacher-tokens N]
+    skillrl utility BANK EPISODES.jsonl [--level 0.95] [--seed 0]
+    skillrl screen BANK [--apply]          (flagged active records, and the quarantine)
+    skillrl quarantine release BANK ID --reason TEXT [--new-id ID]
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ class _Group(TyperGroup):
 
 
 app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True,
-                  help="SkillRL skill banks: inspect, detect categories, retrieve, convert, diff, distill, evolve.")
+                  help="SkillRL skill banks: inspect, detect categories, retrieve, convert, diff, distill, evolve, "
+                       "screen, quarantine.")
 console = Console()
 JSON = typer.Option(False, "--json", help="Machine-readable JSON output.")
 
@@ -110,7 +114,10 @@ def _block_tokens(bank: SkillBank, category: Optional[str]) -> int:
 @app.command()
 def inspect(bank: str = typer.Argument(..., help="Bank file (official or native JSON); PATH@VERSION allowed."),
             as_json: bool = JSON) -> None:
-    """Counts per tier and category, version, and token sizes of the rendered template-mode blocks."""
+    """Counts per tier and category, version, token sizes of the rendered template-mode blocks, and per skill its
+    uses and utility (from the native file's usage statistics, :mod:`skillrl.utility`)."""
+    from skillrl.utility import estimate, retired
+
     b = load_bank_spec(bank)
     rows = [{"tier": "general", "category": "-", "skills": len(b.general), "tokens": _block_tokens(b, None)}]
     rows += [{"tier": "task_specific", "category": c, "skills": len(v), "tokens": _block_tokens(b, c)}
@@ -119,6 +126,17 @@ def inspect(bank: str = typer.Argument(..., help="Bank file (official or native 
                "task_specific": sum(len(v) for v in b.task_specific.values()), "mistakes": len(b.mistakes),
                "categories": {c: len(v) for c, v in b.task_specific.items()}, "rows": rows,
                "history": len(b.history)}
+    est = {e.skill_id: e for e in estimate(b.stats, b, include_unknown=False)} if b.stats.any_withheld else {}
+    skills = []
+    for sk in b.skills():
+        e = est.get(sk.skill_id)
+        skills.append({"skill_id": sk.skill_id, "tier": sk.tier, "category": sk.category, "title": sk.title,
+                       "uses": b.stats.uses(sk.skill_id), "withheld": b.stats.withheld(sk.skill_id),
+                       "utility": e.row()["utility"] if e else None, "ci_low": e.row()["ci_low"] if e else None,
+                       "ci_high": e.row()["ci_high"] if e else None})
+    summary["skills"] = skills
+    summary["episodes_counted"] = b.stats.episodes
+    summary["retired"] = [d.model_dump(mode="json") for d in retired(b)]
     if as_json:
         _emit(summary)
         return
@@ -131,6 +149,18 @@ def inspect(bank: str = typer.Argument(..., help="Bank file (official or native 
     console.print(t)
     console.print("* tokens of the rendered template-mode block for that category (general skills + first 5 "
                   "mistakes included; general row: no category), estimated at 4 chars/token.")
+    st = Table(title=f"skills: uses and utility ({b.stats.episodes} episodes counted)")
+    for col in ("skill_id", "category", "title", "uses", "withheld", "utility", "interval"):
+        st.add_column(col, justify="right" if col in ("uses", "withheld", "utility") else "left")
+    for r in skills:
+        interval = f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]" if r["utility"] is not None else "-"
+        st.add_row(escape(r["skill_id"]), escape(r["category"] or "(general)"), escape(r["title"]), str(r["uses"]),
+                   str(r["withheld"]), f"{r['utility']:+.3f}" if r["utility"] is not None else "-", escape(interval))
+    console.print(st)
+    console.print("utility: estimated change in success probability when the skill is shown (P(success | shown) - "
+                  "P(success | withheld), skill ablation); '-': never withheld, no evidence. See skillrl.utility.")
+    for d in summary["retired"]:
+        console.print(escape(f"retired: {d['skill_id']} ({d['reason']})"))
 
 
 @app.command()
@@ -255,11 +285,13 @@ def diff(a: str = typer.Argument(..., help="Bank A (PATH or PATH@VERSION)."),
 
 def _make_cli_teacher(spec: str, base_url: Optional[str], *, model: Optional[str] = None,
                       timeout: Optional[float] = None, max_retries: Optional[int] = None,
-                      max_tokens: Optional[int] = None, reasoning_effort: Optional[str] = None) -> Any:
+                      max_tokens: Optional[int] = None, reasoning_effort: Optional[str] = None,
+                      redact: Optional[bool] = None) -> Any:
     """The teacher of ``--teacher`` with the teacher options: ``--model`` fills or replaces the spec's argument
     (``--teacher openai --model o3``); ``--base-url``, ``--timeout``, ``--max-retries``, ``--max-tokens`` and
     ``--reasoning-effort`` go to OpenAI-compatible teachers, ``--max-tokens`` also to ``hf:`` teachers (as
-    ``max_new_tokens``). Options a teacher does not take are an error, not silently dropped."""
+    ``max_new_tokens``), ``--redact/--no-redact`` to both. Options a teacher does not take are an error, not silently
+    dropped."""
     from skillrl.teachers import make_teacher
 
     name, _, arg = spec.partition(":")
@@ -267,11 +299,14 @@ def _make_cli_teacher(spec: str, base_url: Optional[str], *, model: Optional[str
         spec = f"{name}:{model}"
     kwargs: dict[str, Any] = {}
     openai_opts = {"base_url": base_url, "timeout": timeout, "max_retries": max_retries, "max_tokens": max_tokens,
-                   "reasoning_effort": reasoning_effort}
+                   "reasoning_effort": reasoning_effort, "redact": redact}
     if name == "openai":
         kwargs = {k: v for k, v in openai_opts.items() if v is not None}
-    elif name == "hf" and max_tokens is not None:
-        kwargs["max_new_tokens"] = max_tokens
+    elif name == "hf":
+        if max_tokens is not None:
+            kwargs["max_new_tokens"] = max_tokens
+        if redact is not None:
+            kwargs["redact"] = redact
     given = [k for k, v in openai_opts.items() if v is not None and k not in kwargs and
              not (name == "hf" and k == "max_tokens")]
     if given:
@@ -295,7 +330,22 @@ def _teacher_options() -> dict[str, Any]:
                                                               "16384 for reasoning models)."),
         "reasoning_effort": typer.Option(None, "--reasoning-effort", help="minimal | low | medium | high "
                                                                          "(reasoning models only)."),
+        "redact": typer.Option(None, "--redact/--no-redact", help="Redact API keys, tokens and e-mail addresses in "
+                               "the trajectories sent to the teacher (default: on for an openai: endpoint that is "
+                               "not on localhost)."),
+        "screen": typer.Option(True, "--screen/--no-screen", help="Screen proposals for injection and poisoning; "
+                               "flagged ones go to the bank's quarantine (default on)."),
     }
+
+
+def _cli_screener(on: bool) -> Any:
+    """The screener of ``--screen``: the built-in rules plus plugins' ``skillrl_screen_record`` verdicts."""
+    if not on:
+        return False
+    from skillrl.registry import get_plugin_manager
+    from skillrl.screening import Screener
+
+    return Screener.from_plugin_manager(get_plugin_manager())
 
 
 _TO = _teacher_options()
@@ -314,7 +364,8 @@ def distill(episodes: list[Path] = typer.Argument(..., help="Episode files: nati
                                                    help="OpenAI-compatible endpoint (with /v1) for openai: teachers."),
             model: Optional[str] = _TO["model"], timeout: Optional[float] = _TO["timeout"],
             max_retries: Optional[int] = _TO["max_retries"], max_tokens: Optional[int] = _TO["max_tokens"],
-            reasoning_effort: Optional[str] = _TO["reasoning_effort"],
+            reasoning_effort: Optional[str] = _TO["reasoning_effort"], redact: Optional[bool] = _TO["redact"],
+            screen: bool = _TO["screen"],
             into: Optional[str] = typer.Option(None, "--into", help="Extend this bank (PATH or PATH@VERSION) "
                                                                     "instead of starting from an empty one."),
             fmt: str = typer.Option("native", "--format", help="native (provenance, history) | official"),
@@ -334,9 +385,9 @@ def distill(episodes: list[Path] = typer.Argument(..., help="Episode files: nati
         raise typer.BadParameter("the episode files hold no episodes", param_hint="EPISODES")
     distiller = SkillDistiller(_make_cli_teacher(teacher, base_url, model=model, timeout=timeout,
                                                  max_retries=max_retries, max_tokens=max_tokens,
-                                                 reasoning_effort=reasoning_effort),
+                                                 reasoning_effort=reasoning_effort, redact=redact),
                                DistillConfig(max_skill_tokens=max_skill_tokens, embedding_dedup=not exact_dedup),
-                               progress=progress and not as_json)
+                               progress=progress and not as_json, screen=_cli_screener(screen))
     bank, report = distiller.distill(eps, bank=load_bank_spec(into) if into else None)
     bank.save(output, format=fmt)  # type: ignore[arg-type]
     comp = compression_stats(bank, eps)
@@ -370,6 +421,8 @@ def distill(episodes: list[Path] = typer.Argument(..., help="Episode files: nati
         reasons = Counter(r.reason.split(" (")[0].split(" of ")[0] for r in report.rejected)
         console.print(f"{len(report.rejected)} proposals not filed: " + escape(", ".join(f"{k} x{v}" for k, v in
                                                                                         reasons.most_common())))
+    for q in report.quarantined:
+        console.print(escape(f"quarantined [{q.category}] {q.title}: {q.reason}"))
     for err in report.errors:
         console.print(f"[yellow]teacher call failed[/yellow] {escape(str(err))}")
     console.print(escape(report.summary()))
@@ -386,7 +439,10 @@ def evolve(bank: str = typer.Argument(..., help="Bank file (official or native J
                                                   help="OpenAI-compatible endpoint (with /v1) for openai: teachers."),
            model: Optional[str] = _TO["model"], timeout: Optional[float] = _TO["timeout"],
            max_retries: Optional[int] = _TO["max_retries"], max_tokens: Optional[int] = _TO["max_tokens"],
-           reasoning_effort: Optional[str] = _TO["reasoning_effort"],
+           reasoning_effort: Optional[str] = _TO["reasoning_effort"], redact: Optional[bool] = _TO["redact"],
+           screen: bool = _TO["screen"],
+           max_teacher_tokens: Optional[int] = typer.Option(None, "--max-teacher-tokens",
+                                                            help="Teacher token budget of the step (default: none)."),
            step: int = typer.Option(0, "--step", help="Trainer step recorded in provenance."),
            output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write here instead of in place."),
            fmt: str = typer.Option("auto", "--format", help="auto (in place: the input's format; -o: native) | "
@@ -420,8 +476,10 @@ def evolve(bank: str = typer.Argument(..., help="Bank file (official or native J
     if not eps:
         raise typer.BadParameter("no episodes to evolve from" + (f" in split {split!r}" if split else ""))
     evolver = Evolver(_make_cli_teacher(teacher, base_url, model=model, timeout=timeout, max_retries=max_retries,
-                                        max_tokens=max_tokens, reasoning_effort=reasoning_effort),
-                      EvolutionConfig(update_threshold=threshold, max_new_skills=max_new_skills))
+                                        max_tokens=max_tokens, reasoning_effort=reasoning_effort, redact=redact),
+                      EvolutionConfig(update_threshold=threshold, max_new_skills=max_new_skills,
+                                      max_teacher_tokens=max_teacher_tokens),
+                      screen=_cli_screener(screen))
     if exact_dedup:
         evolver.dedup = Deduplicator(None, threshold=evolver.config.dedup_threshold, lazy_default=False)
     report = evolver.evolve(b, eps, step=step)
@@ -451,14 +509,149 @@ def evolve(bank: str = typer.Argument(..., help="Bank file (official or native J
                 console.print(f"{label}: {escape(', '.join(ids))}")
         for r in report.rejected:
             console.print(escape(f"rejected [{r.category}] {r.title}: {r.reason}"))
+        for r in report.quarantined:
+            console.print(escape(f"quarantined [{r.category}] {r.title}: {r.reason}"))
         for e in report.errors:
             console.print(f"[yellow]{escape(str(e))}[/yellow]")
         if report.error:
             console.print(f"[red]evolution failed, bank unchanged:[/red] {escape(str(report.error))}")
         console.print(escape(report.summary()))
         console.print(f"wrote {escape(wrote)} ({fmt})" if wrote else "bank unchanged, nothing written")
+        if wrote and fmt == "official" and b.quarantined:
+            console.print(f"[yellow]note:[/yellow] the official format has no quarantine: {len(b.quarantined)} "
+                          "quarantined record(s) were not written (use --format native to keep them)")
     if report.error or (report.errors and not report.changed):
         raise typer.Exit(1)
+
+
+@app.command()
+def utility(bank: str = typer.Argument(..., help="Bank file (official or native JSON); PATH@VERSION allowed."),
+            episodes: Path = typer.Argument(..., help="Episodes in the native JSONL format (skill_ids filled; "
+                                                      "metadata.withheld from skill ablation)."),
+            level: float = typer.Option(0.95, "--level", help="Interval level (Bonferroni-adjusted within each "
+                                                              "category's skills and within the general skills)."),
+            seed: int = typer.Option(0, "--seed", help="Seed of the Monte-Carlo draws."),
+            draws: int = typer.Option(20_000, "--draws", help="Monte-Carlo draws per skill."),
+            split: Optional[str] = typer.Option(None, "--split", help="Use only episodes of this split."),
+            as_json: bool = JSON) -> None:
+    """Each skill's estimated effect on success from EPISODES: one row per skill with skill_id, category, uses,
+    utility (P(success | shown) - P(success | withheld), in [-1, 1]; null when never withheld), ci_low, ci_high."""
+    from skillrl.episode import load_episodes
+    from skillrl.utility import UsageStats, estimate
+
+    b = load_bank_spec(bank)
+    eps = load_episodes(episodes, format="native", progress=False)
+    if split is not None:
+        eps = [e for e in eps if e.split == split]
+    stats = UsageStats()
+    stats.add(eps, version=b.version)
+    if not 0.0 < level < 1.0:
+        raise typer.BadParameter("--level must be between 0 and 1", param_hint="--level")
+    rows = estimate(stats, b, level=level, seed=seed, draws=max(draws, 100))
+    if as_json:
+        for e in rows:
+            _emit(e.row())
+        return
+    t = Table(title=escape(f"utility per skill: {bank} from {episodes} ({stats.episodes} episodes with a block)"))
+    for col in ("skill_id", "category", "uses", "utility", "ci_low", "ci_high"):
+        t.add_column(col, justify="left" if col in ("skill_id", "category") else "right")
+
+    def num(x: Optional[float]) -> str:
+        return "-" if x is None else f"{x:+.3f}"
+
+    for e in rows:
+        r = e.row()
+        t.add_row(escape(r["skill_id"]), escape(r["category"] or "(general)"), str(r["uses"]), num(r["utility"]),
+                  num(r["ci_low"]), num(r["ci_high"]))
+    (console if console.is_terminal else Console(width=120)).print(t)
+    console.print(f"utility: posterior mean of P(success | shown) - P(success | withheld); interval at level {level:g},"
+                  " Bonferroni-adjusted per family (each category's skills, the general skills); '-': never "
+                  "withheld. Estimator: skillrl.utility.")
+
+
+def _record_row(kind: str, record: Any) -> dict[str, Any]:
+    if kind == "skill":
+        return {"kind": kind, "id": record.skill_id, "tier": record.tier, "category": record.category,
+                "title": record.title, "text": record.principle}
+    return {"kind": kind, "id": record.mistake_id, "tier": None, "category": record.category,
+            "title": record.description, "text": record.how_to_avoid}
+
+
+@app.command()
+def screen(bank: str = typer.Argument(..., help="Bank file (official or native JSON)."),
+           apply: bool = typer.Option(False, "--apply", help="Move the flagged active records into the bank's "
+                                                             "quarantine and save the bank (native format)."),
+           as_json: bool = JSON) -> None:
+    """Screen a bank for injection and poisoning (skillrl.screening plus plugins' skillrl_screen_record verdicts):
+    the active records that are flagged, then the records already in quarantine. Exit code 1 when active records
+    are flagged and not moved (--apply)."""
+    path = Path(bank)
+    b = SkillBank.load(path)
+    screener = _cli_screener(True)
+    records = [("skill", r) for r in b.skills()] + [("mistake", m) for m in b.mistakes]
+    flagged = []
+    for kind, rec in records:
+        v = screener(rec)
+        if v.flagged:
+            flagged.append({**_record_row(kind, rec), "score": v.score, "kinds": v.kinds, "reasons": list(v.reasons)})
+    moved = False
+    if apply and flagged:
+        with SkillBank.edit(path, format="native") as live:
+            live.screen_records(screener, origin=str(path), reason=f"skillrl screen --apply: {len(flagged)} flagged")
+        b, moved = SkillBank.load(path), True
+    quarantine = [{"entry_id": e.entry_id, "kind": e.kind, "record_id": e.record_id, "source": e.source,
+                   "action": e.action, "score": e.score, "reasons": list(e.reasons), "timestamp": e.timestamp,
+                   "title": e.record.get("title") or e.record.get("description"), "origin": e.origin}
+                  for e in b.quarantined]
+    if as_json:
+        _emit({"bank": bank, "version": b.version, "screened": len(records), "flagged": flagged, "moved": moved,
+               "quarantine": quarantine})
+    else:
+        console.print(f"{escape(bank)}: {len(records)} active records screened, {len(flagged)} flagged"
+                      + (" and moved into the quarantine" if moved else ""))
+        for f in flagged:
+            console.print(escape(f"  FLAGGED {f['kind']} {f['id']} ({f['category'] or f['tier'] or '-'}) "
+                                 f"score {f['score']:g}: {f['title']}"))
+            for r in f["reasons"]:
+                console.print(escape(f"      {r}"))
+        console.print(f"quarantine: {len(quarantine)} record(s)")
+        for q in quarantine:
+            console.print(escape(f"  {q['entry_id']} {q['kind']} ({q['source']}, {q['action']}) score {q['score']:g}: "
+                                 f"{q['title']}"))
+            for r in q["reasons"]:
+                console.print(escape(f"      {r}"))
+    if flagged and not moved:
+        raise typer.Exit(1)
+
+
+quarantine_app = typer.Typer(cls=_Group, no_args_is_help=True,
+                             help="The bank's quarantine: records screening flagged.")
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("release")
+def quarantine_release(bank: str = typer.Argument(..., help="Native bank file."),
+                       entry_id: str = typer.Argument(..., metavar="ID", help="Quarantine entry id "
+                                                      "(see skillrl screen BANK)."),
+                       reason: str = typer.Option(..., "--reason", help="Why the screening verdict is overridden "
+                                                                        "(recorded in the bank's history)."),
+                       new_id: Optional[str] = typer.Option(None, "--new-id", help="Add it under this id (when its "
+                                                            "own is taken)."),
+                       as_json: bool = JSON) -> None:
+    """Move a quarantined record into the bank (one new version with the reason), under the bank file's lock."""
+    if not reason.strip():
+        raise typer.BadParameter("give a non-empty reason", param_hint="--reason")
+    with SkillBank.edit(Path(bank)) as b:
+        try:
+            record = b.release(entry_id, reason, new_id=new_id)
+        except KeyError as err:
+            raise typer.BadParameter(str(err.args[0] if err.args else err), param_hint="ID") from None
+        version = b.version
+    rid = getattr(record, "skill_id", None) or getattr(record, "mistake_id")
+    if as_json:
+        _emit({"bank": bank, "released": entry_id, "record_id": rid, "version": version, "reason": reason})
+    else:
+        console.print(escape(f"released {entry_id} into {bank} as {rid} (version {version}): {reason}"))
 
 
 def main() -> None:

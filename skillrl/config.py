@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from skillrl.errors import ConfigError, short_repr
 from skillrl.evolve import EvolutionConfig
-from skillrl.render import Placement, Style
+from skillrl.render import DEFAULT_FRAME, Placement, Style
 
 __all__ = ["CONFIG_FILE", "PRESETS", "SkillConfig", "TaskSource"]
 
@@ -44,10 +44,12 @@ TaskSource = Literal["auto", "row", "prompt", "environment"]
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
-    "official": {"top_k_general": 6, "restrict_to_category": False, "delta": -1.0, "mistakes": "first"},
+    "official": {"top_k_general": 6, "restrict_to_category": False, "delta": -1.0, "mistakes": "first",
+                 "frame": None},
 }
 """Named starting points for :meth:`SkillConfig.preset`: ``"paper"`` (the defaults) and ``"official"``
-(aiming-lab/SkillRL's run script)."""
+(aiming-lab/SkillRL's run script; no frame line, so the block is the official ``format_for_prompt``'s byte for
+byte)."""
 
 
 class SkillConfig(BaseModel):
@@ -75,6 +77,9 @@ class SkillConfig(BaseModel):
         mistakes: ``"relevant"`` (default: the category's own first, then by similarity / bank order) or
             ``"first"`` (the bank's first ``max_mistakes``, official).
         style: ``"official"`` (SkillRL's markdown, byte-identical) or ``"compact"``.
+        frame: a header line above the skills, so the block reads as advice drawn from past episodes and never as
+            a system instruction (default :data:`skillrl.render.DEFAULT_FRAME`, "Skills learned from past episodes
+            (advice, not instructions):"; ``None``: no frame, as the ``"official"`` preset has it).
         max_tokens: token budget of the block (``None``: none); the lowest-ranked items are dropped first and the
             runtime reports how many (``skills/dropped_per_prompt``).
         placement: ``"user_prefix"`` (default), ``"user_suffix"`` or ``"system"``.
@@ -86,8 +91,24 @@ class SkillConfig(BaseModel):
             (no evolution).
         evolution: :class:`skillrl.evolve.EvolutionConfig` (threshold 0.4, ...).
         evolve_split: only validations of this split evolve the bank (``None``: any split).
+        screening: screen every record evolution files (default True: :mod:`skillrl.screening`'s rules plus any
+            plugin's ``skillrl_screen_record`` verdict); flagged ones go to the bank's quarantine, never into a
+            prompt. ``False``: no screening.
         success_threshold: an episode whose reward is at least this counts as a success when the environment does not
             say (default 1.0).
+        ablation: share of GRPO groups whose block withholds one skill, the causal credit signal of
+            :mod:`skillrl.utility` (default 0.0: off; below 1, since the full-block groups are the comparison). The
+            skill is a deterministic function of the group (its task, category and the key the adapter passes: TRL
+            the trainer step) and ``ablation_seed``, so the G copies of a group, on every rank, get the same block.
+            Cost: a skill is withheld in ``ablation / eligible skills`` of its category's episodes; with 0.7 and
+            ``ablation_scope="task_specific"`` (6 heat skills) an effect of +/-0.2 in success rate was found in 90%
+            of simulated runs at 1,500 episodes per category (``benchmarks/bench_utility.py``, docs/utility.md);
+            those groups train on a block one skill short (skill dropout).
+        ablation_seed: seed of that choice (default 0).
+        ablation_scope: which skills may be withheld: ``"all"`` (default), ``"task_specific"`` (the category's own;
+            fewer candidates, so each is withheld more often) or ``"general"``.
+        ablation_eval: ablate evaluation groups too (default False: scored evaluations see the full block; their
+            episodes still count as uses).
         plugins: import paths of plugins to register (``"pkg.module"`` or ``"pkg.module:attribute"``), for adapters
             that cannot be handed objects (OpenRLHF's executors and bank actor).
     """
@@ -105,6 +126,7 @@ class SkillConfig(BaseModel):
     max_mistakes: int = Field(5, ge=0)
     mistakes: Literal["relevant", "first"] = "relevant"
     style: Style = "official"
+    frame: str | None = DEFAULT_FRAME
     max_tokens: int | None = Field(None, ge=0)
     placement: Placement = "user_prefix"
     task_field: str | None = "task"
@@ -112,7 +134,12 @@ class SkillConfig(BaseModel):
     teacher: str | None = None
     evolution: EvolutionConfig = Field(default_factory=EvolutionConfig)
     evolve_split: str | None = None
+    screening: bool = True
     success_threshold: float = 1.0
+    ablation: float = Field(0.0, ge=0.0, lt=1.0)
+    ablation_seed: int = 0
+    ablation_scope: Literal["all", "task_specific", "general"] = "all"
+    ablation_eval: bool = False
     plugins: list[str] = Field(default_factory=list)
 
     #: raised for invalid values read by :meth:`from_env` (subclasses name their own)

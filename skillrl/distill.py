@@ -20,6 +20,7 @@ Every proposal then passes the same checks, in order:
 * **token budget** per record (``max_skill_tokens``, default 125 estimated tokens of the rendered line
   ``- **title**: principle`` + ``_Apply when: ..._``, i.e. ReSkill's 500-character cap): trailing sentences
   of the principle are dropped, then the text is cut at a word, until it fits;
+* **screening** (:mod:`skillrl.screening`, on by default): a flagged proposal goes to the bank's quarantine;
 * **dedup as it goes** (:class:`skillrl.dedup.Deduplicator`, exact title/principle match + cosine >=
   :data:`~skillrl.dedup.DEFAULT_DEDUP_THRESHOLD`): a general proposal is compared with the general skills, a
   task-specific one with the general skills and its own category's skills; mistakes by normalised
@@ -338,7 +339,9 @@ class SkillDistiller:
         progress: show a tqdm progress bar over teacher calls (default True).
         accept: ``(record, context) -> reason | None``, a veto for skills and mistakes (as evolution's
             ``skillrl_accept_skill`` hook).
-        screen: ``(record) -> verdict`` (``flagged``, ``reasons``): flagged proposals are quarantined, not added.
+        screen: ``True`` (default) the built-in screening rules (:func:`skillrl.screening.screen`); a screener
+            ``(record) -> verdict`` (a :class:`skillrl.screening.Screener`); ``False`` / ``None``: none. Flagged
+            proposals go to the new bank's quarantine (kept with their reasons, never rendered), not into the bank.
 
     One distiller runs one :meth:`distill` at a time (it keeps per-run state); teacher calls of one phase run
     concurrently when the teacher's ``max_concurrency`` is above 1.
@@ -355,7 +358,7 @@ class SkillDistiller:
     def __init__(self, teacher: Any = "offline", config: DistillConfig | None = None, embedder: Any = None,
                  tokenizer: Any = None, progress: bool = True,
                  accept: Callable[[Any, dict[str, Any]], str | None] | None = None,
-                 screen: Callable[[Any], Any] | None = None) -> None:
+                 screen: Callable[[Any], Any] | bool | None = True) -> None:
         if isinstance(teacher, str):
             from skillrl.teachers import make_teacher
 

@@ -7,15 +7,17 @@ goes through the same checks, in this order:
 
 1. **schema fit**: the text is trimmed to the token budget (``max_skill_tokens``; trailing sentences first, then at a
    word) and must make a valid :class:`~skillrl.skill.Skill` / :class:`~skillrl.skill.Mistake`;
-2. **screening**: an optional ``screen(record) -> verdict`` (:mod:`skillrl.screening`); a flagged record is not
-   added (its outcome is ``"quarantined"``, with the verdict's reasons);
+2. **screening**: ``screen(record) -> verdict`` (default :func:`skillrl.screening.screen`; a
+   :class:`~skillrl.screening.Screener` with a classifier, or none); a flagged record is not added: it goes to the
+   bank's quarantine (:meth:`SkillBank.quarantine`, with the verdict's reasons, score and the proposal's provenance)
+   and its outcome is ``"quarantined"``;
 3. **dedup**: skills against the general tier and their own category (a general skill against every skill), by
    :class:`~skillrl.dedup.Deduplicator`; mistakes against every mistake, by normalised description and the same
    deduplicator on their text;
 4. **veto**: the ``skillrl_accept_skill`` hook (``accept(record, context)`` returns a reason to reject), for skills
    and mistakes alike;
-5. **room**: a full tier either rejects the record (distillation) or evicts a record (evolution: the least recently
-   updated generated skill, see :func:`eviction_candidate`);
+5. **room**: a full tier either rejects the record (distillation) or evicts a record (evolution: the lowest-utility
+   skill when there is evidence, else the least recently updated generated skill, see :func:`eviction_candidate`);
 6. **id and provenance**: one id scheme (:func:`category_prefix`: ``gen_013`` for general skills, the category's
    prefix as the official banks spell it, ``hea_006``), provenance as given.
 
@@ -25,12 +27,12 @@ Each call returns a :class:`Filed` that says what happened; nothing here raises 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from skillrl.bank import SkillBank
+from skillrl.bank import SkillBank, resolve_screen
 from skillrl.dedup import Deduplicator, normalize
 from skillrl.render import estimate_tokens, format_sections
 from skillrl.skill import (
@@ -88,7 +90,8 @@ class Filed(BaseModel):
         kind: ``"skill"`` or ``"mistake"``.
         outcome: ``added``, ``refined``, ``unchanged`` (a refinement that changes nothing after trimming),
             ``rejected`` or ``quarantined`` (flagged by screening).
-        record_id: the id added or refined (``None`` when rejected).
+        record_id: the id added or refined; for ``quarantined``, the quarantine entry's id (``None`` when
+            rejected).
         category: the category the record was filed under (``None``: general tier or a mistake).
         title: the proposal's title (a mistake: its description), cut to 80 characters, for reports.
         reason: why it was rejected or quarantined.
@@ -224,10 +227,15 @@ def category_prefix(bank: SkillBank, category: str | None, siblings: Sequence[st
     return slugify(category, 40)
 
 
-def eviction_candidate(skills: Sequence[Skill]) -> Skill:
-    """The skill a full tier gives up first: generated (``evolve`` / ``distill``) before any other, then the least
-    recently updated, then by id."""
-    return min(skills, key=lambda s: (s.provenance.source not in ("evolve", "distill"),
+def eviction_candidate(skills: Sequence[Skill], utility: Mapping[str, float] | None = None) -> Skill:
+    """The skill a full tier gives up first.
+
+    With ``utility`` (``{skill_id: estimated utility}`` for the skills with enough evidence,
+    :func:`skillrl.utility.estimates_by_id`): the lowest utility first, a skill without an estimate counting as 0
+    (neither shown to help nor to hurt); ties, and every skill without ``utility``, by the rule without evidence:
+    generated (``evolve`` / ``distill``) before any other, then the least recently updated, then by id."""
+    utility = utility or {}
+    return min(skills, key=lambda s: (utility.get(s.skill_id, 0.0), s.provenance.source not in ("evolve", "distill"),
                                       s.provenance.updated_version, s.skill_id))
 
 
@@ -243,27 +251,37 @@ class Filer:
 
     Args:
         policy: caps and behaviour (see :class:`FilingPolicy`).
-        dedup: the content deduplicator (``None``: exact title/principle match only, no embedding model).
+        dedup: the content deduplicator (``None``: :class:`~skillrl.dedup.Deduplicator` with the default embedder,
+            loaded on first use; ``Deduplicator(None, lazy_default=False)`` for exact title/principle match only).
         accept: ``(record, context) -> reason | None``, a veto (the runtime passes the ``skillrl_accept_skill``
             hook); ``context`` holds ``kind`` (``"skill"`` / ``"mistake"``), ``action`` (``"add"`` / ``"refine"``),
             ``category`` and whatever the caller adds (``step``, ``teacher``, ``phase``).
-        screen: ``(record) -> verdict`` with ``flagged`` and ``reasons`` (:func:`skillrl.screening.screen`);
-            ``None``: no screening.
+        screen: ``True`` (default) the built-in rules (:func:`skillrl.screening.screen`); a callable
+            ``(record) -> verdict`` with ``flagged``, ``reasons`` and ``score`` (a :class:`skillrl.screening.Screener`,
+            e.g. ``Screener.from_plugin_manager(pm)``); ``False`` / ``None``: no screening. Flagged records go to the
+            bank's quarantine.
         count: token counter for the budget (default :func:`skillrl.render.estimate_tokens`).
+        utility: ``{skill_id: utility}`` of skills with evidence: a full tier evicts the lowest first
+            (:func:`eviction_candidate`); ``None``: the rule without evidence.
 
     Attributes:
         categories: category names known beyond the bank's (e.g. every category of the episodes being distilled),
             so ids stay distinct across categories filed later (:func:`category_prefix`).
+        retired: skills retired by evidence (:func:`skillrl.utility.retired_records`): a proposal duplicating one
+            is rejected, so a skill shown to hurt does not come back under a new id.
     """
 
     def __init__(self, policy: FilingPolicy | None = None, *, dedup: Deduplicator | None = None,
                  accept: Callable[[Any, dict[str, Any]], str | None] | None = None,
-                 screen: Callable[[Any], Any] | None = None,
-                 count: Callable[[str], int] = estimate_tokens) -> None:
+                 screen: Callable[[Any], Any] | bool | None = True,
+                 count: Callable[[str], int] = estimate_tokens,
+                 utility: Mapping[str, float] | None = None) -> None:
         self.policy = policy or FilingPolicy()
+        self.utility = dict(utility or {})
+        self.retired: list[Skill] = []
         self.dedup = dedup if dedup is not None else Deduplicator(None)
         self.accept = accept
-        self.screen = screen
+        self.screen = resolve_screen(screen)
         self.count = count
         self.categories: set[str] = set()
 
@@ -271,13 +289,18 @@ class Filer:
     def _veto(self, record: Any, context: dict[str, Any]) -> str | None:
         return self.accept(record, context) if self.accept else None
 
-    def _flagged(self, record: Any) -> str | None:
+    def _quarantine(self, bank: SkillBank, record: Any, provenance: Provenance, context: dict[str, Any],
+                    action: Literal["add", "update"] = "add") -> tuple[str, str] | None:
+        """Screen ``record``; when flagged, file it in ``bank``'s quarantine and return ``(entry id, reason)``."""
         if self.screen is None:
             return None
         verdict = self.screen(record)
-        if verdict is not None and getattr(verdict, "flagged", False):
-            return "; ".join(getattr(verdict, "reasons", []) or ["flagged by screening"])
-        return None
+        if verdict is None or not getattr(verdict, "flagged", False):
+            return None
+        reasons = list(getattr(verdict, "reasons", []) or ["flagged by screening"])
+        entry = bank.quarantine(record, reasons, score=float(getattr(verdict, "score", 0.0) or 0.0),
+                                source=provenance.source, action=action, meta=context)
+        return entry.entry_id, "screening: " + "; ".join(reasons)
 
     def _fit_skill(self, title: str, principle: str, when: str) -> tuple[str, str, bool]:
         if self.policy.max_skill_tokens is None:
@@ -313,14 +336,21 @@ class Filer:
         principle, when, trimmed = self._fit_skill(title, str(proposal.principle or ""),
                                                    str(getattr(proposal, "when_to_apply", "") or ""))
         try:
-            candidate = Skill(skill_id=bank.new_skill_id(category_prefix(bank, cat, sorted(self.categories))), title=title[:MAX_TITLE],
+            sid = bank.new_skill_id(category_prefix(bank, cat, sorted(self.categories)),
+                                    avoid={s.skill_id for s in self.retired})
+            candidate = Skill(skill_id=sid, title=title[:MAX_TITLE],
                               principle=principle[:MAX_PRINCIPLE], when_to_apply=when[:MAX_WHEN], tier=tier,
                               category=cat, provenance=self._cap_ids(provenance))
         except ValidationError as err:
             return result("rejected", reason=f"invalid skill: {_first_error(err)}")
-        flagged = self._flagged(candidate)
+        flagged = self._quarantine(bank, candidate, provenance, ctx)
         if flagged:
-            return result("quarantined", reason=f"screening: {flagged}")
+            return result("quarantined", record_id=flagged[0], reason=flagged[1])
+        # a retired skill first: a proposal that brings it back is refused for the evidence, whatever it also resembles
+        gone = self.dedup.find(candidate, self.retired) if self.retired else None
+        if gone is not None:
+            return result("rejected", reason=f"duplicate of {gone.skill_id}, retired by evidence ({gone.kind} match, "
+                                             f"cosine {gone.score:.2f})")
         # a task-specific lesson may legitimately repeat another category's (same shape, other appliance): compare it
         # with the general tier and its own category; a general skill with everything
         pool = bank.skills() if tier == "general" else bank.general + bank.task_specific.get(cat, [])
@@ -338,7 +368,7 @@ class Filer:
                 what = (f"general tier full (max_general={pol.max_general})" if tier == "general"
                         else f"category full ({room} slots)")
                 return result("rejected", reason=what, category=cat)
-            victim = eviction_candidate(current)
+            victim = eviction_candidate(current, self.utility)
             bank.remove(victim.skill_id)
             evicted.append(victim.skill_id)
         bank.add(candidate)
@@ -367,9 +397,10 @@ class Filer:
         if candidate.content_equal(old):
             return result("unchanged", record_id=old.skill_id, category=old.category,
                           reason="refinement changes nothing")
-        flagged = self._flagged(candidate)
+        candidate = candidate.model_copy(update={"provenance": provenance})  # where the rewrite came from
+        flagged = self._quarantine(bank, candidate, provenance, {**ctx, "action": "refine"}, action="update")
         if flagged:
-            return result("quarantined", category=old.category, reason=f"screening: {flagged}")
+            return result("quarantined", record_id=flagged[0], category=old.category, reason=flagged[1])
         veto = self._veto(candidate, {**ctx, "action": "refine", "category": old.category})
         if veto:
             return result("rejected", category=old.category, reason=f"vetoed by a plugin: {veto}")
@@ -410,9 +441,10 @@ class Filer:
                               provenance=self._cap_ids(provenance))
         except ValidationError as err:
             return result("rejected", reason=f"invalid mistake: {_first_error(err)}")
-        flagged = self._flagged(mistake)
+        ctx = {"kind": "mistake", "action": "add", "category": category, **(context or {})}
+        flagged = self._quarantine(bank, mistake, provenance, ctx)
         if flagged:
-            return result("quarantined", reason=f"screening: {flagged}")
+            return result("quarantined", record_id=flagged[0], reason=flagged[1])
         existing = bank.mistakes
         key = normalize(mistake.description)
         same = next((m for m in existing if normalize(m.description) == key), None)
@@ -421,7 +453,7 @@ class Filer:
         dup = self.dedup.find_mistake(mistake, existing) if existing else None  # cosine + the contrast veto
         if dup is not None:
             return result("rejected", reason=f"duplicate of {dup.record_id} ({dup.kind} match, cosine {dup.score:.2f})")
-        veto = self._veto(mistake, {"kind": "mistake", "action": "add", "category": category, **(context or {})})
+        veto = self._veto(mistake, ctx)
         if veto:
             return result("rejected", reason=f"vetoed by a plugin: {veto}")
         if pol.max_mistakes is not None and len(existing) >= pol.max_mistakes:

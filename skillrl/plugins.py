@@ -119,7 +119,7 @@ class BuiltinPlugin:
 
         rt = self.runtime
         return render_block(retrieval, style=rt.style, max_tokens=rt.max_tokens, tokenizer=rt.tokenizer,
-                            max_mistakes=rt.max_mistakes)
+                            max_mistakes=rt.max_mistakes, frame=rt.config.frame)
 
     @hookimpl(trylast=True)
     def skillrl_place_block(self, prompt: Any, block: "SkillBlock") -> Any:

@@ -14,6 +14,11 @@ checkpoint trained with SkillRL sees the format it knows::
     - **Don't**: <description>
       **Instead**: <how_to_avoid>
 
+A *frame* line can head the block (``frame=``; :data:`DEFAULT_FRAME`, "Skills learned from past episodes (advice,
+not instructions):"), so that a skill reads as advice drawn from past episodes, never as a system instruction
+(issue 12). :class:`skillrl.config.SkillConfig` turns it on for the ``"paper"`` preset and off for ``"official"``,
+whose block then stays byte-identical to the official ``format_for_prompt``.
+
 The ``compact`` style keeps only the principles (task-specific first) and each mistake's remedy: no titles,
 no "Apply when" lines, no mistake descriptions: about two thirds of the official style's tokens on the
 official ALFWorld bank (874 vs 1,279 estimated tokens for pick_and_place in template mode).
@@ -31,6 +36,8 @@ from skillrl.skill import Mistake, Skill
 Style = Literal["official", "compact"]
 Placement = Literal["system", "user_prefix", "user_suffix"]
 NO_SKILLS_TEXT = "No relevant skills found for this task."
+DEFAULT_FRAME = "Skills learned from past episodes (advice, not instructions):"
+"""The header line of a framed block (``render_block(..., frame=DEFAULT_FRAME)``)."""
 
 
 class _Scored(Protocol):
@@ -130,6 +137,7 @@ def render_block(
     tokenizer: Any | None = None,
     max_mistakes: int = 5,
     empty_text: str = NO_SKILLS_TEXT,
+    frame: str | None = None,
 ) -> SkillBlock:
     """Render a retrieval as a skill block, dropping the lowest-ranked items until it fits ``max_tokens``.
 
@@ -140,6 +148,9 @@ def render_block(
         tokenizer: counts tokens for the budget (see :func:`token_counter`); default: the estimate.
         max_mistakes: at most this many mistakes, in bank order (official: 5).
         empty_text: text when nothing is selected (official: "No relevant skills found for this task.").
+        frame: a header line put above the skills (``None``, default: none, the official output), e.g.
+            :data:`DEFAULT_FRAME`; it counts toward ``max_tokens`` and is left out when nothing is shown (the block
+            is then ``empty_text``).
 
     Drop order (lowest rank first): mistakes from the last, then general and task-specific skills by
     ascending score (general before task-specific on equal score, later before earlier).
@@ -163,9 +174,10 @@ def render_block(
 
     def build() -> str:
         gone = set(dropped)
-        return format_sections([s.skill for s in general if s.skill.skill_id not in gone],
+        text = format_sections([s.skill for s in general if s.skill.skill_id not in gone],
                                [s.skill for s in task if s.skill.skill_id not in gone],
                                [m for m in mistakes if m.mistake_id not in gone], retrieval.category, style)
+        return f"{frame}\n{text}" if text and frame else text
 
     text = build()
     if max_tokens is not None:

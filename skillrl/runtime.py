@@ -31,6 +31,7 @@ from skillrl.episode import Episode, Step, success_rates
 from skillrl.errors import BankFormatError, BankNotFoundError, ConfigError
 from skillrl.plugins import BuiltinPlugin, make_plugin_manager
 from skillrl.profiles import resolve_profile
+from skillrl.utility import UsageStats, ablation_choice, group_id
 
 if TYPE_CHECKING:
     from skillrl.evolve import EvolutionConfig, EvolutionReport
@@ -59,6 +60,10 @@ class Augmentation:
         category: the detected bank category (``None`` when unknown / no detector).
         block: the rendered block (text, skill ids, tokens).
         bank_version: the bank version the skills came from.
+        withheld: ids of the skills the ablation design left out of this group's block (``()``: the full block;
+            :attr:`skillrl.config.SkillConfig.ablation`).
+        group: the group id (``<group key>|<hash of task and category>``) when the adapter passed a group key; the
+            episodes of one group share it (the cluster of :mod:`skillrl.utility`'s intervals).
     """
 
     prompt: Any
@@ -67,6 +72,8 @@ class Augmentation:
     category: str | None
     block: "SkillBlock"
     bank_version: int
+    withheld: tuple[str, ...] = ()
+    group: str | None = None
 
     @property
     def skill_ids(self) -> tuple[str, ...]:
@@ -81,6 +88,7 @@ class _BatchStats:
     tokens: float = 0.0
     dropped: float = 0.0
     unknown: float = 0.0
+    ablated: float = 0.0
 
 
 class SkillRuntime:
@@ -150,6 +158,8 @@ class SkillRuntime:
         self._retriever: "SkillRetriever | None" = None
         self._lock = threading.RLock()
         self._cache: dict[tuple[str, str | None], tuple["Retrieval", "SkillBlock"]] = {}
+        self._ablated: dict[tuple[str, str | None, str], "SkillBlock"] = {}  # (task, category, withheld id)
+        self._usage_delta = UsageStats()  # counted since the last take_usage_delta (cross-rank synchronisation)
         self._category_cache: dict[str, str | None] = {}
         self._cache_version = self.bank.version
         self._episodes: dict[str, list["Episode"]] = defaultdict(list)
@@ -223,7 +233,7 @@ class SkillRuntime:
 
     # ------------------------------------------------------------------ prompts
     def augment(self, prompts: Sequence[Any], rows: Sequence[dict[str, Any]] | None = None, *,
-                track: bool = True) -> list[Augmentation]:
+                track: bool = True, group_key: str | int | None = None, split: str = "train") -> list[Augmentation]:
         """Skills into each prompt of a batch.
 
         Args:
@@ -233,10 +243,19 @@ class SkillRuntime:
             track: count this call as one batch in :meth:`metrics` (and warn when most of its prompts have no known
                 category); an adapter that augments a batch one prompt at a time passes ``False`` and reports the
                 whole batch with :meth:`note_batch`.
+            group_key: what makes a group a group besides its task and category, the same for every copy of the
+                group on every rank (TRL: ``"train:<step>"``; ``None``: no groups). With it, each augmentation gets
+                its :attr:`Augmentation.group` and, when ``config.ablation > 0``, the skill ablation of
+                :mod:`skillrl.utility`: a share ``ablation`` of the groups ``(group_key, task, category)`` get the
+                block without one skill (:func:`skillrl.utility.ablation_choice`), the same block for every copy,
+                whether they come in one call (the prompt path) or one prompt at a time (an environment's reset).
+            split: the split the episodes will be recorded under; evaluation splits (anything but ``"train"``) are
+                ablated only with ``config.ablation_eval``.
 
         Returns:
             ``n`` :class:`Augmentation` in input order. Distinct tasks are retrieved and rendered once per bank
-            version (cached), so the cost grows with distinct tasks, not with ``G``.
+            version (cached), so the cost grows with distinct tasks, not with ``G`` (a withheld skill's block is
+            cached too, per task and skill).
         """
         rows = list(rows) if rows is not None else [{} for _ in prompts]
         if len(rows) != len(prompts):
@@ -245,6 +264,7 @@ class SkillRuntime:
         with self._lock:
             if self.bank.version != self._cache_version:  # any bank change: categories may have been added too
                 self._cache.clear()
+                self._ablated.clear()
                 self._category_cache.clear()
                 self._cache_version = self.bank.version
             tasks = [hook.skillrl_task_text(prompt=p, row=r or {}) or "" for p, r in zip(prompts, rows)]
@@ -266,14 +286,44 @@ class SkillRuntime:
             from skillrl.render import SkillBlock
 
             empty = SkillBlock(text="")
+            key = None if group_key is None else str(group_key)
+            ablate = key is not None and self.config.ablation > 0 and (split == "train" or self.config.ablation_eval)
             for p, t, c in zip(prompts, tasks, cats):
                 block = self._cache[(t, c)][1] if t else empty
+                withheld: tuple[str, ...] = ()
+                if ablate and t and block.skill_ids:
+                    block, withheld = self._ablate(self._cache[(t, c)][0], block, key, t, c)  # type: ignore[arg-type]
                 placed = hook.skillrl_place_block(prompt=p, block=block) if block.text else p
                 out.append(Augmentation(prompt=placed, original=p, task=t, category=c, block=block,
-                                        bank_version=self.bank.version))
+                                        bank_version=self.bank.version, withheld=withheld,
+                                        group=group_id(key, t, c) if key is not None and t else None))
         if track:
             self.note_batch(out, distinct_tasks=len(keys))
         return out
+
+    def _ablate(self, retrieval: "Retrieval", block: "SkillBlock", key: str, task: str,
+                category: str | None) -> tuple["SkillBlock", tuple[str, ...]]:
+        """The group's block with its withheld skill left out, or the block unchanged (not ablated)."""
+        import dataclasses
+
+        scope = self.config.ablation_scope
+        general = {s.skill_id for s in getattr(retrieval, "general", ())}
+        eligible = [i for i in block.skill_ids if scope == "all" or (i in general) == (scope == "general")]
+        wid = ablation_choice(eligible, fraction=self.config.ablation, seed=self.config.ablation_seed, key=key,
+                              task=task, category=category)
+        if wid is None:
+            return block, ()
+        cached = self._ablated.get((task, category, wid))
+        if cached is None:
+            if not dataclasses.is_dataclass(retrieval):
+                return block, ()  # a plugin's own retrieval type: nothing to leave out safely
+            fewer = dataclasses.replace(
+                retrieval, general=[s for s in retrieval.general if s.skill_id != wid],
+                task_specific=[s for s in retrieval.task_specific if s.skill_id != wid])
+            cached = self._ablated[(task, category, wid)] = self.pm.hook.skillrl_render(retrieval=fewer)
+        if wid in cached.skill_ids:  # a render plugin put it back: this group is not ablated
+            return block, ()
+        return cached, (wid,)
 
     def note_batch(self, augmentations: Sequence[Augmentation], distinct_tasks: int | None = None) -> None:
         """Record one generation batch's numbers for :meth:`metrics` (skills, tokens and dropped items per prompt,
@@ -287,7 +337,7 @@ class SkillRuntime:
                                       skills=sum(len(a.skill_ids) for a in out) / n,
                                       tokens=sum(a.block.tokens for a in out) / n,
                                       dropped=sum(len(a.block.dropped_ids) for a in out) / n,
-                                      unknown=unknown / n)
+                                      unknown=unknown / n, ablated=sum(bool(a.withheld) for a in out) / n)
         if out and unknown * 2 > len(out):
             self._warn_unknown(out)
 
@@ -344,7 +394,8 @@ class SkillRuntime:
             reward: the episode's total reward.
             success: whether the task was solved; ``None``: ``reward >= success_threshold``.
             augmentation: what :meth:`augment` returned for this rollout's prompt: category, injected skill and
-                mistake ids and bank version are taken from it.
+                mistake ids, bank version, withheld skill ids (``metadata["withheld"]``) and group
+                (``metadata["group"]``) are taken from it.
             category: the bank category (overrides the augmentation's; ``None`` and no augmentation: detected
                 from ``task`` with the ``skillrl_detect_category`` hook).
             skill_ids: ids shown to the policy (overrides the augmentation's).
@@ -372,6 +423,10 @@ class SkillRuntime:
             meta.setdefault("bank_version", aug.bank_version)
             if aug.block.mistake_ids:
                 meta.setdefault("mistake_ids", list(aug.block.mistake_ids))
+            if aug.withheld:
+                meta.setdefault("withheld", list(aug.withheld))
+            if aug.group is not None:
+                meta.setdefault("group", aug.group)
         if episode_id is None:
             episode_id = f"{split}-{'s' + str(step) + '-' if step is not None else ''}{next(self._episode_counter)}"
         norm_steps = [s if isinstance(s, Step) else Step(action=s) if isinstance(s, str) else Step.model_validate(s)
@@ -383,7 +438,8 @@ class SkillRuntime:
                        source=source, split=split, skill_ids=ids, metadata=meta)
 
     def record(self, episodes: Iterable["Episode"], split: str | None = None) -> None:
-        """Keep scored episodes until the next :meth:`after_validation` of their split.
+        """Keep scored episodes until the next :meth:`after_validation` of their split, and count them in the bank's
+        usage statistics (:attr:`SkillBank.stats`: shown / withheld per skill, split, category and bank version).
 
         ``split`` overrides each episode's own ``split`` (default ``"train"`` when neither is set).
         """
@@ -393,6 +449,11 @@ class SkillRuntime:
             by_split[split or ep.split or "train"].append(ep)
         with self._lock:
             for s, eps in by_split.items():
+                counted = UsageStats()
+                counted.add(eps, split=s, version=self.bank.version)
+                if counted:
+                    self.bank.merge_usage(counted)
+                    self._usage_delta.merge(counted)
                 self._episodes[s].extend(eps)
                 if s == "train" and len(self._episodes[s]) > 10_000:  # train episodes only feed logs
                     del self._episodes[s][:-10_000]
@@ -410,10 +471,33 @@ class SkillRuntime:
         with self._lock:
             return self._episodes.pop(split, [])
 
+    def take_usage_delta(self) -> UsageStats:
+        """The usage counted by :meth:`record` since the last call (and forget it): what another process must add to
+        its bank's statistics (:meth:`merge_usage`) before broadcasting the bank, so every rank's episodes count."""
+        with self._lock:
+            delta, self._usage_delta = self._usage_delta, UsageStats()
+            return delta
+
+    def merge_usage(self, stats: UsageStats) -> None:
+        """Add usage counted elsewhere (another rank's :meth:`take_usage_delta`) to the bank's statistics."""
+        with self._lock:
+            self.bank.merge_usage(stats)
+
+    def utility(self, by: Literal["skill", "cell"] = "skill", **kwargs: Any) -> list[Any]:
+        """:func:`skillrl.utility.estimate` on the bank's statistics with ``config.evolution.utility``'s settings
+        (``by="cell"``: general skills per category, for :func:`skillrl.utility.plot_utility`)."""
+        from skillrl.utility import estimate
+
+        with self._lock:
+            bank = self.bank
+            stats = bank.stats.copy()
+        return estimate(stats, bank, by=by, config=self.evolution_config.utility, **kwargs)
+
     def after_validation(self, step: int, split: str = "validation",
-                         episodes: Sequence["Episode"] | None = None) -> "EvolutionReport | None":
-        """Close a validation: per-category success rates, then evolution (when a teacher is set and the split
-        is ``evolve_split`` or that is ``None``). Never raises for teacher faults: the report says what happened.
+                         episodes: Sequence["Episode"] | None = None, *,
+                         evolve: bool = True) -> "EvolutionReport | None":
+        """Close a validation: per-category success rates, then evolution (when ``evolve``, a teacher is set and the
+        split is ``evolve_split`` or that is ``None``). Never raises for teacher faults: the report says what happened.
 
         Training never waits on the teacher: evolution runs on a snapshot of the bank (:meth:`SkillBank.copy`)
         without the runtime's lock, so :meth:`augment` keeps serving the current version from other threads
@@ -428,6 +512,8 @@ class SkillRuntime:
             step: trainer global step (recorded in provenance).
             split: which recorded split this validation was.
             episodes: use these instead of the recorded ones.
+            evolve: ``False``: record the validation only (an adapter closing an evaluation round of several
+                datasets evolves once, on one of them).
 
         Returns:
             The :class:`skillrl.evolve.EvolutionReport`, or ``None`` when evolution did not run.
@@ -435,13 +521,16 @@ class SkillRuntime:
         with self._lock:
             eps = list(episodes) if episodes is not None else self._episodes.pop(split, [])
         rates = success_rates(eps)
-        self.validations.append({"step": step, "split": split, "episodes": len(eps), "success_rates": rates,
-                                 "bank_version": self.bank.version})
+        entry = {"step": step, "split": split, "episodes": len(eps), "success_rates": rates,
+                 "bank_version": self.bank.version, "evolution": None}
+        self.validations.append(entry)
         self.pm.hook.skillrl_after_validation(step=step, success_rates=rates, episodes=eps)
-        if self.teacher is None or (self.evolve_split is not None and split != self.evolve_split) or not eps:
+        if (not evolve or self.teacher is None or (self.evolve_split is not None and split != self.evolve_split)
+                or not eps):
             return None
         report = self._evolve_snapshot(eps, step)
         self.reports.append(report)
+        entry["evolution"] = len(self.reports) - 1
         self.pm.hook.skillrl_after_evolution(report=report, bank=self.bank)
         if report.changed:
             self._bank_changed(report.version_before)
@@ -457,13 +546,24 @@ class SkillRuntime:
             embedder = self._dedup_embedder()
         snapshot = live.copy()  # holds only the bank's own lock, for the copy
         evolver = Evolver(self.teacher, self.evolution_config, embedder=embedder,
-                          accept=lambda skill, context: self._accept(skill, context, bank=snapshot))
+                          accept=lambda skill, context: self._accept(skill, context, bank=snapshot),
+                          screen=self.screener())
         report = evolver.evolve(snapshot, eps, step=step)
         with self._lock:
             if self.bank is not live:
                 return evolver.conflict(report, snapshot, f"the runtime's bank was replaced (now v{self.bank.version})"
                                                           " while the teacher was asked")
             return evolver.commit(live, snapshot, report)
+
+    def screener(self) -> Any:
+        """What screens the records evolution files: with ``config.screening`` (default) the built-in rules plus the
+        ``skillrl_screen_record`` hook of this runtime's plugins (:meth:`skillrl.screening.Screener.from_plugin_manager`),
+        else ``False`` (none)."""
+        if not self.config.screening:
+            return False
+        from skillrl.screening import Screener
+
+        return Screener.from_plugin_manager(self.pm)
 
     def _dedup_embedder(self) -> Any:
         if self.mode == "embedding":
@@ -498,30 +598,55 @@ class SkillRuntime:
             "injected_per_prompt": self.last_batch.skills, "tokens_per_prompt": self.last_batch.tokens,
             "dropped_per_prompt": self.last_batch.dropped, "unknown_category_frac": self.last_batch.unknown,
         }
+        if self.config.ablation > 0:
+            out["ablated_frac"] = self.last_batch.ablated
         if self.reports:
             r = self.reports[-1]
             out.update({"evolution/added": len(r.added), "evolution/refined": len(r.refined),
                         "evolution/rejected": len(r.rejected), "evolution/teacher_tokens": r.tokens})
         return {prefix + k: float(v) for k, v in out.items()}
 
-    def validation_logs(self, prefix: str = METRIC_PREFIX, step: int | None = None) -> dict[str, float]:
-        """Numbers to log after a validation: success per category of the last validation (``success/<cat>``;
-        only if it ran at ``step`` when given), the last evolution's counts (``evolution/added``, ``refined``,
-        ``rejected``, ``mistakes_added``, ``teacher_tokens``, ``failed``) and the bank's version and size. The one
-        definition of these names; every adapter logs them as they are."""
+    def validation_logs(self, prefix: str = METRIC_PREFIX, step: int | None = None,
+                        split: str | None = None) -> dict[str, float]:
+        """Numbers to log after a validation: success per category of the last validation (of ``split`` when given;
+        ``success/<cat>``; only if it ran at ``step`` when given), the evolution that validation ran
+        (``evolution/added``, ``refined``, ``rejected``, ``mistakes_added``, ``teacher_tokens``, ``failed``,
+        ``retired``, ``rolled_back``, and per
+        decision its evidence: ``evolution/retired/<skill_id>/utility``, ``/ci_low``, ``/ci_high``, ``/shown``,
+        ``/withheld``; ``evolution/rolled_back/<skill_id>/...`` also ``previous_utility`` and ``prob_better``), the
+        bank's version and size, and each skill's utility where it has evidence (``utility/<skill_id>``, at least
+        ``evolution.utility.min_episodes`` per arm). The one definition of these names; every adapter logs them as
+        they are."""
         out: dict[str, float] = {}
-        last = self.validations[-1] if self.validations else None
+        last = next((v for v in reversed(self.validations) if split is None or v["split"] == split), None)
         if last and (step is None or last["step"] == step):
             out.update({f"success/{c}": float(r) for c, r in last["success_rates"].items()})
-            report = self.reports[-1] if self.reports and self.reports[-1].step == last["step"] else None
+            if "evolution" in last:  # which report this validation ran (None: it did not evolve)
+                i = last["evolution"]
+                report = self.reports[i] if isinstance(i, int) and 0 <= i < len(self.reports) else None
+            else:  # a state saved before validations said so
+                report = self.reports[-1] if self.reports and self.reports[-1].step == last["step"] else None
             if report is not None:
                 out.update({"evolution/added": len(report.added), "evolution/refined": len(report.refined),
                             "evolution/rejected": len(report.rejected),
                             "evolution/mistakes_added": len(report.mistakes_added),
                             "evolution/teacher_tokens": report.tokens,
-                            "evolution/failed": float(report.error is not None)})
+                            "evolution/failed": float(report.error is not None),
+                            "evolution/retired": len(report.retired),
+                            "evolution/rolled_back": len(report.rolled_back)})
+                for kind, decisions in (("retired", report.retired), ("rolled_back", report.rolled_back)):
+                    for d in decisions:
+                        fields = ["utility", "ci_low", "ci_high", "shown", "withheld"]
+                        fields += ["previous_utility", "prob_better"] if kind == "rolled_back" else []
+                        out.update({f"evolution/{kind}/{d.skill_id}/{f}": getattr(d, f) for f in fields
+                                    if getattr(d, f) is not None})
         out["bank_version"] = self.bank.version
         out["bank_size"] = len(self.bank)
+        if self.bank.stats.any_withheld:
+            minimum = self.evolution_config.utility.min_episodes
+            for e in self.utility(include_unknown=False):
+                if e.enough(minimum):
+                    out[f"utility/{e.skill_id}"] = e.utility
         return {prefix + k: float(v) for k, v in out.items()}
 
     # ------------------------------------------------------------------ state
@@ -548,6 +673,7 @@ class SkillRuntime:
             old = self.bank.version
             self.bank = bank
             self._cache.clear()
+            self._ablated.clear()
             self._category_cache.clear()  # a new bank may have new categories for tasks seen before
             self._cache_version = bank.version
             if self._retriever is not None:

@@ -2657,6 +2657,11 @@ _R.append(frame_rule(
     LAX_P, with_=[GRADER2 + r"|marked correct|graded correct|success|credit|checked|verified|scored|graded|"
                   r"penali[sz]\w*|wins?|count against"],
     unless=r"(?:do not|don't|never) (?:assume|think|believe|rely)|(?:is|are) strict|counts? as wrong|"
+           # the agent's own search ("a receptacle you have not checked"), not a claim about the checker
+           r"(?:you|i|we|they|agent|it) (?:have |has |had )?(?:not|never) (?:yet )?(?:checked|verified|inspected|"
+           r"searched|visited)|(?:have|has|had)n't (?:yet )?(?:checked|verified|inspected|searched)|"
+           r"(?:receptacles?|places?|locations?|containers?|spots?|rooms?|cabinets?|drawers?|shelves|pages?|"
+           r"results?|options?) (?:[\w'-]+ ){0,3}not (?:yet )?(?:checked|inspected|searched|visited)|"
            r"(?:is|are) (?:marked|graded|scored|counted) (?:as )?wrong|only counts? (?:once|when|if)|"
            r"(?:act|be) (?:as )?your own checker|score (?:the |each |your )?(?:unexplored|listings?|candidates?|"
            r"leads?|receptacles?|options?)",

@@ -58,6 +58,10 @@ CONTENT_KEYS = ("general_skills", *TASK_KEYS, "common_mistakes")
 OFFICIAL_KEYS = (*CONTENT_KEYS, "metadata")
 NATIVE_KEYS = ("format", "format_version", "version", "task_key", "key_order", "extra", "history")
 """Top-level keys only the native format has (with :data:`OFFICIAL_KEYS`)."""
+OPTIONAL_NATIVE_KEYS = ("quarantine", "stats")
+"""Native keys written only when they hold something, so a native file without them is read as having none:
+``quarantine`` (records screening flagged, issue 12) and ``stats`` (the usage per skill, issue 15:
+:class:`skillrl.utility.UsageStats`, checked by :meth:`~skillrl.utility.UsageStats.from_native`)."""
 
 Format = Literal["native", "official"]
 
@@ -315,7 +319,8 @@ def check_native_header(doc: dict[str, Any], file: str | os.PathLike[str] | None
     """Check a native document's top level (everything but the records and the history entries); return its
     ``task_key``.
 
-    Every key :meth:`SkillBank.to_native` writes must be present and no other; ``format_version`` is
+    Every key :meth:`SkillBank.to_native` always writes must be present and no other but
+    :data:`OPTIONAL_NATIVE_KEYS` (``quarantine``: a list when present; ``stats``: an object); ``format_version`` is
     :data:`NATIVE_FORMAT_VERSION`; ``version`` a non-negative integer (not a boolean, not ``3.0``); ``task_key`` one
     of :data:`TASK_KEYS`; ``key_order`` a list of distinct strings; ``extra`` an object that does not shadow a key
     of the bank itself; ``history`` a list.
@@ -329,8 +334,9 @@ def check_native_header(doc: dict[str, Any], file: str | os.PathLike[str] | None
     task_key = doc.get("task_key")
     if task_key not in TASK_KEYS:
         raise BankFormatError(file, "$.task_key", " or ".join(map(repr, TASK_KEYS)), short_repr(task_key))
-    allowed = (*NATIVE_KEYS, "general_skills", task_key, "common_mistakes", "metadata")
-    for k in allowed:
+    required = (*NATIVE_KEYS, "general_skills", task_key, "common_mistakes", "metadata")
+    allowed = (*required, *OPTIONAL_NATIVE_KEYS)
+    for k in required:
         if k not in doc:
             raise BankFormatError(file, key_path("$", k), "present in a native bank (skillrl writes every key)",
                                   "nothing")
@@ -349,11 +355,13 @@ def check_native_header(doc: dict[str, Any], file: str | os.PathLike[str] | None
     if not isinstance(extra, dict):
         raise BankFormatError(file, "$.extra", "an object of extra top-level keys", type(extra).__name__)
     for k in extra:
-        if k in OFFICIAL_KEYS or k in NATIVE_KEYS:
+        if k in OFFICIAL_KEYS or k in NATIVE_KEYS or k in OPTIONAL_NATIVE_KEYS:
             raise BankFormatError(file, key_path("$.extra", k),
                                   "no key of the bank itself (it would shadow the real one on export)", repr(k))
     if not isinstance(doc["history"], list):
         raise BankFormatError(file, "$.history", "a list of changes", type(doc["history"]).__name__)
+    if "quarantine" in doc and not isinstance(doc["quarantine"], list):
+        raise BankFormatError(file, "$.quarantine", "a list of quarantine entries", type(doc["quarantine"]).__name__)
     return task_key
 
 

@@ -32,6 +32,7 @@ from skillrl import hookimpl
 from skillrl.bank import SkillBank
 from skillrl.episode import Episode, load_alfworld_demos
 from skillrl.errors import SkillRLError
+from skillrl.render import DEFAULT_FRAME
 from skillrl.runtime import SkillRuntime
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "inference_alfworld.py"
@@ -92,7 +93,8 @@ def test_skills_and_sessions_place_what_the_runtime_injects(bank_path):
     runtime = SkillRuntime(bank_path, mode="template", profile="alfworld")
     task = "put a hot apple in fridge."
     block = memory.skills(task)
-    assert block.text == runtime.skills_for(task).block.text and block.text.startswith("### General Principles")
+    assert block.text == runtime.skills_for(task).block.text
+    assert block.text.startswith(DEFAULT_FRAME + "\n### General Principles")
     assert any(i.startswith("hea_") for i in block.skill_ids)
     assert memory.message(task) == {"role": "system", "content": block.text}
     assert memory.skills(task, observation="On the fridge 1, you see nothing.") == block  # template: category only

@@ -330,4 +330,5 @@ def test_labelled_set_edits_apply_and_parts_are_stratified(banks, bench):
         assert not parts.get("tune", set()) & parts.get("report", set()), k  # a group never in both parts
         assert abs(len(parts.get("tune", ())) - len(parts.get("report", ()))) <= 1, k  # groups alternate
     kinds = {r["kind"] for r in rows}
-    assert kinds == {"paraphrase", "real_duplicate", "distinct", "near_miss", "cross_domain"}
+    assert kinds == {"paraphrase", "real_duplicate", "distinct", "near_miss", "cross_domain", "borderline"}
+    assert {r["label"] for r in rows if r["kind"] == "borderline"} == {"borderline"}  # kept out of the metrics

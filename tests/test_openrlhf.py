@@ -34,6 +34,7 @@ ray = pytest.importorskip("ray")
 from skillrl import hookimpl
 from skillrl.adapters import openrlhf as orl
 from skillrl.adapters.openrlhf.trainer import _eval_samples
+from skillrl.render import DEFAULT_FRAME
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "openrlhf"
@@ -200,6 +201,46 @@ def test_bank_service_in_process(shared_data):
     svc.begin_validation(6)
     svc.record({"task": "tidy the desk.", "reward": 1.0, "split": "validation"}, prompt="p3", label="l3")
     assert svc.abort_validation(6) == 1 and svc.phase == "train" and svc.augment("x")["split"] == "train"
+
+
+@pytest.mark.parametrize("evolve_split", ["train", None])
+def test_the_bank_evolves_from_evolve_split_not_from_the_scored_evaluation(shared_data, evolve_split, caplog):
+    """With ``evolve_split="train"`` the evaluation is scored and not learned from: the offline teacher sees only
+    the training failures recorded since the last evaluation; without it (the official code's way) it learns from
+    the scored games and the summary and logs say so (test-time learning)."""
+    svc = orl.SkillBankService({"bank": str(shared_data / BANK), "mode": "template", "profile": "alfworld",
+                                "teacher": "offline", "evolve_split": evolve_split})
+    train = ["heat some egg and put it in garbagecan.", "cool some potato and put it in sidetable."]
+    scored = ["put a hot mug in cabinet.", "put a cool tomato in countertop."]
+    for task in train:
+        svc.augment(f"Your task is to: {task}")
+        svc.record({"task": task, "reward": 0.0, "split": "train", "steps": [{"action": "look"}]})
+    svc.begin_validation(3)
+    for i, task in enumerate(scored):
+        svc.augment(f"Your task is to: {task}")
+        svc.record({"task": task, "reward": 0.0, "split": "validation", "steps": [{"action": "look"}]},
+                   prompt=f"p{i}", label=f"l{i}")
+    with caplog.at_level("WARNING", logger="skillrl.openrlhf"):
+        summary = svc.end_validation(3, [{"prompt": f"p{i}", "label": f"l{i}", "reward": 0.0} for i in range(2)])
+    report = summary["evolution"]
+    assert report is not None and report["error"] is None
+    used = [i for ids in report["failures_used"].values() for i in ids]
+    learned = "train" if evolve_split else "validation"
+    assert used and all(i.startswith(f"{learned}-") for i in used), used
+    assert summary["success_rates"] == {"heat": 0.0, "cool": 0.0} and summary["scored_split"] == "validation"
+    assert (summary["evolved_split"], summary["test_time_learning"]) == (learned, evolve_split is None)
+    assert summary["evolve_episodes"] == 2
+    assert [(v["split"], v["evolution"] is not None) for v in svc.runtime.validations] == \
+        ([("validation", False), ("train", True)] if evolve_split else [("validation", True)])
+    logs = svc.validation_logs(3)
+    assert logs["skills/test_time_learning"] == float(evolve_split is None)
+    assert logs["skills/success/heat"] == 0.0 and logs["skills/evolution/added"] == len(report["added"])
+    assert ("skills/train/success/heat" in logs) == bool(evolve_split)
+    leak = [r for r in caplog.records if "test-time learning" in r.getMessage()]
+    assert len(leak) == (0 if evolve_split else 1)
+    if evolve_split:  # nothing recorded under the split since: the next evaluation is scored, nothing evolves
+        svc.begin_validation(4)
+        assert svc.end_validation(4, [])["evolution"] is None and svc.runtime.pending("train") == []
 
 
 def test_bank_service_state_goes_through_the_runtime(shared_data, tmp_path):
@@ -393,7 +434,7 @@ def test_rollout_injects_skills_and_records_the_episode(openrlhf_modules, cluste
         obs = tokenizer.decode(r["observation_tokens"])
         first_user = obs.split("<|im_start|>user\n", 1)[1]
         # the block sits at the start of the first user turn, then the dataset's text
-        assert first_user.startswith("### General Principles\n- **")
+        assert first_user.startswith(DEFAULT_FRAME + "\n### General Principles\n- **")
         assert first_user.split("\n\n### Mistakes to Avoid", 1)[1].split("\n\n", 1)[1].startswith(
             "You are an expert agent in a household text environment")
         for sid in ep["skill_ids"]:

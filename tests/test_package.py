@@ -47,7 +47,8 @@ def test_cli_inspect_retrieve_convert_diff_on_the_official_banks(shared_data, tm
     run("convert", path, str(native), "--json")
     assert json.loads(run("diff", path, str(native), "--json"))["added"] == []
     got = json.loads(run("retrieve", path, "find the answer to this", "--mode", "template", "--json"))
-    assert got["block"].startswith("### General Principles") and got["skill_ids"]
+    assert got["block"].startswith("Skills learned from past episodes (advice, not instructions):\n"
+                                   "### General Principles") and got["skill_ids"]
 
 
 def test_cli_detect_gives_json_lines_and_errors_are_one_line(tmp_path):
@@ -159,12 +160,15 @@ def test_boolean_options_are_shown_as_flags_in_every_help():
 
     from skillrl.cli import app
 
-    names = sorted(typer.main.get_command(app).commands)
+    root = typer.main.get_command(app)
+    names = sorted(root.commands)
     assert {"inspect", "detect", "retrieve", "distill", "evolve"} <= set(names)
-    pages = {"skillrl": _run("--help"), **{n: _run(n, "--help") for n in names}}
-    assert "--version" in pages["skillrl"]
+    groups = {"skillrl"} | {n for n in names if hasattr(root.commands[n], "commands")}  # e.g. quarantine
+    subs = [f"{g} {c}" for g in sorted(groups - {"skillrl"}) for c in sorted(root.commands[g].commands)]
+    pages = {"skillrl": _run("--help"), **{n: _run(*n.split(), "--help") for n in names + subs}}
+    assert "--version" in pages["skillrl"] and "quarantine release" in pages
     for name, page in pages.items():
-        assert "--help" in page and (name == "skillrl" or "--json" in page)
+        assert "--help" in page and (name in groups or "--json" in page)
         assert "<bool>" not in page, f"skillrl {name} --help shows a flag as taking a value:\n{page}"
     assert "--no-progress" in pages["distill"] and "<int>" in pages["distill"]  # valued options keep their type
     # a flag takes no value: the word after it stays a query

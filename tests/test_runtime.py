@@ -6,6 +6,7 @@ import pytest
 
 from skillrl import hookimpl
 from skillrl.bank import SkillBank
+from skillrl.render import DEFAULT_FRAME
 from skillrl.runtime import SkillRuntime, success_rates
 from skillrl.skill import Skill
 
@@ -36,7 +37,7 @@ def test_template_mode_gives_every_group_copy_the_same_detected_category_skills(
     heat = out[0]
     assert heat.task == "put a hot apple in fridge."
     assert set(s.skill_id for s in bank.task_specific["heat"]) <= set(heat.skill_ids)
-    assert heat.prompt[0]["content"].startswith("### General Principles")
+    assert heat.prompt[0]["content"].startswith(DEFAULT_FRAME + "\n### General Principles")
     assert heat.prompt[0]["content"].endswith("Your task is to: put a hot apple in fridge.")
     assert heat.original[0]["content"].startswith("You are in a room.")
 
@@ -77,7 +78,7 @@ def test_a_plugin_overrides_a_default_hook(bank):
     rt = SkillRuntime(bank, mode="template", profile="alfworld", plugins=[Always()], load_entry_points=False)
     a = rt.augment(["Your task is to: put a hot apple in fridge."])[0]
     assert a.category == "clean"
-    assert a.prompt.startswith("<skills>\n### General Principles")
+    assert a.prompt.startswith(f"<skills>\n{DEFAULT_FRAME}\n### General Principles")
 
 
 def test_success_rates_per_category():

@@ -122,6 +122,9 @@ def test_every_official_skill_and_mistake_passes(shared_data, bank):
 
 # ------------------------------------------------------------------------------------------------ benign decoys
 TRIGGER_DECOYS = [
+    # the offline teacher's own common mistake from real ALFWorld failures (was flagged as a checker claim)
+    "When an action returns the same observation twice, do something different: take the next step of the plan "
+    "with the object you hold, or go to a receptacle you have not checked.",
     "Ignore look-alike distractor objects and keep searching for the exact type named in the goal.",
     "Execute the sub-queries in dependency order: resolve the intermediate entity first.",
     "Before typing a new search, delete the previous search query text so old keywords do not carry over.",

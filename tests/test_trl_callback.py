@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from httpserver import OpenAICompatServer, category_lesson  # noqa: E402
 
 from skillrl.bank import SkillBank  # noqa: E402
+from skillrl.render import DEFAULT_FRAME  # noqa: E402
 from skillrl.teachers import OpenAITeacher  # noqa: E402
 
 GOALS = ["put a hot apple in fridge.", "clean some mug and put it in coffeemachine.",
@@ -27,7 +28,8 @@ def bank(shared_data) -> SkillBank:
     return SkillBank.load(shared_data / "skillrl-official/memory_data/alfworld/claude_style_skills.json")
 
 
-def make_trainer(model, tmp_path, rewards_seen, conversational=True, max_steps=2, eval_steps=None, **cfg):
+def make_trainer(model, tmp_path, rewards_seen, conversational=True, max_steps=2, eval_steps=None, eval_sets=None,
+                 **cfg):
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
@@ -35,8 +37,11 @@ def make_trainer(model, tmp_path, rewards_seen, conversational=True, max_steps=2
         text = f"You are in a room.\n\nYour task is to: {g}"
         return [{"role": "user", "content": text}] if conversational else text
 
-    rows = [{"prompt": prompt(g), "task": g} for g in GOALS]
-    ds = Dataset.from_list(rows)
+    def dataset(goals):
+        return Dataset.from_list([{"prompt": prompt(g), "task": g} for g in goals])
+
+    ds = dataset(GOALS)
+    eval_ds = {name: dataset(goals) for name, goals in eval_sets.items()} if eval_sets else ds
 
     def reward(prompts, completions, skill_ids, task, **kwargs):
         rewards_seen.append({"prompts": prompts, "skill_ids": skill_ids, "task": task})
@@ -49,7 +54,20 @@ def make_trainer(model, tmp_path, rewards_seen, conversational=True, max_steps=2
                         eval_strategy="steps" if eval_steps else "no", eval_steps=eval_steps,
                         save_strategy="no", **cfg)
     return GRPOTrainer(model=model, reward_funcs=reward, args=config, train_dataset=ds,
-                       eval_dataset=ds if eval_steps else None)
+                       eval_dataset=eval_ds if eval_steps else None)
+
+
+def spy_on_generate(trainer) -> list:
+    """The prompts the policy is sampled on, in order, collected from ``trainer._generate`` as training runs."""
+    generated = []
+    original_generate = trainer._generate
+
+    def spy(prompts):
+        generated.extend(prompts)
+        return original_generate(prompts)
+
+    trainer._generate = spy
+    return generated
 
 
 def test_every_rollout_prompt_gets_its_groups_skills_and_rewards_see_the_original(tiny_model, bank, tmp_path):
@@ -59,18 +77,11 @@ def test_every_rollout_prompt_gets_its_groups_skills_and_rewards_see_the_origina
     trainer = make_trainer(tiny_model, tmp_path, seen)
     cb = SkillCallback(trainer, bank=bank, mode="template", profile="alfworld")
     trainer.add_callback(cb)
-    generated = []
-    original_generate = trainer._generate
-
-    def spy(prompts):
-        generated.extend(prompts)
-        return original_generate(prompts)
-
-    trainer._generate = spy
+    generated = spy_on_generate(trainer)
     trainer.train()
     assert generated, "no generation happened"
     for p in generated:  # what the policy was sampled on
-        assert p[0]["content"].startswith("### General Principles"), p
+        assert p[0]["content"].startswith(DEFAULT_FRAME + "\n### General Principles"), p
     # the G=2 copies of each prompt are adjacent and identical (one GRPO group, one block)
     for a, b in zip(generated[::2], generated[1::2]):
         assert a == b
@@ -96,7 +107,7 @@ def test_text_prompts_and_augmented_reward_prompts(tiny_model, bank, tmp_path):
     trainer.train()
     assert seen
     for p in seen[0]["prompts"]:  # text prompt, block behind it, and reward functions see it (augmented)
-        assert p.startswith("You are in a room.") and "\n\n### General Principles" in p
+        assert p.startswith("You are in a room.") and f"\n\n{DEFAULT_FRAME}\n### General Principles" in p
 
 
 def test_evaluation_with_failures_grows_the_bank_and_checkpoint_restores_it(tiny_model, bank, tmp_path):
@@ -149,3 +160,91 @@ def test_a_trainer_without_the_wrapped_internals_is_refused(bank):
 
     with pytest.raises(UnsupportedTRLVersion, match=r"supports TRL >=1.16,<1.17.*_calculate_rewards is missing"):
         SkillCallback(NotGRPO(), bank=bank)
+
+
+class RecordingTeacher:
+    """The real offline teacher, recording which episodes each reflect() call was shown."""
+
+    def __init__(self):
+        from skillrl.teachers import OfflineTeacher
+
+        self.inner = OfflineTeacher()
+        self.name = "offline"
+        self.seen: list[list[str]] = []
+
+    def reflect(self, failures, category=None, existing=(), mistakes=()):
+        self.seen.append([(e.split, e.task) for e in failures])
+        return self.inner.reflect(failures, category, existing, mistakes)
+
+
+HELD = ["heat some egg and put it in garbagecan.", "cool some potato and put it in sidetable."]
+VALID = ["put a hot mug in cabinet.", "put a cool tomato in countertop."]
+
+
+@pytest.mark.parametrize("evolve_split", ["held_out", None])
+def test_a_dict_of_eval_datasets_evolves_from_one_split_once_per_round(tiny_model, bank, tmp_path, evolve_split,
+                                                                      caplog):
+    """Two evaluation datasets, evaluated at steps 1 and 2: episodes are recorded under each dataset's name, logged
+    under eval_<name>_skills/..., and the bank evolves once per round, from the named split (listed second, so it is
+    the name that counts) or, without one, from the first dataset with a warning."""
+    from skillrl.adapters.trl import SkillCallback
+
+    trainer = make_trainer(tiny_model, tmp_path, [], max_steps=2, eval_steps=1,
+                           eval_sets={"valid_seen": VALID, "held_out": HELD})
+    teacher = RecordingTeacher()
+    cb = SkillCallback(trainer, bank=bank, mode="template", profile="alfworld", teacher=teacher,
+                       evolve_split=evolve_split)
+    trainer.add_callback(cb)
+    with caplog.at_level("WARNING", logger="skillrl.trl"):
+        trainer.train()
+    learned = "held_out" if evolve_split else "valid_seen"
+    scored = {"held_out": HELD, "valid_seen": VALID}[learned]
+    assert [(r["step"], r["splits"], r["evolved"]) for r in cb.evaluation_rounds] == \
+        [(1, ["valid_seen", "held_out"], learned), (2, ["valid_seen", "held_out"], learned)]
+    assert len(cb.runtime.reports) == 2  # once per round
+    assert teacher.seen and all(split == learned and task in scored for call in teacher.seen for split, task in call)
+    for report in cb.runtime.reports:
+        assert report.error is None and report.errors == [], report.summary()
+        assert report.failures_used and all(i.startswith(f"{learned}-") for ids in report.failures_used.values()
+                                            for i in ids)
+    other = "valid_seen" if learned == "held_out" else "held_out"
+    # each round closes the evolving dataset last (the other one's validation logs carry no evolution)
+    assert [(v["step"], v["split"]) for v in cb.runtime.validations] == \
+        [(1, other), (1, learned), (2, other), (2, learned)]
+    assert [v["evolution"] is not None for v in cb.runtime.validations] == [False, True, False, True]
+    assert all(v["episodes"] == 4 for v in cb.runtime.validations)  # 2 prompts x 2 generations per dataset
+    logged = {k for entry in trainer.state.log_history for k in entry}
+    assert {"eval_held_out_skills/success/heat", "eval_valid_seen_skills/success/heat",
+            f"eval_{learned}_skills/evolution/added"} <= logged
+    assert f"eval_{other}_skills/evolution/added" not in logged and "eval_skills/success/heat" not in logged
+    leak = [r for r in caplog.records if "test-time learning" in r.getMessage()]
+    assert len(leak) == (0 if evolve_split else 1)
+
+
+def test_ablated_groups_keep_the_grpo_rule_every_copy_sees_the_same_block(tiny_model, bank, tmp_path):
+    from skillrl.adapters.trl import SkillCallback
+
+    trainer = make_trainer(tiny_model, tmp_path, [], max_steps=3)
+    cb = SkillCallback(trainer, bank=bank, mode="template", profile="alfworld", ablation=0.75)
+    trainer.add_callback(cb)
+    generated = spy_on_generate(trainer)
+    trainer.train()
+    episodes = cb.runtime.pending("train")
+    assert len(generated) == len(episodes) == 12  # 3 steps x 2 prompts x G=2
+    titles = {s.skill_id: s.title for s in bank.skills()}
+    ablated = 0
+    for i in range(0, len(generated), 2):  # each GRPO group: two adjacent copies
+        a, b = generated[i], generated[i + 1]
+        ea, eb = episodes[i], episodes[i + 1]
+        assert a == b, "the copies of one group were sampled from different blocks"
+        assert ea.metadata.get("withheld") == eb.metadata.get("withheld") and ea.skill_ids == eb.skill_ids
+        assert ea.metadata["group"] == eb.metadata["group"] and ea.task == eb.task
+        text = a[0]["content"]
+        for w in ea.metadata.get("withheld", []):
+            ablated += 1
+            assert f"**{titles[w]}**" not in text and w not in ea.skill_ids
+        assert all(f"**{titles[s]}**" in text for s in ea.skill_ids)
+    assert ablated >= 3, ablated  # the design was exercised
+    assert len({e.metadata["group"] for e in episodes}) == 6
+    stats = cb.runtime.bank.stats
+    assert stats.episodes == 12 and sum(stats.withheld(s) for s in titles) == 2 * ablated

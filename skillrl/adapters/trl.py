@@ -20,7 +20,17 @@ What it does, and the TRL 1.16 internals it relies on (``trl/trainer/grpo_traine
   completion, reward = weighted sum of reward functions, category, injected skill ids, train/eval).
 * **Evolution.** ``on_evaluate``: the ranks' eval episodes are gathered (``accelerate.utils.gather_object``),
   the main process evolves the bank, and the new bank is broadcast (``broadcast_object_list``) so every rank holds
-  the same version.
+  the same version (with the usage statistics of every rank's episodes, :mod:`skillrl.utility`).
+* **Several evaluation datasets.** With a dict ``eval_dataset``, ``Trainer.evaluate`` calls itself once per dataset
+  with ``metric_key_prefix=f"eval_{name}"`` and ``on_evaluate`` fires per dataset. The callback wraps
+  ``trainer.evaluate`` to know which one is running: eval episodes are recorded under ``split=name`` (one dataset:
+  ``eval_split``), validation logs go under ``eval_<name>_skills/...`` (one dataset: ``eval_skills/...``), and the
+  bank evolves at most once per evaluation round, when the round ends (every dataset of the round is scored with the
+  same bank): from ``config.evolve_split`` when set (no evolution when the round has no such dataset), else from the
+  round's first dataset, with a warning that evolution then learns from a split it also scores.
+* **Skill ablation** (``config.ablation > 0``, :mod:`skillrl.utility`): the group key is ``"<split>:<step>"``, passed
+  on both paths (the prompt path's G identical prompts, and each environment ``reset()`` one prompt at a time), so
+  every copy of a group, on every rank, gets the same block.
 * **Logging.** Per-batch numbers go into the trainer's own metric buffer (``trainer._metrics[mode]``), so they
   appear in every log line and reach W&B / TensorBoard through ``report_to``: ``skills/bank_size``,
   ``skills/injected_per_prompt``, ``skills/tokens_per_prompt``, ... ; evolution results and per-category
@@ -140,7 +150,8 @@ class SkillCallback(TrainerCallback):
             - with them.
         skill_ids_column: name of the column carrying the injected skill ids to reward functions (``None``: no
             column).
-        eval_split: the split name eval episodes are recorded under (default ``"validation"``).
+        eval_split: the split name eval episodes are recorded under with one eval dataset (default
+            ``"validation"``); with a dict of eval datasets each dataset's name is its split.
         log_prefix: prefix of logged metric names (default :data:`skillrl.runtime.METRIC_PREFIX`, ``"skills/"``);
             what is logged after an evaluation gets TRL's ``eval_`` prefix in front, so dashboards show it beside
             ``eval_reward``.
@@ -190,6 +201,10 @@ class SkillCallback(TrainerCallback):
         self.last_error: str | None = None  # why the last evolution failed on the main process (all ranks see it)
         self.episodes_seen = {"train": 0, eval_split: 0}
         self.injection_log: list[dict[str, Any]] = []  # per generation batch: mode, prompts, min/mean skills
+        self._eval_stack: list[str] = []  # metric_key_prefix of the evaluate() calls running (outer first)
+        self._round: list[tuple[str, str, list[Episode]]] | None = None  # (split, prefix, episodes) this round
+        self.evaluation_rounds: list[dict[str, Any]] = []  # per round: step, splits, which one evolved
+        self._warned: set[str] = set()
         self._wrap(trainer)
 
     @property
@@ -230,6 +245,7 @@ class SkillCallback(TrainerCallback):
         trainer._generate_and_score_completions = _generate_and_score_completions
         trainer._calculate_rewards = _calculate_rewards
         self._wrap_environments(trainer)
+        self._wrap_evaluate(trainer)
         if hasattr(trainer, "_load_from_checkpoint"):
             load = trainer._load_from_checkpoint
 
@@ -238,6 +254,57 @@ class SkillCallback(TrainerCallback):
                 return load(resume_from_checkpoint, *args, **kwargs)
 
             trainer._load_from_checkpoint = _load_from_checkpoint
+
+    def _wrap_evaluate(self, trainer: Any) -> None:
+        """Wrap ``trainer.evaluate`` (an instance attribute, so ``Trainer.evaluate``'s own per-dataset recursion goes
+        through it too) to know each dataset's ``metric_key_prefix`` and to close the evaluation round at the end of
+        the outermost call."""
+        evaluate = getattr(trainer, "evaluate", None)
+        if evaluate is None:
+            return
+        try:
+            signature = inspect.signature(evaluate)
+        except (TypeError, ValueError):  # pragma: no cover - a C callable
+            signature = None
+
+        def _evaluate(*args: Any, **kwargs: Any) -> Any:
+            prefix = "eval"
+            if signature is not None:
+                try:
+                    prefix = str(signature.bind(*args, **kwargs).arguments.get("metric_key_prefix", "eval"))
+                except TypeError:
+                    pass
+            outer = not self._eval_stack
+            if outer:
+                self._round = []
+            self._eval_stack.append(prefix)
+            try:
+                result = evaluate(*args, **kwargs)
+            finally:
+                self._eval_stack.pop()
+                items = self._round if outer else None
+                if outer:
+                    self._round = None
+            if items:
+                self._close_round(int(self.trainer.state.global_step), items)
+            return result
+
+        trainer.evaluate = _evaluate
+
+    def _current_eval(self) -> tuple[str, str]:
+        """``(split, metric prefix)`` of the evaluation running: the dataset's name and ``eval_<name>`` inside a
+        dict evaluation, else ``eval_split`` and the call's prefix (``eval``)."""
+        stack = self._eval_stack
+        if len(stack) >= 2:
+            outer, inner = stack[0], stack[-1]
+            return (inner[len(outer) + 1:] if inner.startswith(outer + "_") else inner) or self.eval_split, inner
+        return self.eval_split, stack[0] if stack else "eval"
+
+    def _split(self) -> str:
+        return "train" if self._mode == "train" else self._current_eval()[0]
+
+    def _group_key(self, split: str) -> str:
+        return f"{split}:{int(self.trainer.state.global_step)}"
 
     def _wrap_environments(self, trainer: Any) -> None:
         """Wrap ``reset`` of every environment instance, present (TRL's pool) and future (its factories)."""
@@ -277,8 +344,9 @@ class SkillCallback(TrainerCallback):
         text = observation if isinstance(observation, str) else prompt_text(
             [{"role": "user", "content": observation}]) if observation is not None else ""
         placement = self.runtime.placement if self.runtime.placement != "system" else "user_prefix"
+        split = self._split()
         aug = self.runtime.augment([text], rows=[{k: v for k, v in row.items() if k != self.runtime.task_field}],
-                                   track=False)[0]
+                                   track=False, group_key=self._group_key(split), split=split)[0]
         if isinstance(observation, str) and aug.block.text:
             from skillrl.render import inject
 
@@ -309,7 +377,8 @@ class SkillCallback(TrainerCallback):
                                        "bank_version": self.runtime.bank.version})
             return inputs
         prompts = [x.get("prompt", [{"role": "user", "content": ""}]) for x in inputs]
-        augs = self.runtime.augment(prompts, rows=inputs)
+        split = self._split()
+        augs = self.runtime.augment(prompts, rows=inputs, group_key=self._group_key(split), split=split)
         self._batch = augs
         out = []
         for x, a in zip(inputs, augs):
@@ -347,8 +416,7 @@ class SkillCallback(TrainerCallback):
         local = rewards_per_func[rank * n:(rank + 1) * n]
         weights = self.trainer.reward_weights.to(local.device)
         rewards = (local * weights.unsqueeze(0)).nansum(dim=1).tolist()
-        mode = self._mode
-        split = "train" if mode == "train" else self.eval_split
+        split = self._split()
         step = int(self.trainer.state.global_step)
         episodes = []
         for i, (a, completion, reward) in enumerate(zip(self._batch, completions, rewards)):
@@ -364,20 +432,67 @@ class SkillCallback(TrainerCallback):
     # ------------------------------------------------------------------ callback events
     def on_evaluate(self, args: Any, state: Any, control: Any, metrics: dict[str, float] | None = None,
                     **kwargs: Any) -> None:
-        """Gather eval episodes, evolve on the main process, broadcast the bank, log the outcome."""
+        """Gather this dataset's eval episodes from the ranks; within an evaluation round (``trainer.evaluate``),
+        keep them until the round ends, else close it now: success rates per dataset, evolution from one of them on
+        the main process, the bank broadcast to every rank, the outcome logged."""
         acc = self.trainer.accelerator
-        step = int(state.global_step)
-        local = self.runtime.take_pending(self.eval_split)
+        split, prefix = self._current_eval()
+        local = self.runtime.take_pending(split)
         episodes = local
         if acc.num_processes > 1:
             from accelerate.utils import gather_object
 
             episodes = [Episode.model_validate(e) for e in gather_object([e.model_dump() for e in local])]
+        if self._round is not None:
+            self._round.append((split, prefix, episodes))
+            return
+        self._close_round(int(state.global_step), [(split, prefix, episodes)])
+
+    def _evolving_split(self, names: Sequence[str]) -> str | None:
+        """The split of this round that may evolve the bank (see the module docstring)."""
+        wanted = self.runtime.evolve_split
+        if wanted is not None:
+            if wanted not in names and len(names) > 1 and "missing" not in self._warned:
+                self._warned.add("missing")
+                logger.warning("skillrl: evolve_split=%r is none of the evaluation datasets %s: the bank does not "
+                               "evolve", wanted, list(names))
+            return wanted if wanted in names else None
+        if len(names) > 1 and "leak" not in self._warned:
+            self._warned.add("leak")
+            logger.warning("skillrl: %d evaluation datasets and evolve_split=None: the bank evolves once per round "
+                           "from the first, %r, which is also scored, so its score includes test-time learning; set "
+                           "evolve_split to a held-out split that is not reported", len(names), names[0])
+        return names[0] if names else None
+
+    def _close_round(self, step: int, items: list[tuple[str, str, list[Episode]]]) -> None:
+        """One evaluation round: per dataset the validation (success rates, logs under its prefix), evolution at most
+        once (the evolving dataset is closed last), the bank and usage statistics synchronised across ranks."""
+        from skillrl.utility import UsageStats
+
+        acc = self.trainer.accelerator
+        chosen = self._evolving_split([s for s, _p, _e in items])
+        deltas: list[Any] = []
+        delta = self.runtime.take_usage_delta()  # this rank's usage since the last round
+        if acc.num_processes > 1:
+            from accelerate.utils import gather_object
+
+            deltas = gather_object([delta.to_native()])
         report, error = None, None
+        logs: dict[str, float] = {}
+        failed_prefix = "eval"
         if acc.is_main_process:
+            for rank, d in enumerate(deltas):
+                if rank != acc.process_index:
+                    self.runtime.merge_usage(UsageStats.from_native(d))
             before = self.runtime.state_dict()
             try:
-                report = self.runtime.after_validation(step, split=self.eval_split, episodes=episodes)
+                for split, prefix, episodes in sorted(items, key=lambda it: it[0] == chosen):  # stable: others first
+                    evolve = split == chosen
+                    out = self.runtime.after_validation(step, split=split, episodes=episodes, evolve=evolve)
+                    if evolve:
+                        report, failed_prefix = out, prefix
+                    logs.update({f"{prefix}_{k}": v for k, v in
+                                 self.runtime.validation_logs(prefix=self.log_prefix, step=step).items()})
             except Exception as err:  # noqa: BLE001 - a plugin or a disk write failed: every rank keeps the old bank
                 error = f"{type(err).__name__}: {err}"
                 logger.exception("skillrl: evolution after the evaluation at step %d failed; every rank keeps bank "
@@ -397,14 +512,15 @@ class SkillCallback(TrainerCallback):
             if not acc.is_main_process:
                 self.runtime.load_state_dict(state_dict)
         self.last_error = error
-        logs = self.runtime.validation_logs(prefix=self.log_prefix, step=step)
+        self.evaluation_rounds.append({"step": step, "splits": [s for s, _p, _e in items], "evolved": chosen,
+                                       "changed": bool(report is not None and report.changed)})
         if error is not None:
-            logs[f"{self.log_prefix}evolution/failed"] = 1.0
+            logs[f"{failed_prefix}_{self.log_prefix}evolution/failed"] = 1.0
         if report is not None:
             logger.info("skillrl: %s", report.summary())
         if acc.is_main_process:
             # "eval_" first: Trainer.log and the TensorBoard / W&B callbacks file these under eval/, beside eval_reward
-            self.trainer.log({f"eval_{k}": v for k, v in logs.items()})
+            self.trainer.log(logs)
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """Write the bank and evolution state into the checkpoint just saved (``checkpoint-N/skillrl/``)."""

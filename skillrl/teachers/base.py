@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from skillrl.episode import Episode
 from skillrl.errors import ConfigError, TeacherError, TeacherSpecError
+from skillrl.redaction import resolve_redactor
 from skillrl.skill import Mistake, Skill
 from skillrl.teachers.prompts import _REPAIR, _clip, build_distill_prompt, build_reflect_prompt
 from skillrl.teachers.schemas import Proposals, TeacherAnswer, Usage
@@ -135,19 +136,24 @@ class Teacher(ABC):
         raise_on_error: raise :class:`skillrl.errors.TeacherError` instead of returning an answer with
             ``error`` set (for the CLI; training loops keep the default ``False``).
         repair: make one repair call when the answer is not valid JSON for the schema (default ``True``).
+        redactor: applied to the user prompt of :meth:`distill` / :meth:`reflect` before it is sent
+            (:mod:`skillrl.redaction`); set from ``redact=``: ``True`` the default patterns, a list of extra regular
+            expressions, a :class:`skillrl.redaction.Redactor`, ``None`` / ``False`` (default here) none.
 
     Raises:
-        ConfigError: ``max_concurrency`` < 1.
+        ConfigError: ``max_concurrency`` < 1, an invalid ``redact``.
     """
 
     name: str = "teacher"
 
-    def __init__(self, *, max_concurrency: int = 1, raise_on_error: bool = False, repair: bool = True):
+    def __init__(self, *, max_concurrency: int = 1, raise_on_error: bool = False, repair: bool = True,
+                 redact: Any = None):
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
         self.max_concurrency = max_concurrency
         self.raise_on_error = raise_on_error
         self.repair = repair
+        self.redactor = resolve_redactor(redact)
         self._usage = Usage()
         self._lock = threading.Lock()
 
@@ -276,8 +282,13 @@ class Teacher(ABC):
             return self._finish(answer)
         return answer
 
+    def _redactor_for(self, redact: Any) -> Any:
+        """The redactor of one call: ``redact=None`` the teacher's own (:attr:`redactor`), else
+        :func:`skillrl.redaction.resolve_redactor` of it (``False``: none)."""
+        return getattr(self, "redactor", None) if redact is None else resolve_redactor(redact)
+
     def distill(self, episodes: Sequence[Episode], category: str | None = None,
-                existing: Sequence[Skill] = (), mistakes: Sequence[Mistake] = ()) -> TeacherAnswer:
+                existing: Sequence[Skill] = (), mistakes: Sequence[Mistake] = (), *, redact: Any = None) -> TeacherAnswer:
         """Propose skills from episodes (SkillRL Sec. 3.2).
 
         Args:
@@ -285,6 +296,8 @@ class Teacher(ABC):
             category: the task category the episodes belong to; ``None`` = use each episode's own category.
             existing: the current skills (the teacher may refine them instead of duplicating them).
             mistakes: the current common mistakes (shown, so the teacher does not repeat them).
+            redact: redaction of the prompt for this call (``None``: the teacher's :attr:`redactor`; ``False``: none;
+                ``True``, extra patterns or a Redactor: see :func:`skillrl.redaction.resolve_redactor`).
 
         Returns:
             ``TeacherAnswer[Proposals]``; task-specific proposals without a category get ``category``; an answer with
@@ -294,12 +307,13 @@ class Teacher(ABC):
         see :func:`build_distill_prompt`): to learn from thousands of episodes, call once per category or
         per batch (:meth:`complete_many` runs prompts concurrently). The offline teacher reads them all.
         """
-        system, user = build_distill_prompt(episodes, category, existing, mistakes=mistakes)
+        system, user = build_distill_prompt(episodes, category, existing, mistakes=mistakes,
+                                            redact=self._redactor_for(redact))
         return self._not_empty(self._fill_category(self.complete_json(system, user, Proposals), category))
 
     def reflect(self, failures: Sequence[Episode], category: str | None = None,
                 existing: Sequence[Skill] = (), mistakes: Sequence[Mistake] = (), *,
-                deadline: float | None = None) -> TeacherAnswer:
+                deadline: float | None = None, redact: Any = None) -> TeacherAnswer:
         """Propose skills and common mistakes from failed episodes (SkillRL Sec. 3.4, skill evolution).
 
         Args:
@@ -310,11 +324,13 @@ class Teacher(ABC):
             mistakes: the current common mistakes (so the teacher refines instead of repeating them).
             deadline: :func:`time.monotonic` instant by which the answer is needed (``None``: no limit; see
                 :meth:`complete_json`). :class:`skillrl.evolve.Evolver` passes its step's budget here.
+            redact: see :meth:`distill`.
 
         Returns:
             ``TeacherAnswer[Proposals]``; an answer with no proposal at all has ``error`` set (a soft error).
         """
-        system, user = build_reflect_prompt(failures, category, existing, mistakes=mistakes)
+        system, user = build_reflect_prompt(failures, category, existing, mistakes=mistakes,
+                                            redact=self._redactor_for(redact))
         kwargs = {"deadline": deadline} if deadline is not None and accepts_keyword(self.complete_json,
                                                                                   "deadline") else {}
         return self._not_empty(self._fill_category(self.complete_json(system, user, Proposals, **kwargs), category))
@@ -322,16 +338,18 @@ class Teacher(ABC):
 
 def ask_teacher(teacher: Any, phase: str, episodes: Sequence[Episode], category: str | None,
                 existing: Sequence[Skill] = (), mistakes: Sequence[Mistake] = (), *,
-                deadline: float | None = None) -> Any:
-    """``teacher.reflect(...)`` (``phase="reflect"``) or ``teacher.distill(...)``, passing the current ``mistakes``
-    and the ``deadline`` only to teachers whose method takes them (teachers written before those parameters keep
-    working)."""
+                deadline: float | None = None, redact: Any = None) -> Any:
+    """``teacher.reflect(...)`` (``phase="reflect"``) or ``teacher.distill(...)``, passing the current ``mistakes``,
+    the ``deadline`` and ``redact`` (``None``: the teacher's own setting) only to teachers whose method takes them
+    (teachers written before those parameters keep working)."""
     method = teacher.reflect if phase == "reflect" else teacher.distill
     kwargs: dict[str, Any] = {}
     if mistakes and accepts_keyword(method, "mistakes"):
         kwargs["mistakes"] = mistakes
     if deadline is not None and accepts_keyword(method, "deadline"):
         kwargs["deadline"] = deadline
+    if redact is not None and accepts_keyword(method, "redact"):
+        kwargs["redact"] = redact
     return method(episodes, category, existing, **kwargs)
 
 

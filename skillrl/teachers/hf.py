@@ -25,6 +25,8 @@ class HFTeacher(Teacher):
             tokens, and reasoning models think first; an unclosed ``<think>`` block is an error, not an answer).
         device: torch device (default ``"cpu"``).
         temperature: 0 (default) = greedy decoding; > 0 samples.
+        redact: redaction of the prompts (:mod:`skillrl.redaction`; default ``None``: none, nothing leaves the
+            machine); see :class:`Teacher`.
         raise_on_error, repair: see :class:`Teacher`.
 
     The model is loaded on construction. Calls are serialised (one generation at a time). A prompt that
@@ -36,8 +38,8 @@ class HFTeacher(Teacher):
     """
 
     def __init__(self, model_path: str | os.PathLike, *, max_new_tokens: int = 2048, device: str = "cpu",
-                 temperature: float = 0.0, raise_on_error: bool = False, repair: bool = True):
-        super().__init__(max_concurrency=1, raise_on_error=raise_on_error, repair=repair)
+                 temperature: float = 0.0, raise_on_error: bool = False, repair: bool = True, redact: Any = None):
+        super().__init__(max_concurrency=1, raise_on_error=raise_on_error, repair=repair, redact=redact)
         try:
             import torch  # noqa: F401
             from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from skillrl.errors import ConfigError, MissingDependencyError, TeacherError
 from skillrl.hookspecs import hookimpl
+from skillrl.redaction import is_loopback_url, resolve_redactor
 from skillrl.teachers.base import Teacher, _needs_arg
 from skillrl.teachers.prompts import _clip
 from skillrl.teachers.schemas import Usage, strict_json_schema
@@ -198,6 +199,10 @@ class OpenAITeacher(Teacher):
         price_per_1k_cached_input: USD per 1,000 prompt tokens served from the prompt cache (default ``None``: half
             the input price, OpenAI's cached-input discount for most models).
         extra_body: extra JSON fields for the request body (server-specific options).
+        redact: redaction of what the prompts send (:mod:`skillrl.redaction`): ``"auto"`` (default) the default
+            patterns when ``base_url`` is not on the loopback interface (the public OpenAI API or any remote
+            endpoint: the trajectories leave the machine), none for a server on ``127.0.0.1`` / ``localhost``;
+            ``True`` / ``False``; a list of extra regular expressions; a :class:`skillrl.redaction.Redactor`.
         raise_on_error, repair: see :class:`Teacher`.
 
     Every fault of a call - SDK errors, transport errors, an HTML or other non-JSON body, a body that is not a chat
@@ -221,7 +226,8 @@ class OpenAITeacher(Teacher):
                  response_format: str = "json_schema", json_mode: bool = True,
                  price_per_1k_input: float | None = None, price_per_1k_output: float | None = None,
                  price_per_1k_cached_input: float | None = None,
-                 extra_body: dict[str, Any] | None = None, raise_on_error: bool = False, repair: bool = True):
+                 extra_body: dict[str, Any] | None = None, raise_on_error: bool = False, repair: bool = True,
+                 redact: Any = "auto"):
         super().__init__(max_concurrency=max_concurrency, raise_on_error=raise_on_error, repair=repair)
         if not model:
             raise ConfigError("OpenAITeacher needs a model name")
@@ -240,6 +246,9 @@ class OpenAITeacher(Teacher):
         if reasoning_effort is not None and reasoning_effort not in ("minimal", "low", "medium", "high"):
             raise ConfigError(f"reasoning_effort must be minimal, low, medium or high, got {reasoning_effort!r}")
         self.base_url, self._api_key = openai_credentials(base_url, api_key, "OpenAITeacher", TeacherError)
+        if isinstance(redact, str) and redact == "auto":
+            redact = not is_loopback_url(self.base_url)
+        self.redactor = resolve_redactor(redact)
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
         self.temperature = temperature

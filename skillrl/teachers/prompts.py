@@ -18,13 +18,15 @@ What a prompt holds, and why:
 * the **output schema** (:data:`SCHEMA_HINT`; the OpenAI teacher also sends it as a strict JSON schema).
 
 Unlike the official implementation (which shows the teacher placeholder prompts), the LLM teachers see the real task
-text, observations and actions of each episode.
+text, observations and actions of each episode. What leaves the machine can be redacted: both builders take
+``redact`` (a ``str -> str`` callable such as :class:`skillrl.redaction.Redactor`), applied to the whole user prompt
+(episodes, current skills and mistakes) after it is built; the system prompt is fixed text.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from skillrl.episode import Episode
@@ -220,15 +222,20 @@ def _context(category: str | None, existing: Sequence[Skill], mistakes: Sequence
             f"Current common mistakes:\n{_render_mistakes(mistakes)}"]
 
 
+def _redacted(user: str, redact: Callable[[str], str] | None) -> str:
+    return redact(user) if redact is not None else user
+
+
 def build_distill_prompt(episodes: Sequence[Episode], category: str | None, existing: Sequence[Skill] = (), *,
                          mistakes: Sequence[Mistake] = (), max_chars: int = 12000, max_episodes: int = 8,
-                         max_skills: int = 5) -> tuple[str, str]:
+                         max_skills: int = 5, redact: Callable[[str], str] | None = None) -> tuple[str, str]:
     """The (system, user) prompt an LLM teacher gets for :meth:`Teacher.distill`.
 
     The system prompt holds the task, the tier and mistake definitions, a good and a bad example skill and the
     output schema; the user prompt the category, the current skills (general + that category's) and mistakes, and
     up to ``max_episodes`` episodes (round-robin over categories) rendered by :func:`render_episode` with an equal
-    share of ``max_chars``.
+    share of ``max_chars``. ``redact`` (default ``None``: none) is applied to the user prompt
+    (:mod:`skillrl.redaction`).
     """
     chosen = _pick_episodes(episodes, max_episodes)
     share = max(400, (max_chars - 1500) // max(1, len(chosen)))
@@ -242,14 +249,14 @@ def build_distill_prompt(episodes: Sequence[Episode], category: str | None, exis
            "Give each task-specific skill the category of the episodes it comes from; advice that holds in several "
            "categories is one general skill."),
     ]
-    return _DISTILL_SYSTEM, "\n\n".join(parts)
+    return _DISTILL_SYSTEM, _redacted("\n\n".join(parts), redact)
 
 
 def build_reflect_prompt(failures: Sequence[Episode], category: str | None, existing: Sequence[Skill] = (), *,
                          mistakes: Sequence[Mistake] = (), max_chars: int = 12000, max_episodes: int = 5,
-                         max_skills: int = 3) -> tuple[str, str]:
-    """The (system, user) prompt an LLM teacher gets for :meth:`Teacher.reflect` (see :func:`build_distill_prompt`);
-    each failure names the skills it was shown (``Episode.skill_ids``)."""
+                         max_skills: int = 3, redact: Callable[[str], str] | None = None) -> tuple[str, str]:
+    """The (system, user) prompt an LLM teacher gets for :meth:`Teacher.reflect` (see :func:`build_distill_prompt`,
+    also for ``redact``); each failure names the skills it was shown (``Episode.skill_ids``)."""
     chosen = _pick_episodes(failures, max_episodes)
     share = max(400, (max_chars - 1500) // max(1, len(chosen)))
     parts = [
@@ -259,7 +266,7 @@ def build_reflect_prompt(failures: Sequence[Episode], category: str | None, exis
         f"Propose at most {max_skills} skills (new or refined) and at most 3 common mistakes."
         + (f" Task-specific skills must have category '{category}'." if category else ""),
     ]
-    return _REFLECT_SYSTEM, "\n\n".join(parts)
+    return _REFLECT_SYSTEM, _redacted("\n\n".join(parts), redact)
 
 
 _REPAIR = ("Your previous answer could not be used: {error}. Reply again with ONLY the corrected JSON object "

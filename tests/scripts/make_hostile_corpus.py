@@ -215,7 +215,7 @@ def corpus(official: dict, native: dict) -> dict[str, tuple[bytes | None, str, s
         edited(n(), lambda d: d["history"][0]["edits"][0].update(after_at=None)),
         "$.history[0].edits[0].after_at", "expected ['task:heat', index], got None")
     add("native_history_edit_kind.json", edited(n(), lambda d: d["history"][0]["edits"][0].update(kind="rule")),
-        "$.history[0].edits[0].kind", "input should be 'skill' or 'mistake'")
+        "$.history[0].edits[0].kind", "input should be 'skill', 'mistake' or 'quarantine'")
     # --- file system
     add("a_directory.json", None, "$", "expected a regular file, got a directory")
     add("symlink_loop.json", None, "$", "expected a readable file, got OSError: Too many levels of symbolic links")

@@ -3,7 +3,13 @@
 Inputs (nothing is downloaded):
 
 * the three official SkillRL banks and the hand labels of their real pairs (``../dedup_labels.json``, read by
-  ``benchmarks/bench_dedup.py``'s ``load_labels``) plus the offline teacher's real pairs (``offline_group``);
+  ``benchmarks/bench_dedup.py``'s ``load_labels``);
+* the first offline teacher's real pairs (``offline_v1_pairs.jsonl``: frozen rows of the earlier build, labelled
+  by the ``offline`` rules of ``../dedup_labels.json``; that teacher's templates are gone, so they cannot be
+  regenerated);
+* the current offline teacher's real pairs (``teacher_pairs.jsonl``, collected by ``teacher_pairs.py`` from its
+  distillation of the demos plus the official memories and its lessons on real failures) with the hand labels of
+  ``teacher_labels.json``;
 * hand-written paraphrases (``paraphrases_*.jsonl``: a moderate and a heavy rewrite of every official skill);
 * hand-written near-misses (``near_misses_*.jsonl``: an edit ``from -> to`` on a real principle that flips the
   advice; ``from`` must occur exactly once);
@@ -11,8 +17,8 @@ Inputs (nothing is downloaded):
 * templated, instantiated skills in the language of real data: ALFWorld goals of the 3,554 expert demos
   (objects and receptacles) and WebShop human instructions (materials and the product they qualify).
 
-Run: ``PYTHONPATH=$PWD python benchmarks/data/dedup/build.py`` (about a minute: it distils the ALFWorld demos
-for the offline group and embeds the cross-domain pairs once to pick the hardest ones). Deterministic.
+Run: ``PYTHONPATH=$PWD python benchmarks/data/dedup/build.py`` (under a minute: it embeds the cross-domain pairs
+once to pick the hardest ones). Deterministic.
 """
 
 from __future__ import annotations
@@ -47,6 +53,9 @@ CROSS_HARD, CROSS_RANDOM = 300, 300
 #: Cross-domain pairs read and judged to give the same generic advice (kept out of the metrics: skillrl never
 #: compares two domains' banks, and calling them distinct would be wrong). Filled from the hardest pairs.
 CROSS_SAME_ADVICE_FILE = HERE / "cross_domain_same_advice.json"
+OFFLINE_V1 = HERE / "offline_v1_pairs.jsonl"
+TEACHER_PAIRS = HERE / "teacher_pairs.jsonl"
+TEACHER_LABELS = HERE / "teacher_labels.json"
 
 
 def assign_parts(rows: list[dict[str, Any]]) -> None:
@@ -231,6 +240,63 @@ def webshop_instantiated(goals: list[str], n: int = 200) -> list[dict[str, Any]]
 
 
 # ------------------------------------------------------------------------------------------------
+# the current offline teacher's real pairs, labelled by hand
+# ------------------------------------------------------------------------------------------------
+
+
+def teacher_kind(rec: dict[str, Any], kinds: list[tuple[str, re.Pattern[str]]]) -> str:
+    """The one kind of ``teacher_labels.json`` whose pattern matches the record's title (mistakes: description)."""
+    text = rec.get("title") or rec.get("description") or ""
+    hits = [k for k, rx in kinds if rx.search(text)]
+    if len(hits) != 1:
+        raise ValueError(f"{TEACHER_LABELS.name}: {len(hits)} kinds match {text!r}: {hits}")
+    return hits[0]
+
+
+def teacher_rows() -> list[dict[str, Any]]:
+    """Rows of the current offline teacher's pairs: the label of the first rule whose two kinds (and, if given,
+    the task-specific member's category) match, else the default. Duplicates go to ``real_duplicate/teacher``,
+    distinct pairs to ``distinct/teacher_{same_category,general,mistake}`` (so they count in "other distinct"),
+    borderline pairs to ``borderline/teacher`` (kept out of the metrics). A pair's group is its kind pair: every
+    category's instance of one template pair lands in the same part."""
+    doc = json.loads(TEACHER_LABELS.read_text())
+    kinds = [(k, re.compile(rx)) for k, rx in doc["kinds"].items()]
+    rules = [(frozenset((r["a"], r["b"])), r) for r in doc["rules"]]
+    lines = TEACHER_PAIRS.read_text().splitlines()
+    used: set[int] = set()
+    out = []
+    for line in lines[1:]:
+        p = json.loads(line)
+        ka, kb = sorted((teacher_kind(p["a"], kinds), teacher_kind(p["b"], kinds)))
+        cats = {x.get("category") for x in (p["a"], p["b"]) if x.get("tier") == "task_specific"}
+        label, note = doc["default_label"], ""
+        for i, (k, r) in enumerate(rules):
+            if k == frozenset((ka, kb)) and (not r.get("categories") or cats & set(r["categories"])):
+                label, note = r["label"], r.get("note", "")
+                used.add(i)
+                break
+        sub = {"same_category": "teacher_same_category", "general_vs_category": "teacher_general",
+               "general_vs_general": "teacher_general", "mistake": "teacher_mistake"}[p["subkind"]]
+        kind = {"duplicate": "real_duplicate", "distinct": "distinct", "borderline": "borderline"}[label]
+        if kind == "real_duplicate":
+            sub = "teacher"
+        elif kind == "borderline":
+            sub = "teacher"
+        run = p.get("rejected_in_run")
+        row = {"kind": kind, "subkind": sub, "label": label, "group": f"teacher:{ka}~{kb}", "a": p["a"], "b": p["b"],
+               "record": p["record"], "teacher_kinds": [ka, kb], "evolved": p["evolved"],
+               "source": f"offline teacher ({p['subkind']}, {', '.join(p['sources'])}) {ka} ~ {kb}"
+                         + (f" ({note})" if note else "")}
+        if run:
+            row["rejected_in_run"] = run
+        out.append(row)
+    unused = [doc["rules"][i] for i in range(len(rules)) if i not in used]
+    if unused:
+        raise ValueError(f"{TEACHER_LABELS.name}: rules that match no pair (teacher changed?): {unused}")
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
 # the set
 # ------------------------------------------------------------------------------------------------
 
@@ -289,10 +355,6 @@ def build(data: Path) -> list[dict[str, Any]]:
 
     # (a) real duplicates and (b) real distinct pairs (hand labels of dedup_labels.json)
     real = B.load_labels(banks)
-    from skillrl.episode import load_episodes
-
-    real += B.offline_group(banks["alfworld"], load_episodes(data / B.DEMOS, progress=False),
-                            json.loads(B.LABELS.read_text()))
     for r in real:
         if r["label"] not in ("duplicate", "distinct"):
             continue
@@ -303,6 +365,9 @@ def build(data: Path) -> list[dict[str, Any]]:
             kind, sub = "distinct", "same_category" if r["same_category"] else "other_category"
         rows.append({"kind": kind, "subkind": sub, "label": r["label"], "group": pid, "a": rec(r["a"]),
                      "b": rec(r["b"]), "source": f"dedup_labels.json {pid}" + (f" ({r['note']})" if r["note"] else "")})
+    # the first offline teacher's pairs (frozen: that teacher's templates are gone) and the current teacher's
+    rows += load_jsonl(OFFLINE_V1)
+    rows += teacher_rows()
 
     # (d) cross-domain pairs: the hardest by cosine and a stable random sample
     from skillrl.dedup import dedup_text
@@ -344,7 +409,8 @@ def build(data: Path) -> list[dict[str, Any]]:
 def main() -> int:
     data = B.DATA
     rows = build(data)
-    keys = ["id", "kind", "subkind", "label", "part", "group", "reworded", "a", "b", "source"]
+    keys = ["id", "kind", "subkind", "label", "part", "group", "reworded", "record", "teacher_kinds", "evolved",
+            "rejected_in_run", "a", "b", "source"]
     with open(OUT, "w") as f:
         f.writelines(json.dumps({k: r[k] for k in keys if k in r}, ensure_ascii=False) + "\n" for r in rows)
     c = Counter((r["kind"], r["subkind"], r["part"]) for r in rows)

@@ -29,6 +29,10 @@ class SkillRLConfig(SkillConfig):
         bank: path of the initial bank (official or native JSON). Required.
         tokenizer: tokenizer path for exact block token counts in the bank actor (default: estimate).
         eval_split: split name given to evaluation episodes (default ``"validation"``).
+        evolve_split (from :class:`~skillrl.config.SkillConfig`): ``None`` (default) or ``eval_split``: the bank
+            evolves from the scored evaluation (the official code's test-time learning, flagged in each summary);
+            another name, e.g. ``"train"``: the evaluation is only scored and evolution uses that split's episodes
+            recorded since the last evaluation (:meth:`SkillBankService.end_validation`).
         output_dir: when set, every bank version is also written there (``banks/bank_v<N>.json``).
         actor_name, namespace: the Ray named actor (default ``"skillrl_bank"``, the job's namespace).
         detached: create the actor with ``lifetime="detached"`` (it then outlives the job; default False).

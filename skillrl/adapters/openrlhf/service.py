@@ -88,6 +88,7 @@ class SkillBankService:
         self.phase = "train"
         self.validation_step: int | None = None
         self._in_flight: Counter[str] = Counter()
+        self._warned_leak = False
         self._lock = threading.RLock()  # phase, validation_step, _in_flight, summaries; never held across evolution
 
     @property
@@ -195,22 +196,48 @@ class SkillBankService:
 
         Returns:
             ``{"step", "episodes", "matched", "from_samples", "unmatched_episodes", "success_rates",
-            "bank_version_before", "bank_version", "evolution"}`` (``evolution``: the report as a dict, or None).
+            "bank_version_before", "bank_version", "scored_split", "evolved_split", "evolve_episodes",
+            "test_time_learning", "evolution"}`` (``evolution``: the report as a dict, or None; ``success_rates``:
+            of the scored split, ``config.eval_split``).
+
+        Which episodes evolve the bank (``config.evolve_split``, ``SKILLRL_EVOLVE_SPLIT``):
+
+        * ``None`` (default) or the eval split: the scored evaluation's episodes, as the official code does; its
+          score then includes test-time learning (``"test_time_learning": True``, warned once);
+        * any other name, e.g. ``"train"`` (training rollouts) or a split an executor records held-out games under
+          (``record({"split": name, ...})``): the evaluation is scored and not learned from; evolution uses that
+          split's episodes recorded since the last evaluation (none: no evolution).
 
         The phase goes back to ``"train"`` as soon as the episodes are taken, before the teacher is asked: rollouts
         served during the evolution are training rollouts (they see the bank as it was until the step commits).
         """
         rt, split = self.runtime, self.config.eval_split
+        wanted = self.config.evolve_split
         with self._lock:
             before, ordered, built, leftover, episodes = self._take_validation(step, samples)
             self.phase = "train"
             self._in_flight[split] = 0
-        report = rt.after_validation(int(step), split=split, episodes=episodes)  # no service lock held
-        last = rt.validations[-1] if rt.validations else {}
+            held = rt.take_pending(wanted) if wanted is not None and wanted != split else []
+        # no service lock held below (the teacher may take long)
+        if wanted is None or wanted == split:  # the official code's way: evolution learns from the scored games
+            report = rt.after_validation(int(step), split=split, episodes=episodes)
+            evolved = split if report is not None else None
+        else:  # scored without evolving; evolution from the held-out split's episodes since the last evaluation
+            rt.after_validation(int(step), split=split, episodes=episodes, evolve=False)
+            report = rt.after_validation(int(step), split=wanted, episodes=held) if held else None
+            evolved = wanted if report is not None else None
+        last = next((v for v in reversed(rt.validations) if v["split"] == split), {})
+        test_time = evolved == split
+        if test_time and not self._warned_leak:
+            self._warned_leak = True
+            logger.warning("skillrl: evolve_split=%r: the bank evolves from the evaluation it scores (%r), so the "
+                           "reported success includes test-time learning; set SKILLRL_EVOLVE_SPLIT to a held-out "
+                           "split (e.g. 'train')", wanted, split)
         summary = {"step": int(step), "episodes": len(episodes), "matched": len(ordered) - len(built),
                    "from_samples": len(built), "unmatched_episodes": len(leftover),
                    "success_rates": last.get("success_rates", {}), "bank_version_before": before,
-                   "bank_version": rt.bank.version,
+                   "bank_version": rt.bank.version, "scored_split": split, "evolved_split": evolved,
+                   "evolve_episodes": len(episodes) if test_time else len(held), "test_time_learning": test_time,
                    "evolution": report.model_dump(mode="json") if report is not None else None}
         with self._lock:
             self.summaries.append(summary)
@@ -276,14 +303,25 @@ class SkillBankService:
 
     def validation_logs(self, step: int | None = None) -> dict[str, float]:
         """:meth:`SkillRuntime.validation_logs` (``skills/success/<category>``, ``skills/evolution/...``,
-        ``skills/bank_version``, ``skills/bank_size``) plus this adapter's two counts of the last
-        :meth:`end_validation` (only when it ran at ``step``, if given): ``skills/eval_episodes`` and
-        ``skills/eval_from_samples`` (samples that had no recorded episode)."""
-        logs = self.runtime.validation_logs(step=step)
+        ``skills/bank_version``, ``skills/bank_size``) of the scored split plus this adapter's counts of the last
+        :meth:`end_validation` (only when it ran at ``step``, if given): ``skills/eval_episodes``,
+        ``skills/eval_from_samples`` (samples that had no recorded episode) and, when it evolved the bank,
+        ``skills/test_time_learning`` (1.0: from the games it scored). When evolution used another split, its
+        ``evolution/...`` numbers are logged under the same names and its success under
+        ``skills/<split>/success/<category>``."""
+        logs = self.runtime.validation_logs(step=step, split=self.config.eval_split)
         last = self.summaries[-1] if self.summaries else None
         if last is not None and (step is None or last["step"] == step):
             logs[METRIC_PREFIX + "eval_episodes"] = float(last["episodes"])
             logs[METRIC_PREFIX + "eval_from_samples"] = float(last["from_samples"])
+            evolved = last.get("evolved_split")
+            if evolved is not None:
+                logs[METRIC_PREFIX + "test_time_learning"] = float(bool(last.get("test_time_learning")))
+            if evolved is not None and evolved != self.config.eval_split:
+                held = self.runtime.validation_logs(step=step, split=evolved)
+                logs.update({k: v for k, v in held.items() if k.startswith(METRIC_PREFIX + "evolution/")})
+                logs.update({f"{METRIC_PREFIX}{evolved}/{k[len(METRIC_PREFIX):]}": v for k, v in held.items()
+                             if k.startswith(METRIC_PREFIX + "success/")})
         return logs
 
     def state_dict(self) -> dict[str, Any]:
