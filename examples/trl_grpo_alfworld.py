@@ -185,33 +185,6 @@ def pick_games(split: str, n: int | None, task_types):
     return per_type(list_games(split, task_types=task_types), n)
 
 
-def name_eval_splits(trainer, callback) -> None:
-    """Record each eval dataset's episodes under its own name (``valid_seen``, ``heldout_train``), so the runtime's
-    ``evolve_split`` decides which evaluation evolves the bank.
-
-    Transformers' ``Trainer.evaluate`` runs a dict of eval datasets as one ``evaluate(eval_dataset=name,
-    metric_key_prefix="eval_<name>")`` call per dataset, each ending in ``on_evaluate``. Until ``SkillCallback``
-    names splits by dataset itself (issue 15: ``eval_<name>_`` prefixes), this sets the callback's ``eval_split``
-    for the duration of each call; the callback then takes that split's pending episodes and closes that
-    validation, and the runtime evolves only when it is the ``evolve_split``.
-    """
-    original = trainer.evaluate
-    default = callback.eval_split
-
-    def evaluate(eval_dataset=None, ignore_keys=None, metric_key_prefix="eval", **kwargs):
-        if isinstance(eval_dataset, str):
-            callback.eval_split = eval_dataset
-            callback.episodes_seen.setdefault(eval_dataset, 0)
-        try:
-            return original(eval_dataset=eval_dataset, ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix,
-                            **kwargs)
-        finally:
-            if isinstance(eval_dataset, str):
-                callback.eval_split = default
-
-    trainer.evaluate = evaluate
-
-
 class EpisodeLog:
     """Keeps, for the summary, every scored episode the callback records (via the episodes-recorded hook)."""
 
@@ -302,15 +275,21 @@ class ConsoleTable:
             self.console.print(f"    {what:11s} {len(items)}" + (": " + "; ".join(items) if items else ""))
 
 
-def make_console_callback(runtime, splits):
+def make_console_callback(runtime, splits, skill_callback):
+    """Prints the table once per evaluation round: ``SkillCallback`` closes a round (validations of every eval
+    dataset, then evolution from ``evolve_split``) and logs it, so ``on_log`` sees each new round."""
     from transformers import TrainerCallback
 
     table = ConsoleTable(runtime, splits)
 
     class _Print(TrainerCallback):
-        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-            if metrics and any(k.startswith(f"eval_{splits[-1]}_") for k in metrics):
-                table(int(state.global_step))
+        seen = 0
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            rounds = skill_callback.evaluation_rounds
+            while self.seen < len(rounds):
+                table(int(rounds[self.seen]["step"]))
+                self.seen += 1
 
     return _Print()
 
@@ -597,8 +576,7 @@ def main(argv=None) -> int:
     callback = SkillCallback(trainer, runtime=runtime)
     trainer.add_callback(callback)
     # ------------------------------------------------------------------------------------------------------------
-    name_eval_splits(trainer, callback)
-    trainer.add_callback(make_console_callback(runtime, [REPORT_SPLIT, EVOLVE_SPLIT]))
+    trainer.add_callback(make_console_callback(runtime, [REPORT_SPLIT, EVOLVE_SPLIT], callback))
     trainer.train()
     summary = write_summary(out, trainer, callback, log, time.time() - t0, args, info)
     injected = summary["skills_injected_per_episode"]
