@@ -337,7 +337,8 @@ def environment_prompt(runtime: SkillRuntime, prompt: Messages, observation: str
     callback), then puts the block into the observation with the runtime's placement (``"system"`` counts as
     ``"user_prefix"`` there), keeping the observation's own leading whitespace (``"\\n\\n"`` when it has none) in
     front. This function does the same, so cold-start SFT examples and inference prompts start exactly where GRPO
-    rollouts start (``tests/test_sft_tool.py`` compares it with the prompt a real ``GRPOTrainer`` tokenizes).
+    rollouts start (``tests/test_sft_tool.py`` checks the examples against it; a comparison with the prompt a real
+    ``GRPOTrainer`` tokenizes is not written yet).
 
     Args:
         runtime: the :class:`SkillRuntime` of the RL run (same bank, mode, style, budget, placement).
