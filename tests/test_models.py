@@ -193,3 +193,38 @@ def test_real_tokenizer_places_system_and_user_as_chatml(converted):
     assert ids[0] == tok.convert_tokens_to_ids("<|im_start|>") == 1
     assert ids.count(tok.convert_tokens_to_ids("<|im_end|>")) == 2
     assert tok.eos_token == tok.pad_token == "<|im_end|>"
+
+
+@pytest.mark.slow
+def test_tool_template_keeps_plain_chats_and_renders_step_calls_trl_can_parse(converted):
+    pytest.importorskip("trl")
+    from transformers import AutoTokenizer
+    from trl.chat_template_utils import is_chat_template_prefix_preserving, supports_tool_calling
+
+    from skillrl.actions import STEP_TOOL, parse_reply, tool_call_message
+
+    cache, _ = converted
+    folder = cache / models.SMOLLM2_DIR_NAME
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    original = (folder / models.ORIGINAL_TEMPLATE_FILE).read_text(encoding="utf-8")
+    assert tok.chat_template == models.SMOLLM2_TOOL_TEMPLATE != original
+    plain = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"},
+             {"role": "assistant", "content": "A"}, {"role": "user", "content": "V"}]
+    for msgs in (plain, plain[1:], plain[:2]):
+        for gen in (False, True):
+            assert (tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen)
+                    == tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen,
+                                               chat_template=original))
+    assert supports_tool_calling(tok) and is_chat_template_prefix_preserving(tok)
+    chat = plain[:2] + [tool_call_message("go to desk 1", "look on the desk")]
+    text = tok.apply_chat_template(chat, tools=[STEP_TOOL], tokenize=False)
+    assert "<tools>" in text and '"name": "step"' in text
+    completion = text[text.rindex("<|im_start|>assistant\n") + len("<|im_start|>assistant\n"):]
+    assert parse_reply(completion).command == "go to desk 1"
+    parsed = tok.parse_response(tok(completion, add_special_tokens=False)["input_ids"], prefix="")
+    assert parse_reply(parsed).command == "go to desk 1"
+    enc = tok.apply_chat_template(chat, tools=[STEP_TOOL], tokenize=True, return_dict=True,
+                                  return_assistant_tokens_mask=True)
+    marked = [t for t, m in zip(enc["input_ids"], enc["assistant_masks"]) if m]
+    assert tok.decode(marked).endswith("</tool_call><|im_end|>\n")
+    assert models.check_reference_logits(folder) <= 1e-4

@@ -168,5 +168,7 @@ def test_sft_example_trains_and_saves_a_checkpoint_the_policies_load(tiny_model,
     assert saved["runtime_settings"]["mode"] == "template" and saved["granularity"] == granularity
     assert SkillBank.load(out / "skill_bank.json").version == saved["bank_version"]
     policy = HFChatPolicy(out, max_new_tokens=4)  # the checkpoint loads as a policy (and as GRPO's --model)
-    assert policy.act([{"role": "user", "content": "Your task is to: look at bowl under the desklamp."}],
-                      ["look", "inventory"]) in ("look", "inventory")
+    action = policy.act([{"role": "user", "content": "Your task is to: look at bowl under the desklamp."}],
+                        ["look", "inventory"])
+    # one step of a random model: its reply is whatever it is, judged by the one action protocol (issue 14)
+    assert policy.usage["calls"] == 1 and (action in ("look", "inventory")) == policy.last_choice.valid

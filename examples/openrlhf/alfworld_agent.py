@@ -2,7 +2,8 @@
 
 Each sample plays one real ALFWorld game (the dataset row's label is the game id, e.g.
 ``valid_seen/pick_and_place_simple-.../trial_T...``; ``make_alfworld_data.py`` writes such rows). The policy
-answers each turn with ``<think>...</think><action>COMMAND</action>``; the command goes to the game; the next
+answers each turn with ``<think>...</think><action>COMMAND</action>`` (or any form of the one action protocol,
+:mod:`skillrl.actions`: a bare command, a ``step`` tool call); the command goes to the game; the next
 observation and the admissible commands come back as the next user turn. Reward: 1.0 on the step that wins the
 game (so the episode's total reward is ``won``), 0.0 otherwise.
 
@@ -19,28 +20,25 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import threading
 from pathlib import Path
 
 import torch
 from openrlhf.utils.agent import AgentInstanceBase
 
+from skillrl.actions import choose_admissible, parse_reply
 from skillrl.adapters.openrlhf import skillrl_agent_executor
 from skillrl.envs.alfworld import GOAL_MARKER, ALFWorldEnv, resolve_data_dir
 
 #: Placeholder the dataset's user message carries; ``reset`` replaces it with the game's first observation.
 OBSERVATION_SLOT = "{observation}"
 MAX_STEPS = int(os.environ.get("ALFWORLD_MAX_STEPS", "50"))
-_ACTION = re.compile(r"<action>(.*?)</action>", re.IGNORECASE | re.DOTALL)
 
 
 def parse_action(text: str) -> str | None:
-    """The command inside the last ``<action>...</action>`` of ``text`` (lower-cased, one line), else ``None``."""
-    found = _ACTION.findall(text)
-    if not found:
-        return None
-    return " ".join(found[-1].split()).lower() or None
+    """The command of a reply, read with the one ALFWorld action protocol (:func:`skillrl.actions.parse_reply`:
+    ``<action>`` tags, a ``step`` tool call, an ``Action:`` line or a bare one-line command), else ``None``."""
+    return parse_reply(text).command
 
 
 def game_file(label: str) -> Path:
@@ -108,10 +106,11 @@ class ALFWorldAgent(AgentInstanceBase):
 
     async def step(self, states: dict, **kwargs) -> dict:
         assert self.env is not None, "step() before reset()"
-        action = parse_action(states["action_text"])
-        # A reply without an <action> tag is an invalid command: ALFWorld answers "Nothing happens." and the
-        # turn counts, as in SkillRL / verl-agent.
-        observation, reward, done, info = await _engine(self.env.step, action or "invalid action")
+        # The one action protocol (skillrl.actions): an admissible command (or one within MAP_THRESHOLD of one) is
+        # played; anything else goes to the game as written, an invalid action ALFWorld answers with "Nothing
+        # happens." - the turn counts, as in SkillRL / verl-agent.
+        choice = choose_admissible(states["action_text"], self.env.admissible_commands)
+        observation, reward, done, info = await _engine(self.env.step, choice.action or "invalid action")
         text = turn_text(observation, info["admissible_commands"]) if not done else observation
         skillrl = getattr(self, "skillrl", None)  # set when wrapped by skillrl_agent_executor
         feedback = skillrl.next_user_turn(text, done=done) if skillrl is not None else f"\n{text}\n"
@@ -123,7 +122,9 @@ class ALFWorldAgent(AgentInstanceBase):
             "sampling_params": states.get("sampling_params"),
             "extra_logs": {"alfworld_won": float(info["won"]), "alfworld_steps": float(info["step"])},
             # read by skillrl (OpenRLHF ignores them):
-            "action": action or states["action_text"].strip()[:200],
+            "action": choice.action or states["action_text"].strip()[:200],
+            "reasoning": choice.reasoning,
+            "valid": choice.valid,
             "observation": observation,
             "success": bool(info["won"]),
         }

@@ -52,6 +52,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
+from skillrl.actions import parse_reply
 from skillrl.config import SkillConfig
 from skillrl.episode import Episode, Step
 from skillrl.errors import ConfigError, MissingDependencyError, SkillRLError
@@ -110,7 +111,9 @@ def check_trainer(trainer: Any) -> str:
 
 def completion_steps(completion: Any) -> list[Step]:
     """A TRL completion as episode steps: text -> one step; a conversation -> one step per assistant message, the
-    following tool/user message(s) as its observation."""
+    following tool/user message(s) as its observation. An assistant message that calls the ``step`` tool or carries
+    an ``<action>`` tag (the ALFWorld action protocol, :func:`skillrl.actions.parse_reply`) is recorded as its
+    command, with its reasoning and the raw reply (``Step.reasoning``, extra field ``raw``)."""
     if isinstance(completion, str):
         return [Step(action=completion)]
     steps: list[Step] = []
@@ -123,10 +126,14 @@ def completion_steps(completion: Any) -> list[Step]:
             calls = m.get("tool_calls") or []
             action = content or "; ".join(
                 f"{c.get('function', {}).get('name')}({c.get('function', {}).get('arguments')})" for c in calls)
+            parsed = parse_reply(m)  # the action protocol's one parser: a step call or an <action> tag is a command
+            if parsed.form in ("tool_call", "action_tag"):
+                steps.append(Step(action=parsed.command, reasoning=parsed.reasoning, raw=parsed.raw))
+                continue
             steps.append(Step(action=str(action)))
         elif steps:
             obs = steps[-1].observation
-            steps[-1] = Step(action=steps[-1].action, observation=(obs + "\n" if obs else "") + str(content))
+            steps[-1] = steps[-1].model_copy(update={"observation": (obs + "\n" if obs else "") + str(content)})
     return steps
 
 

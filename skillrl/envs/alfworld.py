@@ -61,12 +61,20 @@ if TYPE_CHECKING:
 __all__ = [
     "ALFWORLD_TASK_TYPES",
     "SPLITS",
+    "TOOL_SYSTEM_PROMPT",
+    "TOOL_USER_TURN",
     "ALFWorldEnv",
     "ALFWorldError",
+    "ALFWorldTool",
+    "EpisodeReward",
     "GameInfo",
+    "alfworld_reward",
+    "alfworld_rows",
     "extract_goal",
+    "first_observation_text",
     "list_games",
     "resolve_data_dir",
+    "split_heldout",
     "strip_arrive_loc",
 ]
 
@@ -444,3 +452,220 @@ def _task_type_of(trial_dir: Path) -> str | None:
         return None
     data = _read_json(traj)
     return data.get("task_type") if isinstance(data, dict) else None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Episodes for RL: the reward, the TRL environment, the dataset rows, the held-out training games
+# ---------------------------------------------------------------------------------------------------------------
+
+#: The system message of the tool form (TRL ``environment_factory`` rows, the cold-start SFT data built for them and
+#: the inference agent's tool protocol): one prompt for all three.
+TOOL_SYSTEM_PROMPT = ("You are an expert agent in a household (ALFWorld). Solve the task by calling the step tool "
+                      "with one admissible command at a time, until the task is done.")
+#: The user turn of a tool-form row before the environment appends the game's first observation to it.
+TOOL_USER_TURN = "Here is the game."
+
+
+@dataclass(frozen=True)
+class EpisodeReward:
+    """The episode reward of the official code base (verl-agent, which SkillRL forks), configurable.
+
+    ``reward = win_reward * won - invalid_penalty * invalid_actions``. verl-agent scores an ALFWorld episode
+    ``10.0 * float(info["won"])`` (``agent_system/environments/env_package/alfworld/envs.py::compute_reward``) and,
+    with ``actor_rollout_ref.actor.use_invalid_action_penalty=True`` (SkillRL's ALFWorld script), subtracts
+    ``invalid_action_penalty_coef * (number of invalid actions)`` with coefficient 0.1 (``ray_trainer.py::
+    apply_invalid_action_penalty``). verl-agent calls an action invalid when its projection finds no ``<action>``
+    tag (or no ``<think>`` tag); here an action is invalid when :func:`skillrl.actions.choose_admissible` does not
+    yield an admissible command: the turn names no command in the protocol's forms, or one the game does not accept
+    and that is not within the mapping threshold of one it does (verl-agent sends such a command to the game
+    unpenalised; the game answers "Nothing happens."). The stricter rule gives GRPO groups of a weak policy reward
+    variance from the quality of their moves, not only from wins.
+
+    Attributes:
+        win_reward: reward of a won episode (default 10.0, verl-agent's).
+        invalid_penalty: subtracted per invalid action (default 0.1, verl-agent's coefficient).
+    """
+
+    win_reward: float = 10.0
+    invalid_penalty: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not self.win_reward > 0 or self.invalid_penalty < 0:
+            raise ALFWorldError(f"EpisodeReward needs win_reward > 0 and invalid_penalty >= 0, got {self}")
+
+    def __call__(self, won: bool, invalid_actions: int) -> float:
+        """The episode's reward."""
+        return self.win_reward * float(bool(won)) - self.invalid_penalty * int(invalid_actions)
+
+    @property
+    def success_threshold(self) -> float:
+        """The reward at or above which an episode was won whatever its invalid actions could cost within 50 steps
+        (``win_reward / 2``; pass it as ``SkillConfig.success_threshold``)."""
+        return self.win_reward / 2
+
+
+def first_observation_text(observation: str, admissible: Iterable[str] = (), show_admissible: bool = False) -> str:
+    """What the tool-form environment's ``reset`` returns (TRL appends it to the row's user turn):
+    ``"\\n\\n" + observation``, and the admissible commands in verl-agent's wording when ``show_admissible``."""
+    text = "\n\n" + observation.strip()
+    if show_admissible:
+        from skillrl.adapters.agent.session import admissible_text
+
+        text += "\n\n" + admissible_text([a for a in admissible if a != "help"])
+    return text
+
+
+class ALFWorldTool:
+    """One real ALFWorld game per rollout, for TRL's ``environment_factory`` (``GRPOTrainer(...,
+    environment_factory=ALFWorldTool.configured(...))``): ``reset(game=...)`` starts the dataset row's game and
+    returns its first observation (:func:`first_observation_text`), the policy acts through the one tool ``step``
+    (TRL exposes every public method but ``reset`` and ``get_reward`` as a tool), and :func:`alfworld_reward`
+    scores the finished rollout (:class:`EpisodeReward`: the win and the invalid actions).
+
+    Each ``step(action)`` goes through :func:`skillrl.actions.choose_admissible` (the one action protocol): an
+    admissible command (or one within the mapping threshold of one) is played; anything else goes to the game as
+    written and counts as an invalid action. The rollout is kept for inspection: ``turns`` (one
+    :class:`skillrl.episode.Step` per call, ``action`` = what the game got, extra fields ``raw`` = the policy's
+    argument, ``how`` and ``valid``), ``invalid`` (invalid calls), ``won``, ``done``.
+
+    Class attributes (set them with :meth:`configured`, which returns a subclass, since TRL calls the factory with
+    no arguments): ``max_steps`` (default 50, ALFWorld's and verl-agent's budget), ``reward``
+    (:class:`EpisodeReward`), ``map_threshold`` (default :data:`skillrl.actions.MAP_THRESHOLD`),
+    ``show_admissible`` (default ``False``: the observation only, as in the expert demonstrations).
+    """
+
+    max_steps: int = 50
+    reward: EpisodeReward = EpisodeReward()
+    map_threshold: float | None = None
+    show_admissible: bool = False
+
+    def __init__(self) -> None:
+        self.env = ALFWorldEnv(max_steps=self.max_steps)
+        self.turns: list[Any] = []
+        self.invalid = 0
+        self.game: str | None = None
+
+    @classmethod
+    def configured(cls, *, max_steps: int | None = None, reward: EpisodeReward | None = None,
+                   map_threshold: float | None = None, show_admissible: bool | None = None) -> type[ALFWorldTool]:
+        """A subclass with these settings (``None`` keeps the current one).
+
+        Raises:
+            ALFWorldError: ``max_steps`` < 1 or ``map_threshold`` outside [0, 1].
+        """
+        if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
+            raise ALFWorldError(f"max_steps must be a positive int, got {short_repr(max_steps)}")
+        if map_threshold is not None and not 0.0 <= map_threshold <= 1.0:
+            raise ALFWorldError(f"map_threshold must be in [0, 1], got {map_threshold}")
+        attrs = {k: v for k, v in {"max_steps": max_steps, "reward": reward, "map_threshold": map_threshold,
+                                   "show_admissible": show_admissible}.items() if v is not None}
+        return type(cls.__name__, (cls,), attrs)  # same name: TRL logs the class name
+
+    @property
+    def won(self) -> bool:
+        return self.env.won
+
+    @property
+    def done(self) -> bool:
+        return self.env.done
+
+    def reset(self, game: str, **row: Any) -> str:
+        """Start the row's game (a ``game.tw-pddl`` path or its trial folder); returns the first observation."""
+        observation, info = self.env.reset(game)
+        self.turns, self.invalid, self.game = [], 0, str(game)
+        return first_observation_text(observation, info["admissible_commands"], self.show_admissible)
+
+    def step(self, action: str) -> str:
+        """Take one action in the ALFWorld game.
+
+        Args:
+            action: One admissible command, e.g. "go to desk 1".
+
+        Returns:
+            The observation after the action.
+        """
+        from skillrl.actions import MAP_THRESHOLD, choose_admissible, tool_call_message
+        from skillrl.episode import Step
+
+        if self.env.done:
+            raise ALFWorldError("the episode is over")
+        admissible = self.env.admissible_commands
+        threshold = MAP_THRESHOLD if self.map_threshold is None else self.map_threshold
+        choice = choose_admissible(tool_call_message(str(action)), admissible, threshold=threshold)
+        observation, _reward, _done, info = self.env.step(choice.action)
+        self.invalid += not choice.valid
+        self.turns.append(Step(action=choice.action, observation=observation, raw=str(action), how=choice.how,
+                               valid=choice.valid))
+        if self.show_admissible and not self.env.done:
+            from skillrl.adapters.agent.session import admissible_text
+
+            observation += "\n\n" + admissible_text([a for a in info["admissible_commands"] if a != "help"])
+        return observation
+
+    def _score(self, completion: Any) -> float:
+        """The rollout's reward: :attr:`reward` of the win and the invalid actions. Invalid: the calls whose command
+        was not admissible (counted by ``step``) and the assistant turns, before the game ended, that called no
+        ``step`` with a command (a text reply - even one naming a command, since only a tool call reaches the game
+        in the tool form -, a malformed or truncated call, a wrong argument). A text completion made no call."""
+        from skillrl.actions import parse_reply
+
+        if not isinstance(completion, list):
+            return self.reward(self.won, self.invalid + 1)
+        invalid, executed = self.invalid, 0
+        for message in completion:
+            if message.get("role") != "assistant":
+                continue
+            if self.env.done and executed >= len(self.turns):
+                break  # the game was over: later turns cost nothing
+            if parse_reply(message).form == "tool_call":
+                executed += 1
+            else:
+                invalid += 1
+        return self.reward(self.won, invalid)
+
+
+def alfworld_reward(completions: list[Any], environments: list[Any] | None = None, **kwargs: Any) -> list[float]:
+    """TRL reward function of :class:`ALFWorldTool` rollouts (``GRPOTrainer(reward_funcs=[alfworld_reward],
+    environment_factory=ALFWorldTool...)``): each rollout's :class:`EpisodeReward`, from its environment instance
+    (TRL passes ``environments``) and its completion messages. Logged as ``rewards/alfworld_reward/...``.
+
+    Raises:
+        ALFWorldError: called without environments (the trainer has no ``environment_factory``).
+    """
+    if not environments or len(environments) != len(completions):
+        raise ALFWorldError("alfworld_reward needs the rollouts' ALFWorldTool environments (use it with "
+                            "environment_factory=ALFWorldTool)")
+    return [env._score(c) for env, c in zip(environments, completions)]
+
+
+def alfworld_rows(games: Iterable[GameInfo], *, system_prompt: str = TOOL_SYSTEM_PROMPT,
+                  user_turn: str = TOOL_USER_TURN, split: str | None = None) -> list[dict[str, Any]]:
+    """Dataset rows of the tool form, one per game: ``{"prompt": [system, user], "game": path, "goal", "task_type",
+    "game_id", "split"}``. No ``task`` column on purpose: ``SkillCallback`` then retrieves the skills for the goal
+    the game states and places them in the first observation (the environment path)."""
+    return [{"prompt": [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_turn}],
+             "game": str(g.path), "goal": g.goal or "", "task_type": g.task_type, "game_id": g.game_id,
+             "split": split or g.split} for g in games]
+
+
+def split_heldout(games: Iterable[GameInfo], per_type: int) -> tuple[list[GameInfo], list[GameInfo]]:
+    """Split training games into (games for GRPO updates, held-out games): the last ``per_type`` games of each task
+    type (in ``game_id`` order) are held out, the rest kept, deterministically. The held-out games are for evolution
+    only: never updated on, never scored.
+
+    Raises:
+        ALFWorldError: ``per_type`` < 0, or a task type would keep no game.
+    """
+    if per_type < 0:
+        raise ALFWorldError(f"per_type must be >= 0, got {per_type}")
+    by_type: dict[str, list[GameInfo]] = {}
+    for g in sorted(games, key=lambda g: g.game_id):
+        by_type.setdefault(g.task_type, []).append(g)
+    keep, held = [], []
+    for t, gs in by_type.items():
+        if per_type and len(gs) <= per_type:
+            raise ALFWorldError(f"task type {t} has {len(gs)} games: cannot hold out {per_type} and keep one")
+        cut = len(gs) - per_type
+        keep += gs[:cut]
+        held += gs[cut:]
+    return keep, held

@@ -25,10 +25,11 @@ their memories) runs SkillRL's evolution step (arXiv 2602.08234, Sec. 3.3) on th
 episodes: categories whose success rate is below the threshold send their failures to the teacher; the
 bank's dedup, caps and versions apply as in training.
 
-Policies (:class:`OpenAIChatPolicy`, :class:`HFChatPolicy`) map a conversation to one admissible command:
-the reply is parsed (``<action>...</action>`` tags, ``Action:`` / ``>`` prefixes, a bare command) and, when it
-is not exactly an admissible command, the admissible command it contains or, failing that, the closest one
-(:func:`skillrl.actions.choose_admissible`) is taken. ``policy.choices`` counts how often each rule decided.
+Policies (:class:`OpenAIChatPolicy`, :class:`HFChatPolicy`) map a conversation to one action with the one
+ALFWorld action protocol (:func:`skillrl.actions.choose_admissible`): the reply is parsed (``<action>...</action>``
+tags, a ``step`` tool call, ``Action:`` / ``>`` prefixes, a bare command); a command that is not admissible is
+mapped to the closest admissible one only above :data:`skillrl.actions.MAP_THRESHOLD`, otherwise it goes to the
+game as written (an invalid action). ``policy.choices`` counts how often each rule decided.
 
 Modules: :mod:`~skillrl.adapters.agent.memory` (:class:`SkillAgentMemory`), :mod:`~skillrl.adapters.agent.session`
 (:class:`SkillSession`, :func:`initial_prompt`, :func:`admissible_text`, :data:`DEFAULT_SYSTEM_PROMPT`),

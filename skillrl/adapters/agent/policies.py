@@ -2,7 +2,8 @@
 
 :class:`OpenAIChatPolicy` talks to any OpenAI-compatible ``/v1/chat/completions`` endpoint (vLLM, llama.cpp, a
 hosted API); :class:`HFChatPolicy` runs a local ``transformers`` causal LM. Both map the reply to an admissible
-command with :func:`skillrl.actions.choose_admissible`; ``policy.choices`` counts how often each rule decided.
+command with :func:`skillrl.actions.choose_admissible` (the one action protocol: mapped only above its
+similarity threshold, else sent as an invalid action); ``policy.choices`` counts how often each rule decided.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ class ChatPolicy:
         """One action for the conversation ``messages`` (``[{"role", "content"}]``).
 
         Returns:
-            one of ``admissible`` (any text when ``admissible`` is empty).
+            one of ``admissible`` when the reply names one (or one within :data:`skillrl.actions.MAP_THRESHOLD`);
+            otherwise the reply's command as written (an invalid action: the game answers "Nothing happens.");
+            ``last_choice`` says which (:class:`skillrl.actions.Choice`, with the raw reply and its reasoning).
 
         Raises:
             PolicyError: the model could not answer.

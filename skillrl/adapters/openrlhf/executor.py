@@ -109,7 +109,11 @@ class EpisodeContext:
             observation = self.layout.strip_markup(feedback) if self.layout else feedback.strip()
         if result.get("success") is not None:
             self.success = bool(result["success"])
-        self.steps.append(Step(action=str(action).strip(), observation=str(observation)))
+        extra = {}
+        if "reasoning" in result or "valid" in result:  # an agent using skillrl.actions: keep the raw reply too
+            extra = {"reasoning": str(result.get("reasoning") or ""), "raw": str(states.get("action_text", "")),
+                     "valid": bool(result.get("valid", True))}
+        self.steps.append(Step(action=str(action).strip(), observation=str(observation), **extra))
 
     def episode(self, response: dict[str, Any]) -> dict[str, Any]:
         skills = self.skills or {}
