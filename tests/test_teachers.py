@@ -578,6 +578,24 @@ def test_degenerate_failures_give_no_lessons(demos: list[Episode]):
     assert "'go to dresser 1'" in rejected.rationale  # the command inside the tool call, in the evidence only
 
 
+def test_rejected_commands_are_no_moves(demos: list[Episode]):
+    """SmolLM2's held-out failures: well-formed commands the game answered "Nothing happens." every time. They moved
+    nothing and took nothing, so no search / placing lesson; answered the same commands, the lessons appear."""
+    base = [d for d in demos if d.category == "pick_clean_then_place_in_recep"][:4]
+    moves = ["go to shelf 1", "go to cabinet 1", "go to drawer 2", f"take {base[0].task.split()[2]} 1 from drawer 2"]
+
+    def failing(answer: str) -> list[Episode]:
+        return [e.model_copy(update={"episode_id": f"r{i}", "success": False, "reward": 0.0,
+                                     "steps": [Step(action=a, observation=answer) for a in moves]})
+                for i, e in enumerate(base)]
+
+    rejected = OfflineTeacher().reflect(failing("Nothing happens.")).value
+    assert rejected.skills == [] and [m.description for m in rejected.mistakes] == [
+        "Sending commands the environment rejects ('Nothing happens.') and sending them again."]
+    accepted = OfflineTeacher().reflect(failing("You arrive at it. On it, you see a cup 1.")).value
+    assert accepted.skills  # the same commands, answered: lessons about the search or the missing steps
+
+
 def test_offline_reflect_on_official_failure_memories(shared_data: Path):
     path = shared_data / "skillrl-official" / "memory_data" / "alfworld" / "generated_memories_alfworld_total.json"
     if not path.is_file():

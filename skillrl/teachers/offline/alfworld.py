@@ -321,10 +321,16 @@ def _analyse_alfworld(ep: Episode, goal: _Goal) -> _AlfTrace:
 # -- per-episode analysis of ALFWorld failures ------------------------------------------------------
 
 
+def _rejected(ep: Episode, i: int) -> bool:
+    """Whether the game answered step ``i`` of ``ep`` with "Nothing happens." (an invalid command)."""
+    return i < len(ep.steps) and (ep.steps[i].observation or "").strip().startswith("Nothing happens")
+
+
 def _alf_failure(ep: Episode, goal: _Goal) -> list[tuple[str, str]]:
     """The ALFWorld failure points of a failed episode as ``(kind, detail)`` pairs (wrong object, not found,
-    missing transform, lamp before object, missing put, wrong target, only one of two)."""
-    acts = [parse_alfworld_action(a) for a in ep.actions]
+    missing transform, lamp before object, missing put, wrong target, only one of two). A command the game
+    rejected ("Nothing happens.") moved nothing and took nothing, so it counts as no action here."""
+    acts = [None if _rejected(ep, i) else parse_alfworld_action(a) for i, a in enumerate(ep.actions)]
     out: list[tuple[str, str]] = []
     takes = [a for a in acts if a is not None and a.verb == "take"]
     wrong = [a for a in takes if a.obj != goal.obj]
