@@ -58,9 +58,12 @@ def test_smoke_run_injects_skills_evolves_on_heldout_train_failures_and_scores_v
     for ev in s["evolutions"]:
         used = [i for ids_ in ev["failures_used"].values() for i in ids_]
         assert used and all(by_id[i]["split"] == "heldout_train" and not by_id[i]["won"] for i in used)
-        if ev["failures_used_with_moves"]:
-            assert (ev["added"] or ev["mistakes_added"]) and ev["bank_version_after"] > ev["bank_version_before"]
-    assert any(ev["failures_used_with_moves"] for ev in s["evolutions"])
+        assert ev["error"] is None
+        if ev["failures_used_with_moves"]:  # a lesson was filed, or every one the teacher drew is already known
+            grew = (ev["added"] or ev["mistakes_added"]) and ev["bank_version_after"] > ev["bank_version_before"]
+            assert grew or (ev["rejected"] and all(r["reason"].startswith("duplicate of") for r in ev["rejected"])), ev
+    first = s["evolutions"][0]
+    assert first["failures_used_with_moves"] and (first["added"] or first["mistakes_added"])
     assert s["bank"]["final_version"] > s["bank"]["initial_version"]
     for v in range(s["bank"]["final_version"] + 1):
         assert (out / "banks" / f"bank_v{v}.json").exists()
