@@ -50,12 +50,14 @@ How it is wired (ordinary TRL plus the one ``add_callback`` line):
   rejected (with the reason) and quarantined;
 * the output directory gets ``banks/bank_v<N>.json`` for every bank version, ``run_summary.json`` (what ran: model,
   cold start, split sizes, evolve split, steps; the per-step reward, its spread, loss and grad norm; every
-  evaluation and evolution) and ``run_summary.png``.
+  evaluation and evolution; per-skill utility from the groups that withheld a skill, ``--ablation``) and
+  ``run_summary.png`` (plus ``run_utility.png`` once a skill has been withheld).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -119,6 +121,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--bank", default=str(DEFAULT_BANK), help="starting skill bank (official or native JSON)")
     g.add_argument("--mode", choices=["embedding", "template"], default="embedding")
     g.add_argument("--style", choices=["official", "compact"], default="official")
+    g.add_argument("--ablation", type=float, default=0.25,
+                   help="share of GRPO groups whose block withholds one task-specific skill (the per-skill utility "
+                        "signal of skillrl.utility; 0 turns it off); every copy of a group sees the same block")
     g.add_argument("--teacher", default="offline", help="offline | openai:MODEL | hf:PATH")
     g.add_argument("--max-skill-tokens", type=int, default=None, help="token budget of the skill block")
     g = p.add_argument_group("games")
@@ -353,6 +358,7 @@ def write_summary(out: Path, trainer, callback, log: EpisodeLog, wall: float, ar
             "learning_rate": args.learning_rate, "temperature": args.temperature, "smoke": args.smoke,
             "skills": {"bank": args.bank, "mode": args.mode, "style": args.style,
                        "max_skill_tokens": args.max_skill_tokens, "teacher": args.teacher},
+            "ablation": args.ablation,
             "reward": {"win_reward": args.win_reward, "invalid_penalty": args.invalid_penalty,
                        "map_threshold": info["map_threshold"], "source": "verl-agent: 10 x won - 0.1 x invalid"},
             "splits": info["splits"], "evolve_split": rt.evolve_split, "report_split": REPORT_SPLIT,
@@ -368,6 +374,9 @@ def write_summary(out: Path, trainer, callback, log: EpisodeLog, wall: float, ar
         "valid_seen_before_after_evolution": before_after,
         "bank": {"initial_version": info["initial_bank_version"], "final_version": bank.version,
                  "final_size": len(bank), "counts": bank.counts()},
+        # per-skill utility (skillrl.utility: full block vs the block without the skill, Beta posteriors; a skill
+        # with no withheld episode yet has utility None); the evidence is the bank's stats, every split
+        "utility": [dataclasses.asdict(e) for e in rt.utility()],
         "skills_injected_per_episode": [len(e["skill_ids"]) for e in episodes],
         "moves_per_split": moves_per_split(episodes),
         "episodes": episodes,
@@ -379,6 +388,11 @@ def write_summary(out: Path, trainer, callback, log: EpisodeLog, wall: float, ar
     }
     (out / "run_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     plot_summary(summary, out / "run_summary.png")
+    estimates = rt.utility()
+    if any(e.utility is not None for e in estimates):
+        from skillrl.utility import plot_utility
+
+        plot_utility(estimates, out / "run_utility.png", title="per-skill utility (success, full block - withheld)")
     return summary
 
 
@@ -415,7 +429,6 @@ def plot_summary(summary: dict, path: Path) -> None:
     for ev in summary["evolutions"]:
         ax_b.axvline(ev["step"], color="grey", linestyle=":", linewidth=1)
     ax_b.set_title("skill bank size (dotted: evolution)", fontsize=10)
-    # TODO(issue 15): per-skill utility with intervals, from skillrl.utility, once it is on main (a fourth panel).
     last = max(1, summary["ran"]["steps"])
     for ax in (ax_r, ax_s, ax_b):  # one step axis for the three panels, integer ticks only
         ax.set_xlabel("step")
@@ -543,7 +556,8 @@ def main(argv=None) -> int:
     runtime = SkillRuntime(args.bank, mode=args.mode, profile="alfworld", teacher=args.teacher, style=args.style,
                            max_tokens=args.max_skill_tokens, output_dir=out, plugins=[log], tokenizer=tokenizer,
                            task_source="environment", evolve_split=EVOLVE_SPLIT,
-                           success_threshold=reward.success_threshold)
+                           success_threshold=reward.success_threshold, ablation=args.ablation,
+                           ablation_scope="task_specific")
     initial_version = runtime.bank.version
     model, info = prepare_policy(args, runtime, base, model_info, sft_games)
     info.update(splits=splits, initial_bank_version=initial_version,

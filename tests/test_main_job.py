@@ -65,6 +65,11 @@ def test_smoke_run_injects_skills_evolves_on_heldout_train_failures_and_scores_v
     first = s["evolutions"][0]
     assert first["failures_used_with_moves"] and (first["added"] or first["mistakes_added"])
     assert s["bank"]["final_version"] > s["bank"]["initial_version"]
+    # per-skill utility in the outputs: a row for every skill an episode was shown, counting its uses
+    rows = {u["skill_id"]: u for u in s["utility"]}
+    shown = {i for e in eps for i in e["skill_ids"]}
+    assert shown <= set(rows) and all(rows[i]["uses"] >= 1 for i in shown)
+    assert s["ran"]["ablation"] == 0.25
     for v in range(s["bank"]["final_version"] + 1):
         assert (out / "banks" / f"bank_v{v}.json").exists()
     assert (out / "run_summary.png").stat().st_size > 0
