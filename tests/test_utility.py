@@ -336,3 +336,58 @@ def test_plot_utility_writes_one_panel_per_category(bank, heat_goals, tmp_path):
     run_known_model(rt, heat_goals, groups=200)
     path = plot_utility(rt.utility(by="cell"), tmp_path / "plots" / "utility.png", title="heat")
     assert path.stat().st_size > 5000 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ------------------------------------------------------------------ ground truth on real ALFWorld games
+
+WRONG_ADVICE = Skill(
+    skill_id="hea_900", tier="task_specific", category="heat", title="Skip the heating step",
+    principle="Holding the object next to the microwave warms it enough: skip the heat command and put the object "
+              "straight in the target receptacle.",
+    when_to_apply="holding the object in a heat task")
+
+
+@pytest.mark.slow
+@pytest.mark.alfworld
+def test_on_real_games_a_policy_that_follows_a_planted_wrong_skill_gets_it_retired(bank, shared_data, monkeypatch):
+    """A scripted policy plays real ALFWorld heat games with the expert's actions and follows the advice it is shown:
+    when the planted wrong skill is in its block it skips the heat command (and so loses). The reward is the game's.
+    With one task-specific skill withheld per ablated group (groups of one rollout), the estimator puts the planted skill's interval below
+    zero, leaves the real heat skills' intervals around zero, and evolution retires the planted skill only."""
+    pytest.importorskip("alfworld", reason="playing ALFWorld needs the alfworld package")
+    monkeypatch.setenv("ALFWORLD_DATA", str(shared_data / "alfworld"))
+    from skillrl.envs.alfworld import ALFWorldEnv, list_games
+
+    games = [g for g in list_games("train", shared_data / "alfworld")
+             if g.task_type == "pick_heat_then_place_in_recep"][:3]
+    expert = {g.game_id: [t["value"] for t in json.loads((g.trial_dir / "gt_traj.json").read_text())
+                          if t["from"] == "gpt"] for g in games}
+    for sid in ("hea_001", "hea_002", "hea_005"):  # three eligible skills (two real, the planted one): each is
+        bank.remove(sid)                            # withheld in a sixth of the groups, half the groups see all
+    bank.add(WRONG_ADVICE)
+    rt = runtime(bank, ablation=0.5, ablation_scope="task_specific", teacher=OfflineTeacher(),
+                 evolution={"utility": {"min_episodes": 4}})
+    followed = []
+    with ALFWorldEnv() as env:
+        for step in range(36):
+            game = games[step % len(games)]
+            first, _ = env.reset(game)
+            (aug,) = rt.augment([first], group_key=f"train:{step}", split="train")  # a group of one rollout
+            follows = WRONG_ADVICE.skill_id in aug.skill_ids
+            actions = [a for a in expert[game.game_id] if not (follows and a.startswith("heat "))]
+            steps = [{"action": a, "observation": env.step(a)[0]} for a in actions if not env.done]
+            followed.append(follows)
+            rt.record([rt.episode(augmentation=aug, steps=steps, reward=env.reward, success=env.won,
+                                  split="train", step=step, initial_observation=first)], split="train")
+    assert 4 <= followed.count(False) < len(followed)  # the planted skill was withheld in some ablated groups
+    est = {e.skill_id: e for e in rt.utility()}
+    planted = est[WRONG_ADVICE.skill_id]
+    assert planted.withheld == followed.count(False) and planted.shown >= 4 and planted.ci_high < 0, planted
+    assert planted.utility < -0.5  # following it loses every game; the expert's actions win every one
+    for sid in (s.skill_id for s in bank.task_specific["heat"] if s.skill_id != WRONG_ADVICE.skill_id):
+        e = est[sid]
+        assert e.withheld == 0 or e.ci_low <= 0 <= e.ci_high, e  # the real heat skills change nothing here
+    report = rt.after_validation(step=36, split="train")
+    assert [d.skill_id for d in report.retired] == [WRONG_ADVICE.skill_id], (
+        report.summary(), planted)
+    assert WRONG_ADVICE.skill_id not in bank
