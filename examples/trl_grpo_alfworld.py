@@ -349,6 +349,7 @@ def write_summary(out: Path, trainer, callback, log: EpisodeLog, wall: float, ar
                              "after": after and {"step": after["step"], "bank_version": after["bank_version"],
                                                  "success_rates": after["success_rates"]}})
     steps = train_log(trainer.state.log_history)
+    estimates = rt.utility()  # one Monte Carlo estimate for the summary and the plot
     summary = {
         "ran": {
             "policy": args.policy or "--model", "model": info["model"], "cold_start": info.get("cold_start"),
@@ -376,7 +377,7 @@ def write_summary(out: Path, trainer, callback, log: EpisodeLog, wall: float, ar
                  "final_size": len(bank), "counts": bank.counts()},
         # per-skill utility (skillrl.utility: full block vs the block without the skill, Beta posteriors; a skill
         # with no withheld episode yet has utility None); the evidence is the bank's stats, every split
-        "utility": [dataclasses.asdict(e) for e in rt.utility()],
+        "utility": [dataclasses.asdict(e) for e in estimates],
         "skills_injected_per_episode": [len(e["skill_ids"]) for e in episodes],
         "moves_per_split": moves_per_split(episodes),
         "episodes": episodes,
@@ -388,7 +389,6 @@ def write_summary(out: Path, trainer, callback, log: EpisodeLog, wall: float, ar
     }
     (out / "run_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     plot_summary(summary, out / "run_summary.png")
-    estimates = rt.utility()
     if any(e.utility is not None for e in estimates):
         from skillrl.utility import plot_utility
 

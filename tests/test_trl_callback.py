@@ -13,6 +13,7 @@ import sys  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from httpserver import OpenAICompatServer, category_lesson  # noqa: E402
+from trainer_spy import spy_on_generate  # noqa: E402
 
 from skillrl.bank import SkillBank  # noqa: E402
 from skillrl.render import DEFAULT_FRAME  # noqa: E402
@@ -55,19 +56,6 @@ def make_trainer(model, tmp_path, rewards_seen, conversational=True, max_steps=2
                         save_strategy="no", **cfg)
     return GRPOTrainer(model=model, reward_funcs=reward, args=config, train_dataset=ds,
                        eval_dataset=eval_ds if eval_steps else None)
-
-
-def spy_on_generate(trainer) -> list:
-    """The prompts the policy is sampled on, in order, collected from ``trainer._generate`` as training runs."""
-    generated = []
-    original_generate = trainer._generate
-
-    def spy(prompts):
-        generated.extend(prompts)
-        return original_generate(prompts)
-
-    trainer._generate = spy
-    return generated
 
 
 def test_every_rollout_prompt_gets_its_groups_skills_and_rewards_see_the_original(tiny_model, bank, tmp_path):

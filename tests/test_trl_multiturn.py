@@ -13,6 +13,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from httpserver import OpenAICompatServer, category_lesson  # noqa: E402
+from trainer_spy import spy_on_generate  # noqa: E402
 
 from skillrl.bank import SkillBank  # noqa: E402
 from skillrl.teachers import OpenAITeacher  # noqa: E402
@@ -73,14 +74,7 @@ def test_environment_task_drives_retrieval_and_evolution(tiny_model, shared_data
                         bf16=False, seed=0)
     trainer = GRPOTrainer(model=tiny_model, args=config, train_dataset=Dataset.from_list(rows),
                           eval_dataset=Dataset.from_list(rows), environment_factory=GameTool, reward_funcs=[])
-    seen = []
-    generate = trainer._generate
-
-    def spy(prompts):
-        seen.extend(prompts)
-        return generate(prompts)
-
-    trainer._generate = spy
+    seen = spy_on_generate(trainer)
     with OpenAICompatServer(default=category_lesson) as srv:  # a real HTTP teacher: the offline one rightly learns
         teacher = OpenAITeacher("test-model", base_url=srv.url, api_key="x", timeout=10, max_retries=0)  # nothing
         cb = SkillCallback(trainer, bank=bank, profile="alfworld", teacher=teacher)  # from a random policy's noise
