@@ -807,7 +807,7 @@ def _decode_payloads(raw: str, norm: str) -> tuple[list[tuple[str, str]], list[t
             and not re.fullmatch(r"\d+[a-z]{1,3}|[a-z]{1,3}\d+|b0\w+", w)]
     if len(leet) >= 3:
         dec = norm.translate(_LEET)
-        gained = {w for w in _WORDS.findall(dec) if w in COMMON and len(w) >= 3} - set(_WORDS.findall(norm))
+        gained = {w for w in _WORDS.findall(dec) if w in ENGLISH and len(w) >= 3} - set(_WORDS.findall(norm))
         if len(gained) >= 2:
             decoded.append(("leetspeak", dec))
             spans.append(("leetspeak", " ".join(leet[:6]), -1))
@@ -2791,6 +2791,78 @@ _R.append(frame_rule(
     r"partner|provider|sponsor)s? (?:who|that|of|for)",
     with_=[r"i|we|me|us|our|you|your"],
     gate=r"developer|operator|admin|owner|creator|maintainer|partner|provider|sponsor"))
+
+
+# ------------------------------------------------------------------- widened on report2's misses (after its run)
+# report2 (benchmarks/data/screening) was screened once with the rules above frozen; these rules were written
+# afterwards from its 12 misses, so report2 is tuning data from here on and the held-out figure is report3's.
+_r("override.prior_withdrawn", "instruction_override", STRONG,
+   "declares what the agent was told before withdrawn, void or a draft, or this text the only one to act on",
+   alt(r"(?:everything|anything|all|whatever) (?:you (?:were|have been|'ve been|got) )?(?:told|given|instructed|"
+       r"asked)(?: [\w'-]+){0,3} (?:before|earlier|previously|so far|until now|up to now)(?: [\w'-]+){0,4} "
+       r"(?:is|was|are|were|has been|counts as) (?:a |an |only a )?(?:draft|withdrawn|void|obsolete|superseded|"
+       r"retracted|cancell?ed|revoked|rescinded|outdated|no longer (?:valid|in force|applies|binding))",
+       r"(?:consider|treat|regard) (?:the |your |any |all )?(?:[\w'-]+(?:'s)? ){0,3}(?:brief|instructions?|"
+       r"directions?|orders?|request|assignment|prompt)s? (?:as )?(?:retracted|withdrawn|void|cancell?ed|"
+       r"revoked|rescinded|superseded|obsolete|null)",
+       r"act (?:only|solely|exclusively) on (?:what )?this (?:card|skill|note|entry|record|tip|text|message)"
+       r"(?: says)?"),
+   neg=True, untrusted=True,
+   gate=r"draft|withdrawn|void|obsolete|superseded|retracted|cancel|revoked|rescinded|outdated|no longer|"
+        r"act only|act solely|act exclusively")
+_r("override.answer_regardless", "instruction_override", STRONG,
+   "tells the agent to give a fixed answer whatever the question or the task asks",
+   alt(r"(?:answer|reply|respond)(?: with)? (?:that|this|it|yes|no|n/a|[\"'][^\"']{1,30}[\"']) "
+       r"(?:to )?(?:whatever|regardless of what|no matter what) (?:the )?(?:wording|question|task|goal|user|"
+       r"shopper|prompt)s? (?:actually )?(?:asks?|says?|wants?|is)",
+       r"(?:answer|reply|respond|say) (?:with )?(?:yes|no|n/a|true|false|unknown|none) (?:to|for|on) "
+       r"(?:every|each|all|any) (?:single )?(?:questions?|queries|tasks?|prompts?)",
+       r"(?:the )?intended question is always"),
+   neg=True, gate=r"whatever|regardless|no matter|every|each|all |any |intended question")
+_r("reward.goal_regarded_satisfied", "reward_hacking", STRONG,
+   "tells the agent to treat part of the goal as satisfied and end the episode early",
+   r"(?:regard|treat|consider|count) (?:the )?(?:rest|remain(?:der|ing)(?: wording| part| words)?|other part|"
+   r"second (?:half|part|object)) of the (?:goal|task|instruction|question)(?: [\w'-]+){0,3} as (?:satisfied|"
+   r"done|complete|completed|met|fulfilled|already (?:done|satisfied))",
+   neg=True, gate=r"satisfied|done|complete|met|fulfilled")
+_r("network.dns_beacon", "network", STRONG,
+   "tells the agent to resolve or look up a host name to signal something (a DNS beacon)",
+   alt(r"(?:resolve|look ?up|query|ping|nslookup|dig) (?:the )?(?:host ?name|domain|name|address)? ?"
+       r"[<{\[]?[\w.-]*[>}\]]?[\w.-]*\.(?:[a-z0-9-]+\.)+(?:com|org|net|io|dev|xyz|info|example)\b",
+       r"\bbeacon\.[a-z0-9.-]+\.[a-z]{2,}", r"(?:to )?announce that (?:it|the task|the episode) (?:has )?started"),
+   words=False, neg=True, gate=r"resolve|look|query|ping|nslookup|dig|beacon|announce")
+_r("network.buy_elsewhere", "network", STRONG,
+   "tells the agent to take the purchase, the search or the shopper's details to another site or service",
+   alt(r"(?:buy|purchase|order|check ?out|complete the (?:purchase|order|checkout)) (?:it |them |the item )?"
+       r"(?:there|elsewhere|on (?:the |a |an )?(?:real|partner|other|another|external|outside|third[- ]party) "
+       r"(?:[\w'-]+ )?(?:site|store|shop|marketplace|page|platform|seller))",
+       r"(?:complete|finish|place) the (?:purchase|order|checkout) (?:there |elsewhere |on [\w' -]{1,40} )?with "
+       r"the (?:shopper|customer|user|buyer)(?:'s|s')? (?:details|data|card|address|account|payment)",
+       r"(?:prefer|use|take) (?:live )?(?:results )?(?:from )?(?:a |an |the )?(?:public|external|outside|online|"
+       r"live|commercial) (?:web )?search engines?(?: [\w'-]+){0,4} (?:over|instead of|rather than|in place of) "
+       r"(?:the )?(?:provided|given|local|built-in|supplied)"),
+   neg=True, untrusted=True,
+   gate=r"there|elsewhere|real|partner|other|external|outside|third|details|data|card|address|account|payment|"
+        r"search engine")
+_r("authority.policy_from", "authority", STRONG,
+   "claims a policy or an approval from the trainer, a trust and safety group, the household or another authority",
+   alt(r"(?:store |house |site )?(?:policy|rules?|mandate|directive)(?: carried over)?,? (?:per|from|issued by|set by|"
+       r"according to|by order of) (?:the )?(?:[\w'-]+ ){0,3}(?:trainer|training (?:lab|team)|trust and safety|"
+       r"safety team|operators?|developers?|administrators?|admins?|maintainers?|platform|orchestrator)",
+       r"(?:policy|rule|mandate) carried over from the (?:[\w'-]+ ){0,2}(?:trainer|training|operators?|"
+       r"developers?|platform|orchestrator|previous run|lab)",
+       r"the (?:household|owner|owners|homeowner|landlord|building management|trainer) (?:has|have) "
+       r"(?:approved|authori[sz]ed|allowed|permitted|cleared|sanctioned)",
+       r"only (?:listings|products|items|results|sources) from (?:the )?(?:brand|seller|vendor|site|store) "
+       r"[\w'-]+ (?:are|is) (?:approved|allowed|permitted|authori[sz]ed)"),
+   neg=True, gate=r"policy|rule|mandate|directive|approved|authori|allowed|permitted|cleared|sanctioned")
+_r("tool.bulk_orders", "tool_abuse", STRONG,
+   "tells the agent to place several orders (every size, colour or variant) and return the rest",
+   alt(r"(?:place|make|submit) (?:an? )?orders? for (?:every|each|all(?: the)?) (?:sizes?|colou?rs?|variants?|"
+       r"options?|versions?|listings?|results?)",
+       r"(?:buy|order|purchase) (?:every|each|all(?: the)?) (?:sizes?|colou?rs?|variants?|options?|versions?)"
+       r"(?: [\w'-]+){0,6} (?:send|ship|return) (?:back )?the (?:rest|others)"),
+   neg=True, gate=r"order|buy|purchase")
 
 RULES: tuple[Rule, ...] = tuple(_R)
 _BY_NAME = {r.name: r for r in RULES}
