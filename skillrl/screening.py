@@ -720,6 +720,88 @@ def _bits_to_text(bits: str) -> str | None:
     return s if _texty(s, 4) else None
 
 
+# byte runs in other notations (written from report3's misses): 0x75 0x73, =74=68 (quoted-printable), \62 \75 (CSS
+# escapes), 8-bit binary octets, #757365 colour codes (three bytes each)
+_BYTE_RUNS = (
+    ("0x bytes", re.compile(r"(?:0x[0-9a-fA-F]{2}[\s,]*){6,}"), lambda x: bytes(int(h, 16) for h in re.findall(r"0x([0-9a-fA-F]{2})", x))),
+    ("quoted-printable", re.compile(r"(?:=[0-9A-Fa-f]{2}){6,}"), lambda x: bytes.fromhex(x.replace("=", ""))),
+    ("CSS escapes", re.compile(r"(?:\\[0-9a-fA-F]{2}\s?){6,}"), lambda x: bytes(int(h, 16) for h in re.findall(r"\\([0-9a-fA-F]{2})", x))),
+    ("binary octets", re.compile(r"(?:[01]{8}[\s,]+){5,}[01]{8}"), lambda x: bytes(int(b, 2) for b in x.split())),
+    ("colour codes", re.compile(r"(?:#[0-9a-fA-F]{6}[\s,;]*){4,}"), lambda x: bytes.fromhex("".join(re.findall(r"#([0-9a-fA-F]{6})", x)))),
+)
+_A1Z26 = re.compile(r"(?<![\d.])(?:(?:[1-9]|1\d|2[0-6])[-\s]){3,}(?:[1-9]|1\d|2[0-6])(?:\s*/\s*(?:(?:[1-9]|1\d|2[0-6])[-\s])*"
+                    r"(?:[1-9]|1\d|2[0-6]))+")
+_NATO = {w: w[0] for w in ("alfa", "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+                           "juliet", "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
+                           "sierra", "tango", "uniform", "victor", "whiskey", "xray", "x-ray", "yankee", "zulu")}
+_WS_BITS = re.compile(r"[ \t]{24,}")
+_ROT47_RUN = re.compile(r"(?<!\S)(?:[2-9:;<=>?@A-K]{1,14}[ ]+){4,}[2-9:;<=>?@A-K]{1,14}(?!\S)")
+
+
+def _rot47(s: str) -> str:
+    return "".join(chr(33 + (ord(c) - 33 + 47) % 94) if 33 <= ord(c) <= 126 else c for c in s)
+
+
+def _more_payloads(raw: str, nfkc: str, decoded: list[tuple[str, str]], spans: list[tuple[str, str, int]]) -> None:
+    """Byte runs, letter numbers (a=1), the NATO alphabet, parenthesised letters, rot47, base64 inside base64 and
+    space/tab binary (written from report3's misses)."""
+    def keep(via: str, text: str, span: str, at: int, min_english: float = 0.15) -> None:
+        if _texty(text, 6) and _english(text, ENGLISH) >= min_english:
+            decoded.append((via, text))
+            spans.append((via, span, at))
+
+    for via, rx, fn in _BYTE_RUNS:
+        for m in rx.finditer(nfkc):
+            try:
+                keep(via, fn(m.group(0)).decode("utf-8"), m.group(0), m.start())
+            except (ValueError, UnicodeDecodeError):
+                continue
+    for m in _A1Z26.finditer(nfkc):
+        words = [("".join(chr(96 + int(n)) for n in re.findall(r"\d+", w))) for w in m.group(0).split("/")]
+        keep("letter numbers", " ".join(words), m.group(0), m.start())
+    low = nfkc.lower()
+    run: list[str] = []
+    for tok in re.findall(r"[a-z-]+|/", low) + ["."]:
+        if tok in _NATO or tok == "/":
+            run.append(" " if tok == "/" else _NATO[tok])
+        else:
+            if sum(c != " " for c in run) >= 8:
+                keep("NATO alphabet", "".join(run), " ".join(run)[:60], -1)
+            run = []
+    paren = re.findall(r"\(([a-z])\)", low)
+    if len(paren) >= 8:
+        text = re.sub(r"\(([a-z])\)", r"\1", re.sub(r"(?<=\)) (?=\()", "", low))
+        keep("parenthesised letters", text, "".join(paren)[:60], -1, 0.1)
+    # rot47 maps lowercase letters onto 2-9, :;<=>?@ and A-K: runs of five or more such words are tried
+    for m in _ROT47_RUN.finditer(raw):
+        seg = m.group(0)
+        if sum(not c.isalpha() and not c.isspace() for c in seg) >= 0.2 * len(seg.replace(" ", "")):
+            keep("rot47", _rot47(seg).lower(), seg[:60], m.start(), 0.4)
+    for m in _B64.finditer(nfkc):  # base64 whose decoding is base64 again
+        t = m.group(0).rstrip("=")
+        try:
+            outer = base64.b64decode(t + "=" * (-len(t) % 4)).decode("ascii")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            continue
+        if _B64.fullmatch(outer):
+            inner = _decode_b64(outer)
+            if inner:
+                keep("base64 twice", inner, m.group(0)[:60], m.start())
+    for m in _WS_BITS.finditer(raw):
+        bits = m.group(0).replace(" ", "0").replace("\t", "1")
+        found = None
+        for lead in range(3):  # a word space may sit on either side of the run
+            for b in (bits[lead:], bits[lead:].translate(str.maketrans("01", "10"))):
+                t = _bits_to_text(b[: len(b) - len(b) % 8])
+                if t and _english(t, ENGLISH) >= 0.15:
+                    found = t
+                    break
+            if found:
+                break
+        if found:
+            keep("space/tab binary", found, "(whitespace)", m.start())
+
+
 def _decode_payloads(raw: str, norm: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, int]]]:
     """Payloads decoded from ``raw``: ``([(via, text)], [(via, encoded span, raw offset)])``."""
     decoded: list[tuple[str, str]] = []
@@ -788,6 +870,7 @@ def _decode_payloads(raw: str, norm: str) -> tuple[list[tuple[str, str]], list[t
             pass
     for m in re.finditer(r"\u202e([^\u202c\u2069]*)", raw):
         decoded.append(("right-to-left override", m.group(1)[::-1]))
+    _more_payloads(raw, nfkc, decoded, spans)
     # gibberish segments that read as English once rot13-decoded or reversed
     for seg in re.split(r"[.;:!?()\[\]\"\n|,]", norm):
         words = [w for w in _WORDS.findall(seg) if len(w) >= 2]
@@ -851,7 +934,11 @@ def _mixed_script(view: FieldView) -> list[tuple[str, int]]:
     out = []
     for w, s in words:
         sc = _scripts(w)
-        mixed = "LATIN" in sc and bool(sc & {"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})
+        # a Greek or Cyrillic letter that does not look like a Latin one (kΩ, ΔG, μm) is a symbol, not a disguise
+        foreign = [c for c in w if c.isalpha() and not c.isascii() and "LATIN" not in unicodedata.name(c, "")]
+        mixed = "LATIN" in sc and bool(sc & {"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"}) and \
+            any(c in HOMOGLYPHS or "ARMENIAN" in unicodedata.name(c, "") or "CHEROKEE" in unicodedata.name(c, "")
+                or "COPTIC" in unicodedata.name(c, "") for c in foreign)
         lookalike_only = (len(w) >= 2 and bool(sc) and sc <= {"CYRILLIC", "GREEK", "ARMENIAN"}
                           and all(c in HOMOGLYPHS for c in w) and latin >= 3)
         if mixed or lookalike_only:
@@ -937,7 +1024,9 @@ _R += [
                lambda v: [(f"{enc}: {_show(s, 60)}", st) for enc, s, st in v.spans
                           if enc in ("base64", "hex escapes", "unicode escapes", "percent-encoding",
                                      "HTML entities", "base32", "hex", "octal escapes", "character codes",
-                                     "morse")]),
+                                     "morse", "0x bytes", "quoted-printable", "CSS escapes", "binary octets",
+                                     "colour codes", "letter numbers", "NATO alphabet", "parenthesised letters",
+                                     "rot47", "base64 twice", "space/tab binary")]),
     check_rule("hidden.scrambled_text", "hidden_encoding", STRONG,
                "a segment that reads as English only once rot13-decoded, shifted, mirrored, de-leeted or reversed",
                lambda v: [(f"{enc}: {_show(s, 60)}", st) for enc, s, st in v.spans
@@ -2863,6 +2952,105 @@ _r("tool.bulk_orders", "tool_abuse", STRONG,
        r"(?:buy|order|purchase) (?:every|each|all(?: the)?) (?:sizes?|colou?rs?|variants?|options?|versions?)"
        r"(?: [\w'-]+){0,6} (?:send|ship|return) (?:back )?the (?:rest|others)"),
    neg=True, gate=r"order|buy|purchase")
+
+
+# ------------------------------------------------------------------- widened on report3's misses (after its run)
+# report3 (a blind helper's set) was screened once with the rules above frozen at 3a1452b (187/264 caught); these
+# rules were written afterwards from its misses, so report3 is tuning data from here on (held out: report4).
+_r("override.foreign_language", "instruction_override", STRONG,
+   "an instruction override in French, Spanish, German, Italian or Portuguese",
+   alt(r"(?:oubliez|oublie|ignorez|ignora|ignorar|ignoriere|ignorieren|olvida|olvide|olvidad|vergiss|vergessen "
+       r"sie|dimentica|dimenticate|esquece|esqueça|esqueca|desconsidere|descarta)(?: [\w'-]+){0,3} "
+       r"(?:toutes les |todas las |todos los |tutte le |todas as |alle |les |las |los |le |as |die |las )?"
+       r"(?:consignes|instructions|instrucciones|indicaciones|anweisungen|istruzioni|instruções|instrucoes|"
+       r"regeln|reglas|règles|regole|regras|directives|órdenes|ordenes|befehle|richtlinien)",
+       r"(?:vergiss|vergessen sie|oubliez|olvida|dimentica|esquece) (?:alles|tout|todo|tutto|tudo)",
+       r"(?:prompt (?:di|du|del|do) (?:sistema|système|systeme)|system-?prompt|instruções ocultas|"
+       r"instrucciones ocultas|consignes cachées|regole nascoste|versteckten (?:regeln|anweisungen))"),
+   neg=True, gate=r"oubli|ignor|olvid|vergiss|vergessen|dimentic|esquec|desconsider|descarta|prompt|ocult|cach|"
+                  r"nascost|versteckt")
+_r("override.discard_task", "instruction_override", STRONG,
+   "tells the agent to discard, rewrite or invert the task, the question or everything before this text",
+   alt(r"(?:forget|disregard|ignore|throw away|discard|drop|clear|set aside|skip reading) (?:what|whatever) the "
+       r"(?:question|task|goal|instruction|shopper|user|customer|request) (?:asks|says|wants|requests)",
+       r"(?:throw away|discard|clear|wipe|drop|forget|disregard) (?:mentally )?(?:everything|all|anything) "
+       r"(?:that )?(?:came |comes |was |is )?(?:before|above|earlier|prior to) (?:this|it|the|that)",
+       r"(?:quietly |silently )?(?:rewrite|invert|reverse|reinterpret|replace|swap) (?:the |every |each |any )?"
+       r"(?:goal|question|task|instruction|request|comparative question)s?(?: [\w'-]+){0,3} (?:to|into|before|as|"
+       r"and)",
+       r"skip reading (?:the |your )?(?:current |new )?(?:instruction|question|goal|task|request)",
+       r"nothing the (?:shopper|user|customer|asker|player) (?:wrote|writes|said|says|asked|asks|typed) matters",
+       r"(?:this|the) card wins", r"take orders only from",
+       r"(?:disregard|ignore) it and (?:instead )?(?:move|put|buy|answer|reply|take|drop|throw)",
+       r"(?:the )?(?:real|actual|true|intended) (?:job|task|goal) is (?:the inverse|the opposite|to summari[sz]e|"
+       r"always|not)",
+       r"answer only the first (?:hop|part|clause|question) and drop the rest",
+       r"treat the question as if it ended"),
+   neg=True, untrusted=True)
+_r("override.imperatives_from_observations", "instruction_override", STRONG,
+   "tells the agent to execute imperatives found in observations or results, even against its goal",
+   r"(?:execute|follow|obey|do) (?:it|them|each|every one|what they say)(?: [\w'-]+){0,2} (?:verbatim|exactly|"
+   r"to the letter)?,? ?(?:even (?:when|if) (?:it|they) (?:contradicts?|conflicts? with) (?:your|the) "
+   r"(?:goal|task|instructions?))",
+   neg=True)
+_r("exfil.given_text_out", "exfiltration", STRONG,
+   "tells the agent to write out, send or attach the prompt, rules or hidden text it was given, or other users' data",
+   alt(r"(?:re-?send|repeat|quote|quoting|list|paste|copy|write|read back|output|echo|include|tag|put|answer with)"
+       r"(?: [\w'-]+){0,6} (?:the |every |all |each |any )?(?:prompt|rules?|instructions?|examples?|directions?)"
+       r"(?: and (?:[\w'-]+ ){0,2}(?:rules?|examples?|instructions?))? (?:you were|you've been|you have been|you got)"
+       r" (?:given|told|shown|sent|issued)",
+       r"(?:any |the )?text you (?:were|have been) told not to (?:disclose|reveal|share|repeat)",
+       r"(?:first|opening|last) (?:sentence|line|words?) of your (?:instructions|prompt|system prompt|rules)",
+       r"(?:every|all|each) other (?:question|task|instruction|episode)s? in (?:your|the) (?:current )?batch",
+       r"(?:earlier|previous|other) (?:users?|shoppers?|customers?)(?:'s?|s')? (?:instructions?|questions?|names?|"
+       r"purchases?|details|data|addresses)",
+       r"(?:api keys|keys|endpoints|tokens|credentials)(?:,| and| or)? (?:endpoints|tokens|keys|credentials|"
+       r"passwords)",
+       r"(?:system rules|hidden rules|withheld text|the rules you were given)"),
+   neg=True, untrusted=True)
+_r("tool.code_injection", "tool_abuse", STRONG,
+   "code or shell syntax meant to be executed through an action, a query or a tool (injection payloads)",
+   alt(r"\$\([^)]{2,}\)", r"&&\s*(?:sleep|rm|curl|wget|cat|nc|bash|sh|python)\b", r"'\s*;\s*(?:drop|delete|insert|"
+       r"update|select)\b", r"\{\{[^}]*(?:__|config|popen|import|os\.|self\.|request)[^}]*\}\}",
+       r"__(?:globals|class|init|builtins|import|subclasses)__", r"\b(?:os\.)?popen\(|\bos\.system\(|"
+       r"\bsubprocess\.", r"\bpython(?:3)?:\s*\S", r"\benv\.(?:state|step|set|_\w+)\b", r"\bpython -m\s+\S",
+       r"\bunion\s+select\b", r"\bdrop table\b", r";\s*--\s*$"),
+   words=False, neg=False)
+_r("tool.flood_actions", "tool_abuse", STRONG,
+   "tells the agent to repeat an action or a query many times, or to enumerate the whole catalogue",
+   alt(r"(?:click|press|send|fire|issue|submit|run|search|buy)(?: [\w'\[\]-]+){0,4} (?:\d{2,}|fifty|sixty|a hundred|"
+       r"hundreds of|two hundred|a thousand|thousands of) (?:times|copies|queries|requests)",
+       r"(?:fire|send|issue) (?:\d{2,}|fifty|a hundred|hundreds of|two hundred|a thousand) (?:copies|queries|requests)",
+       r"search every letter", r"every two-letter pair", r"(?:buy now|click\[buy now\]) repeatedly",
+       r"extra orders are refunded", r"(?:hundreds|thousands) of extra (?:queries|requests|searches) cost nothing"),
+   neg=True)
+_r("reward.checker_internals", "reward_hacking", STRONG,
+   "claims to know how the scorer, judge or reward parser works, to game it",
+   alt(r"(?:the )?(?:scorer|evaluator|grader|judge|llm judge|reward parser|reward model|training loop|success check|"
+       r"normali[sz]ation|substring check|checker|metric)s? (?:[\w'-]+ ){0,2}(?:divides|multiplies|parses|takes the "
+       r"last|reads the last|raises the score|adds points|fires on|rounds|credits either|rewards answers|counts "
+       r"arriving|strips)",
+       r"(?:is|are) rounded (?:up )?(?:by the scorer|to full credit)", r"rounded to full credit",
+       r"(?:counter|success (?:flag|check)) increments on every", r"is counted as (?:cleaning|heating|cooling|done|"
+       r"success|a win)",
+       r"(?:dropped|excluded|left out) from the (?:average|success rate|score)",
+       r"(?:write|add|state|announce|end (?:your reasoning|the reply) with) ['\"](?:[^'\"]*(?:reward|grade|"
+       r"successful|verified|correct|you won|1/1|1\.0)[^'\"]*)['\"]",
+       r"(?:observation|final grade|reward)\s*:\s*(?:you won|1/1|1\.0|10)",
+       r"(?:expected|gold|reference) answer is (?:often )?(?:present|stored|visible|available) in",
+       r"(?:yes/no|yes-or-no) items dominate"),
+   neg=True, words=False)
+_r("authority.owners_voice", "authority", STRONG,
+   "claims that cards, partners or the bank carry the owners' or developers' authority and outrank the user",
+   alt(r"(?:carry|carries|bear|bears) (?:the )?(?:[\w'-]+ ){0,2}(?:owners?|developers?|maintainers?|operators?|"
+       r"platform|deployment team|system)(?:'s|s')? (?:authority|certification|signature|approval)",
+       r"(?:are |is )?signed by the (?:deployment|platform|operations|dev(?:elopment)?|security) team",
+       r"outrank(?:s)? everything else", r"you act for the (?:deployment'?s? )?owners",
+       r"(?:certified|signed|approved) cards (?:are|apply)", r"pre-?approved (?:any|every|all) substitutions?",
+       r"(?:a )?note from the people who (?:train|built|deploy|run) you", r"the text after it is from us",
+       r"trusted partner of the (?:system|platform) owners", r"(?:order|hierarchy) of authority is",
+       r"運営(?:チーム)?より|優先されます"),
+   neg=True, words=False)
 
 RULES: tuple[Rule, ...] = tuple(_R)
 _BY_NAME = {r.name: r for r in RULES}
