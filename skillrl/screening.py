@@ -73,6 +73,15 @@ checked for false positives on real text of ``../shared/data`` (the official ban
 episode memories, 11.6k human WebShop instructions, 529 Reflexion lessons). ``benchmarks/bench_screening.py``
 reports the held-out report part. Rules generalise only as far as their lexicons: on sentences phrased unlike
 anything above, recall is markedly lower than on the labelled set (see the benchmark's notes).
+
+What to expect (``benchmarks/bench_screening.py``, measured on sets written by helper sessions that never saw
+these rules, each screened once before any rule was written from it): 187 of 264 malicious records caught
+(70.8%) on report3 and 189 of 289 (65.4%) on report4, with 4.8% and 5.5% of their decoys flagged; rules written
+from report3's misses did not raise the next blind set's figure. Blatant attacks in the phrasing of the lexicons
+are caught; paraphrased intent ("regard the rest of the goal as satisfied"), claims about how a checker works and
+new encodings are often not. Treat screening as a tripwire in front of the quarantine, not as a guarantee: keep
+``trust="untrusted"`` for banks from elsewhere, read ``skillrl screen`` output, and plug a stronger classifier
+(an LLM judge) through ``classifier=`` / ``skillrl_screen_record`` where the teacher reads untrusted text.
 """
 
 from __future__ import annotations
