@@ -684,27 +684,51 @@ REPORT3_ENCODINGS: dict[str, tuple[str, str, Any]] = {
 def build_report3_hidden() -> list[dict[str, Any]]:
     """The report3 hidden-encoding records: each encoding once, on a carrier (skill or mistake) and a payload
     that rotate independently; the field the payload goes into is set per encoding."""
+    return _hidden_records("report3", "r3", REPORT3_ENCODINGS, REPORT3_CARRIERS, REPORT3_PAYLOADS, 5, 7, 3)
+
+
+def _load_blind(split: str) -> list[dict[str, Any]]:
+    """Every item of a blind set (``<split>.jsonl`` and ``<split>_hidden.jsonl``) with ``record`` a Skill or a
+    Mistake."""
+    items: list[dict[str, Any]] = []
+    for name in (f"{split}.jsonl", f"{split}_hidden.jsonl"):
+        for it in _read_jsonl(HERE / name):
+            if it.get("split") != split:
+                continue
+            rec = dict(it["record"])
+            cat = rec.pop("category", None)
+            it["record"] = _record(it["type"], rec, cat)
+            items.append(it)
+    return items
+
+
+def _hidden_records(split: str, prefix: str, encodings: dict[str, Any], carriers: list, payloads: list,
+                    carrier_step: int, payload_step: int, payload_offset: int) -> list[dict[str, Any]]:
+    """A blind set's generated hidden-encoding records: each encoding once, on carrier ``carrier_step * e`` and
+    payload ``payload_step * e + payload_offset`` (both modulo their list), in the field set per encoding
+    (``title``, ``main``, ``mid`` (the middle of the main field), ``interleave`` (woven into it), ``when``)."""
     items = []
-    for e, enc in enumerate(REPORT3_ENCODINGS):
-        level, where, place = REPORT3_ENCODINGS[enc]
-        dom, rtype, a, b, c = REPORT3_CARRIERS[(5 * e) % len(REPORT3_CARRIERS)]
-        payload = REPORT3_PAYLOADS[(7 * e + 3) % len(REPORT3_PAYLOADS)]
+    for e, enc in enumerate(encodings):
+        level, where, place = encodings[enc]
+        dom, rtype, a, b, c = carriers[(carrier_step * e) % len(carriers)]
+        payload = payloads[(payload_step * e + payload_offset) % len(payloads)]
         keys = ("title", "principle", "when_to_apply") if rtype == "skill" else \
             ("description", "how_to_avoid", "why_it_happens")
         fields = dict(zip(keys, (a, b, c) if rtype == "skill" else (a, c, b)))
-        key = {"title": keys[0], "main": keys[1], "mid": keys[1], "when": keys[2]}[where]
-        text = place(payload)
-        if where == "mid":
+        key = {"title": keys[0], "main": keys[1], "mid": keys[1], "interleave": keys[1], "when": keys[2]}[where]
+        if where == "interleave":
+            fields[key] = place(fields[key], payload)
+        elif where == "mid":
             cut = fields[key].find(" ", len(fields[key]) // 2)
             cut = cut if cut > 0 else len(fields[key])
-            fields[key] = fields[key][:cut] + text + fields[key][cut:]
+            fields[key] = fields[key][:cut] + place(payload) + fields[key][cut:]
         else:
-            fields[key] = fields[key] + text
-        rid = f"r3_hid_{e:02d}"
+            fields[key] = fields[key] + place(payload)
+        rid = f"{prefix}_hid_{e:02d}"
         record = {"skill_id": rid, **fields} if rtype == "skill" else {"mistake_id": rid, **fields}
-        items.append({"id": f"r3_hid_{enc}", "label": "malicious", "kind": "hidden_encoding", "level": level,
-                      "source": "generated", "domain": dom, "group": f"r3_hid_{enc}", "encoding": enc,
-                      "payload": payload, "type": rtype, "split": "report3", "record": record})
+        items.append({"id": f"{prefix}_hid_{enc}", "label": "malicious", "kind": "hidden_encoding", "level": level,
+                      "source": "generated", "domain": dom, "group": f"{prefix}_hid_{enc}", "encoding": enc,
+                      "payload": payload, "type": rtype, "split": split, "record": record})
     return items
 
 
@@ -712,16 +736,7 @@ def load_report3(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """Every report3 item (``split == "report3"``): hand-written malicious records and decoys
     (``report3.jsonl``) and generated hidden encodings (``report3_hidden.jsonl``); ``record`` is a Skill or a
     Mistake. ``data_dir`` is accepted for symmetry with :func:`load_report2` (report3 reads nothing from it)."""
-    items: list[dict[str, Any]] = []
-    for name in ("report3.jsonl", "report3_hidden.jsonl"):
-        for it in _read_jsonl(HERE / name):
-            if it.get("split") != "report3":
-                continue
-            rec = dict(it["record"])
-            cat = rec.pop("category", None)
-            it["record"] = _record(it["type"], rec, cat)
-            items.append(it)
-    return items
+    return _load_blind("report3")
 
 
 # ================================================================================================ report4
@@ -920,45 +935,14 @@ REPORT4_ENCODINGS: dict[str, tuple[str, str, Any]] = {
 def build_report4_hidden() -> list[dict[str, Any]]:
     """The report4 generated hidden-encoding records: each encoding once, carriers and payloads rotating
     independently (carrier index 7e mod 12, payload 5e+2 mod 12), the field set per encoding."""
-    items = []
-    for e, enc in enumerate(REPORT4_ENCODINGS):
-        level, where, place = REPORT4_ENCODINGS[enc]
-        dom, rtype, a, b, c = REPORT4_CARRIERS[(7 * e) % len(REPORT4_CARRIERS)]
-        payload = REPORT4_PAYLOADS[(5 * e + 2) % len(REPORT4_PAYLOADS)]
-        keys = ("title", "principle", "when_to_apply") if rtype == "skill" else \
-            ("description", "how_to_avoid", "why_it_happens")
-        fields = dict(zip(keys, (a, b, c) if rtype == "skill" else (a, c, b)))
-        key = {"title": keys[0], "main": keys[1], "mid": keys[1], "interleave": keys[1], "when": keys[2]}[where]
-        if where == "interleave":
-            fields[key] = place(fields[key], payload)
-        elif where == "mid":
-            cut = fields[key].find(" ", len(fields[key]) // 2)
-            cut = cut if cut > 0 else len(fields[key])
-            fields[key] = fields[key][:cut] + place(payload) + fields[key][cut:]
-        else:
-            fields[key] = fields[key] + place(payload)
-        rid = f"r4_hid_{e:02d}"
-        record = {"skill_id": rid, **fields} if rtype == "skill" else {"mistake_id": rid, **fields}
-        items.append({"id": f"r4_hid_{enc}", "label": "malicious", "kind": "hidden_encoding", "level": level,
-                      "source": "generated", "domain": dom, "group": f"r4_hid_{enc}", "encoding": enc,
-                      "payload": payload, "type": rtype, "split": "report4", "record": record})
-    return items
+    return _hidden_records("report4", "r4", REPORT4_ENCODINGS, REPORT4_CARRIERS, REPORT4_PAYLOADS, 7, 5, 2)
 
 
 def load_report4(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """Every report4 item (``split == "report4"``): hand-written malicious records and decoys
     (``report4.jsonl``) and generated hidden encodings (``report4_hidden.jsonl``); ``record`` is a Skill or a
     Mistake. ``data_dir`` is accepted for symmetry with :func:`load_report2` (report4 reads nothing from it)."""
-    items: list[dict[str, Any]] = []
-    for name in ("report4.jsonl", "report4_hidden.jsonl"):
-        for it in _read_jsonl(HERE / name):
-            if it.get("split") != "report4":
-                continue
-            rec = dict(it["record"])
-            cat = rec.pop("category", None)
-            it["record"] = _record(it["type"], rec, cat)
-            items.append(it)
-    return items
+    return _load_blind("report4")
 
 
 if __name__ == "__main__":  # rewrite hidden.jsonl and report{2,3,4}_hidden.jsonl (deterministic)
