@@ -262,8 +262,8 @@ def check_result(result: dict, out_dir: Path, games: int) -> None:
 def test_inference_example_plays_real_games_with_the_tiny_local_policy(alfworld_ready, tmp_path, capsys):
     example = load_example()
     out = tmp_path / "out"
-    result = example.main(["--games", "2", "--games-per", "total", "--max-steps", "2", "--max-new-tokens", "4",
-                           "--data-dir", str(alfworld_ready), "--out-dir", str(out)])
+    result = example.main(["--policy", "tiny", "--games", "2", "--games-per", "total", "--max-steps", "2",
+                           "--max-new-tokens", "4", "--data-dir", str(alfworld_ready), "--out-dir", str(out)])
     assert result["smoke_run"] is True and "SMOKE RUN" in capsys.readouterr().err
     check_result(result, out, games=2)
     assert len({e["task_type"] for e in result["episodes"]}) == 2  # "total" picks across task types
@@ -293,4 +293,10 @@ def test_inference_example_against_an_openai_compatible_server(alfworld_ready, t
     assert all("### General Principles" not in json.dumps(r) for r in requests if r not in with_skills)
     # the server's answers were admissible commands, taken as they were
     assert result["policy_reply_mapping"] == {"without_skills": {"exact": 3}, "with_skills": {"exact": 3}}
+    overall = result["summary"]["overall"]
+    assert overall["games"] == 1
+    for cond in ("without_skills", "with_skills"):
+        assert overall[cond]["exact_rate"] == {"mean": 1.0, "ci": (1.0, 1.0)}
+        assert overall[cond]["steps"]["mean"] == result["episodes"][0]["steps"]
+    assert overall["delta"]["with_skills"]["exact_rate"] == {"mean": 0.0, "ci": (0.0, 0.0)}
     assert all(e["steps"] == 3 or e["won"] for e in result["episodes"])

@@ -228,3 +228,41 @@ def test_tool_template_keeps_plain_chats_and_renders_step_calls_trl_can_parse(co
     marked = [t for t, m in zip(enc["input_ids"], enc["assistant_masks"]) if m]
     assert tok.decode(marked).endswith("</tool_call><|im_end|>\n")
     assert models.check_reference_logits(folder) <= 1e-4
+
+
+@needs_smollm2
+def test_prefix_cache_gives_the_same_greedy_replies_and_prefills_only_the_new_turn(converted, shared_data):
+    """HFChatPolicy's prefix cache on a real agent conversation (the official skill block, an ALFWorld room, the
+    admissible list that changes every turn): the same greedy replies as recomputing the whole prompt, and every
+    prompt after the first reuses at least the previous prompt minus its admissible list."""
+    pytest.importorskip("transformers")
+    from skillrl.adapters.agent import HFChatPolicy, SkillAgentMemory
+
+    cache, _ = converted
+    folder = cache / models.SMOLLM2_DIR_NAME
+    bank = shared_data / "skillrl-official/memory_data/alfworld/claude_style_skills.json"
+    if not bank.is_file():
+        pytest.skip(f"official bank not found: {bank}")
+    memory = SkillAgentMemory(bank, mode="template", profile="alfworld", style="compact", max_tokens=150)
+    room = ("You are in the middle of a room. Looking quickly around you, you see a cabinet 1, a countertop 1, "
+            "a microwave 1, a sinkbasin 1. Your task is to: put a clean mug in coffeemachine.")
+    turns = [(["go to cabinet 1", "go to countertop 1", "go to sinkbasin 1", "look"],
+              "You arrive at countertop 1. On the countertop 1, you see a mug 1."),
+             (["take mug 1 from countertop 1", "go to cabinet 1", "go to sinkbasin 1", "look"],
+              "You pick up the mug 1 from the countertop 1."),
+             (["go to sinkbasin 1", "go to cabinet 1", "inventory", "look"], "")]
+    cached, plain = (HFChatPolicy(folder, max_new_tokens=8, prefix_cache=on) for on in (True, False))
+    session = memory.start(room)
+    previous_prompt = 0
+    for admissible, observation in turns:
+        msgs = session.messages(admissible)
+        before, sum_before = cached.usage["cached_prompt_tokens"], plain.usage["prompt_tokens"]
+        reply = cached.reply(msgs)
+        assert reply == plain.reply(msgs)
+        reused = cached.usage["cached_prompt_tokens"] - before
+        # the new prompt shares everything but the previous turn's admissible list (< 60 tokens) with the last one
+        assert reused >= (previous_prompt - 60 if previous_prompt else 0)
+        previous_prompt = plain.usage["prompt_tokens"] - sum_before
+        session.step(reply, observation)
+    assert cached.usage["cached_prompt_tokens"] > 0
+    assert cached.usage["prompt_tokens"] == plain.usage["prompt_tokens"]
