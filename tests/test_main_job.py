@@ -19,7 +19,8 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "trl_grpo_alfworld.
 @pytest.mark.slow
 @pytest.mark.alfworld
 def test_smoke_run_injects_skills_evolves_on_heldout_train_failures_and_scores_valid_seen(shared_data, tmp_path):
-    """``--smoke`` (the tiny policy: CPU minutes; ``--policy smollm2`` is the real model, ~20 min, see the example).
+    """``--smoke --policy tiny`` (CPU minutes; the default policy at smoke size is SmolLM2, ~15 min on 2 cores once
+    its cold start is cached, too slow for CI: its figures are in the closing note of issue 14).
 
     The tiny policy is cold-started on the demonstrations, so its tool calls are real commands in real games; the
     properties: skills in every prompt, the same block for a GRPO group, reward variance (10 x won - 0.1 x invalid)
@@ -28,7 +29,7 @@ def test_smoke_run_injects_skills_evolves_on_heldout_train_failures_and_scores_v
     """
     out = tmp_path / "run"
     env = {**os.environ, "ALFWORLD_DATA": str(shared_data / "alfworld"), "SKILLRL_CACHE": str(tmp_path / "cache")}
-    proc = subprocess.run([sys.executable, str(EXAMPLE), "--smoke", "--output-dir", str(out)], env=env,
+    proc = subprocess.run([sys.executable, str(EXAMPLE), "--smoke", "--policy", "tiny", "--output-dir", str(out)], env=env,
                           capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert "shows the SkillRL loop, NOT learning" in proc.stdout  # the tiny policy says so loudly
