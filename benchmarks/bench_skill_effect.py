@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         rs = [r for r in scored if r["condition"] == cond]
         cost[cond] = {"tokens_per_prompt": round(sum(r["prompt_tokens"] for r in rs)
                                                  / max(1, sum(r["steps"] for r in rs)), 1),
-                      "first_prompt_skills": round(sum(r["skills"] for r in rs) / len(rs), 2),
+                      "skills_in_prompt": round(sum(r["skills"] for r in rs) / len(rs), 2),
                       "seconds_per_episode": round(sum(r["seconds"] for r in rs) / len(rs), 2),
                       "seconds_per_action": round(sum(r["seconds"] for r in rs) / max(1, sum(r["steps"] for r in rs)),
                                                   2),
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"\n{'condition':16s} {'tokens/prompt':>14s} {'skills':>7s} {'s/episode':>10s} {'s/action':>9s} "
           f"{'cached prompt':>14s}")
     for cond, c in cost.items():
-        print(f"{cond:16s} {c['tokens_per_prompt']:14.0f} {c['first_prompt_skills']:7.1f} "
+        print(f"{cond:16s} {c['tokens_per_prompt']:14.0f} {c['skills_in_prompt']:7.1f} "
               f"{c['seconds_per_episode']:10.1f} {c['seconds_per_action']:9.2f} {c['cached_prompt_share']:14.1%}")
     if pairs:
         print(f"prefix cache: {speed['games']} official episodes {speed['seconds_cached']} s with it vs "

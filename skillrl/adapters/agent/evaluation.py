@@ -29,9 +29,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from skillrl.errors import ConfigError
+
 __all__ = ["METRICS", "bootstrap_interval", "format_table", "play_episode", "summarise"]
 
-#: The per-episode figures :func:`summarise` aggregates: name -> (row key, how it is shown).
+#: The per-episode figures :func:`summarise` aggregates by default: row key -> what it is.
 METRICS: dict[str, str] = {
     "success": "won (0/1)",
     "exact_rate": "share of the episode's replies that were an exact admissible command",
@@ -52,8 +54,12 @@ def play_episode(env: Any, info: dict[str, Any], session: Any, policy: Any) -> d
     Returns:
         ``won`` (bool), ``steps`` (actions taken), ``choices`` (how the replies were read, ``{"exact": n,
         "mapped": n, "invalid": n}``), ``exact_rate`` (exact admissible replies / replies; 0.0 for no reply),
-        ``success`` (1.0 / 0.0), ``prompt_tokens`` and ``completion_tokens`` (this episode's, when the policy counts
-        them in ``usage``), ``tokens_per_prompt`` (mean prompt tokens per action), ``seconds`` (wall time).
+        ``success`` (1.0 / 0.0), ``prompt_tokens``, ``completion_tokens`` and ``cached_prompt_tokens`` (this
+        episode's, when the policy counts them in ``usage``; 0 otherwise), ``tokens_per_prompt`` (mean prompt tokens
+        per action; ``None`` without counts), ``seconds`` (wall time).
+
+    Raises:
+        PolicyError: the policy could not answer (from :meth:`ChatPolicy.act`).
     """
     usage = getattr(policy, "usage", Counter())
     before_usage, before_choices = Counter(usage), Counter(policy.choices)
@@ -123,7 +129,7 @@ def summarise(rows: Sequence[dict[str, Any]], conditions: Sequence[str], *, by: 
         ``delta``: the same resampled games under both conditions).
 
     Raises:
-        ValueError: a game is missing under one of the conditions.
+        ConfigError: a game is missing under one of the conditions (a ``ValueError``).
     """
     by_game: dict[str, dict[str, dict[str, Any]]] = {}
     group_of: dict[str, str] = {}
@@ -133,7 +139,7 @@ def summarise(rows: Sequence[dict[str, Any]], conditions: Sequence[str], *, by: 
             group_of[r["game_id"]] = r[by]
     missing = [g for g, c in by_game.items() if set(c) != set(conditions)]
     if missing:
-        raise ValueError(f"games not played under every condition {list(conditions)}: {missing[:5]}")
+        raise ConfigError(f"games not played under every condition {list(conditions)}: {missing[:5]}")
     groups = sorted(set(group_of.values()))
     out: dict[str, Any] = {}
     for group in [*groups, "overall"]:
@@ -161,7 +167,16 @@ def _cell(stat: dict[str, Any], fmt: str) -> str:
 def format_table(summary: dict[str, Any], conditions: Sequence[str], *, labels: dict[str, str] | None = None,
                  metrics: Sequence[str] = tuple(METRICS)) -> str:
     """A plain-text table of :func:`summarise`'s result: one line per group and condition, each metric as
-    ``mean [low, high]``, and a line per paired difference to the baseline (``<condition> - base``)."""
+    ``mean [low, high]``, and a line per paired difference to the baseline (``<condition> - base``).
+
+    Args:
+        summary: what :func:`summarise` returned. conditions: the same conditions, baseline first.
+        labels: display names of the groups (default: the group keys). metrics: the columns (default
+            :data:`METRICS`).
+
+    Returns:
+        the table as one string (newline-separated, no trailing newline).
+    """
     labels = labels or {}
     fmts = {"success": ".2f", "exact_rate": ".2f", "steps": ".1f"}
     head = f"{'task type':30s} {'games':>5s} {'condition':22s} " + " ".join(f"{m:>20s}" for m in metrics)

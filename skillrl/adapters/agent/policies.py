@@ -8,6 +8,7 @@ similarity threshold, else sent as an invalid action); ``policy.choices`` counts
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -166,10 +167,11 @@ class HFChatPolicy(ChatPolicy):
         prefix_cache: keep the key/value cache of the last prompt and reuse its longest common token prefix with the
             next one (default True). An agent's next prompt is its last one plus one turn, so only the new turn is
             prefilled: on 2 CPU cores SmolLM2-135M prefills ~120 tokens/s, and a 1,500-token skills prompt costs
-            ~12 s per action without the cache (``benchmarks/bench_skill_effect.py --prefix-cache off`` measures
-            both). Greedy replies are the same up to floating-point ties. ``usage["cached_prompt_tokens"]`` counts
-            the prompt tokens that were not recomputed. Follows ``transformers``' ``DynamicCache`` (``crop``) and
-            ``generate(past_key_values=...)``.
+            ~12 s per action without the cache (``benchmarks/bench_skill_effect.py`` replays games with it off
+            and reports the ratio). Greedy replies are the same up to floating-point ties.
+            ``usage["cached_prompt_tokens"]`` counts the prompt tokens that were not recomputed. Follows
+            ``transformers``' ``DynamicCache`` (``crop`` with a negative count) and ``generate(cache=...)``
+            (``past_key_values=`` before transformers 5.2x).
 
     Raises:
         MissingDependencyError: ``transformers`` / ``torch`` are not installed.
@@ -201,8 +203,6 @@ class HFChatPolicy(ChatPolicy):
         self.prefix_cache = bool(prefix_cache)
         self._cache: Any = None  # a DynamicCache holding the key/values of the tokens in _cached_ids
         self._cached_ids: Any = None
-        import inspect
-
         # newer transformers name the cache argument ``cache`` (``past_key_values`` is deprecated): follow the
         # model's forward signature, which generate passes it on to
         self._cache_kwarg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else \
