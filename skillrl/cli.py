@@ -335,17 +335,25 @@ def _teacher_options() -> dict[str, Any]:
                                "not on localhost)."),
         "screen": typer.Option(True, "--screen/--no-screen", help="Screen proposals for injection and poisoning; "
                                "flagged ones go to the bank's quarantine (default on)."),
+        "screen_model": typer.Option(None, "--screen-model", help="Add the learned screen to the rules: 'default' "
+                                     "(the model shipped with skillrl) or a model directory (needs torch, "
+                                     "transformers, peft)."),
     }
 
 
-def _cli_screener(on: bool) -> Any:
-    """The screener of ``--screen``: the built-in rules plus plugins' ``skillrl_screen_record`` verdicts."""
+def _cli_screener(on: bool, model: str | None = None) -> Any:
+    """The screener of ``--screen``: the built-in rules plus plugins' ``skillrl_screen_record`` verdicts, and the
+    learned screen of ``--screen-model`` (``"default"`` or a model directory)."""
     if not on:
         return False
     from skillrl.registry import get_plugin_manager
     from skillrl.screening import Screener
 
-    return Screener.from_plugin_manager(get_plugin_manager())
+    if model is not None:
+        from skillrl.screening_model import resolve_model
+
+        model = resolve_model(model)
+    return Screener.from_plugin_manager(get_plugin_manager(), model=model)
 
 
 _TO = _teacher_options()
@@ -365,7 +373,7 @@ def distill(episodes: list[Path] = typer.Argument(..., help="Episode files: nati
             model: Optional[str] = _TO["model"], timeout: Optional[float] = _TO["timeout"],
             max_retries: Optional[int] = _TO["max_retries"], max_tokens: Optional[int] = _TO["max_tokens"],
             reasoning_effort: Optional[str] = _TO["reasoning_effort"], redact: Optional[bool] = _TO["redact"],
-            screen: bool = _TO["screen"],
+            screen: bool = _TO["screen"], screen_model: Optional[str] = _TO["screen_model"],
             into: Optional[str] = typer.Option(None, "--into", help="Extend this bank (PATH or PATH@VERSION) "
                                                                     "instead of starting from an empty one."),
             fmt: str = typer.Option("native", "--format", help="native (provenance, history) | official"),
@@ -387,7 +395,7 @@ def distill(episodes: list[Path] = typer.Argument(..., help="Episode files: nati
                                                  max_retries=max_retries, max_tokens=max_tokens,
                                                  reasoning_effort=reasoning_effort, redact=redact),
                                DistillConfig(max_skill_tokens=max_skill_tokens, embedding_dedup=not exact_dedup),
-                               progress=progress and not as_json, screen=_cli_screener(screen))
+                               progress=progress and not as_json, screen=_cli_screener(screen, screen_model))
     bank, report = distiller.distill(eps, bank=load_bank_spec(into) if into else None)
     bank.save(output, format=fmt)  # type: ignore[arg-type]
     comp = compression_stats(bank, eps)
@@ -440,7 +448,7 @@ def evolve(bank: str = typer.Argument(..., help="Bank file (official or native J
            model: Optional[str] = _TO["model"], timeout: Optional[float] = _TO["timeout"],
            max_retries: Optional[int] = _TO["max_retries"], max_tokens: Optional[int] = _TO["max_tokens"],
            reasoning_effort: Optional[str] = _TO["reasoning_effort"], redact: Optional[bool] = _TO["redact"],
-           screen: bool = _TO["screen"],
+           screen: bool = _TO["screen"], screen_model: Optional[str] = _TO["screen_model"],
            max_teacher_tokens: Optional[int] = typer.Option(None, "--max-teacher-tokens",
                                                             help="Teacher token budget of the step (default: none)."),
            step: int = typer.Option(0, "--step", help="Trainer step recorded in provenance."),
@@ -479,7 +487,7 @@ def evolve(bank: str = typer.Argument(..., help="Bank file (official or native J
                                         max_tokens=max_tokens, reasoning_effort=reasoning_effort, redact=redact),
                       EvolutionConfig(update_threshold=threshold, max_new_skills=max_new_skills,
                                       max_teacher_tokens=max_teacher_tokens),
-                      screen=_cli_screener(screen))
+                      screen=_cli_screener(screen, screen_model))
     if exact_dedup:
         evolver.dedup = Deduplicator(None, threshold=evolver.config.dedup_threshold, lazy_default=False)
     report = evolver.evolve(b, eps, step=step)
@@ -581,13 +589,14 @@ def _record_row(kind: str, record: Any) -> dict[str, Any]:
 def screen(bank: str = typer.Argument(..., help="Bank file (official or native JSON)."),
            apply: bool = typer.Option(False, "--apply", help="Move the flagged active records into the bank's "
                                                              "quarantine and save the bank (native format)."),
+           screen_model: Optional[str] = _TO["screen_model"],
            as_json: bool = JSON) -> None:
     """Screen a bank for injection and poisoning (skillrl.screening plus plugins' skillrl_screen_record verdicts):
     the active records that are flagged, then the records already in quarantine. Exit code 1 when active records
     are flagged and not moved (--apply)."""
     path = Path(bank)
     b = SkillBank.load(path)
-    screener = _cli_screener(True)
+    screener = _cli_screener(True, screen_model)
     records = [("skill", r) for r in b.skills()] + [("mistake", m) for m in b.mistakes]
     flagged = []
     for kind, rec in records:

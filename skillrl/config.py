@@ -94,6 +94,11 @@ class SkillConfig(BaseModel):
         screening: screen every record evolution files (default True: :mod:`skillrl.screening`'s rules plus any
             plugin's ``skillrl_screen_record`` verdict); flagged ones go to the bank's quarantine, never into a
             prompt. ``False``: no screening.
+        screening_model: add the learned screen (:mod:`skillrl.screening_model`) to that screening: ``True`` the
+            model shipped with skillrl, a string a model directory of :func:`~skillrl.screening_model.train_learned_screen`
+            (default ``False``: the rules alone). It needs torch, transformers and peft; on blind red-team sets it
+            catches far more than the rules (``benchmarks/bench_screening_model.py``). Recommended whenever the
+            teacher reads untrusted text.
         success_threshold: an episode whose reward is at least this counts as a success when the environment does not
             say (default 1.0).
         ablation: share of GRPO groups whose block withholds one skill, the causal credit signal of
@@ -135,6 +140,7 @@ class SkillConfig(BaseModel):
     evolution: EvolutionConfig = Field(default_factory=EvolutionConfig)
     evolve_split: str | None = None
     screening: bool = True
+    screening_model: bool | str = False
     success_threshold: float = 1.0
     ablation: float = Field(0.0, ge=0.0, lt=1.0)
     ablation_seed: int = 0

@@ -557,13 +557,18 @@ class SkillRuntime:
 
     def screener(self) -> Any:
         """What screens the records evolution files: with ``config.screening`` (default) the built-in rules plus the
-        ``skillrl_screen_record`` hook of this runtime's plugins (:meth:`skillrl.screening.Screener.from_plugin_manager`),
-        else ``False`` (none)."""
+        ``skillrl_screen_record`` hook of this runtime's plugins (:meth:`skillrl.screening.Screener.from_plugin_manager`)
+        and, with ``config.screening_model``, the learned screen (loaded once per process), else ``False`` (none)."""
         if not self.config.screening:
             return False
         from skillrl.screening import Screener
 
-        return Screener.from_plugin_manager(self.pm)
+        model = None
+        if self.config.screening_model:
+            from skillrl.screening_model import resolve_model
+
+            model = resolve_model(self.config.screening_model)
+        return Screener.from_plugin_manager(self.pm, model=model)
 
     def _dedup_embedder(self) -> Any:
         if self.mode == "embedding":

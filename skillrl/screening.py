@@ -61,7 +61,9 @@ only their combination flags.
 Scoring: each rule has a weight (1.0 strong, 0.5 weak); a record's ``score`` is the sum over the rules that
 matched (each rule counted once, at its largest weight), and the record is flagged when ``score >= threshold``
 (default :data:`DEFAULT_THRESHOLD` = 1.0). A plugged classifier may flag a record the rules pass; it never
-unflags one.
+unflags one. The learned screen (``Screener(model=shared_screen())``, :mod:`skillrl.screening_model`) differs: it flags
+on its own, and a rules flag stands only when the model gives the record ``p(malicious) >= confirm``
+(:data:`COMBINATION`).
 
 Plug-in point for a classifier: :class:`Screener` takes ``classifier=`` callables ``fn(record) -> Verdict | None``,
 and :meth:`Screener.from_plugin_manager` consults the ``skillrl_screen_record(record)`` hook
@@ -105,6 +107,11 @@ if TYPE_CHECKING:
 KINDS = ("instruction_override", "exfiltration", "tool_abuse", "network", "reward_hacking", "hidden_encoding",
          "authority")
 DEFAULT_THRESHOLD = 1.0
+#: With a learned screen (``Screener(model=...)``), the ``p(malicious)`` a rules hit needs to flag.
+DEFAULT_CONFIRM = 0.05
+#: How ``Screener(model=...)`` decides (chosen on report4 with a model not trained on it; see
+#: ``benchmarks/bench_screening_model.py``).
+COMBINATION = "flagged = p >= model.threshold or (rules score >= threshold and p >= confirm)"
 STRONG, WEAK = 1.0, 0.5
 
 SKILL_FIELDS = ("title", "principle", "when_to_apply", "category")
@@ -149,12 +156,15 @@ class Verdict:
         reasons: one line per hit: ``"rule [kind] in field at offset: 'span'"``; a classifier's reasons follow.
         score: sum of the weights of the rules that matched (each rule once); 0.0 for a clean record.
         hits: the structured matches behind ``reasons``.
+        probability: the learned screen's ``p(malicious)`` when the screener has a ``model``
+            (:mod:`skillrl.screening_model`), else ``None``.
     """
 
     flagged: bool
     reasons: list[str] = field(default_factory=list)
     score: float = 0.0
     hits: tuple[Hit, ...] = ()
+    probability: float | None = None
 
     @property
     def kinds(self) -> list[str]:
@@ -3129,9 +3139,17 @@ class Screener:
             for every record; a returned Verdict's reasons are appended (prefixed ``"classifier: "``), its score
             added, and ``flagged`` is or-ed in. ``None`` means "no opinion". This is the plug-in point for a model
             based detector; see :meth:`from_plugin_manager` for the ``skillrl_screen_record`` hook.
+        model: the learned screen (:class:`skillrl.screening_model.LearnedScreen`, or any object with its
+            ``probability(record)`` and ``threshold``; :func:`skillrl.screening_model.shared_screen` gives the one
+            shipped with skillrl). With a model the decision is :data:`COMBINATION`: flagged when
+            ``p(malicious) >= model.threshold``, or when the rules flag and ``p >= confirm``; a rules hit the model
+            does not confirm is kept in ``reasons`` but does not flag. Default ``None``: the rules alone.
+        confirm: the ``p(malicious)`` a rules hit needs from the model to flag (default :data:`DEFAULT_CONFIRM`);
+            ``0.0`` keeps every rules flag.
 
     Raises:
-        ConfigError: an unknown rule name, a threshold <= 0, or a classifier that is not callable.
+        ConfigError: an unknown rule name, a threshold <= 0, a classifier that is not callable, or ``confirm``
+            outside [0, 1].
 
     Example::
 
@@ -3142,7 +3160,7 @@ class Screener:
     def __init__(self, rules: Iterable[str | Rule] | None = None, disable: Iterable[str] = (),
                  threshold: float = DEFAULT_THRESHOLD,
                  classifier: Callable[[Record], Verdict | None] | Sequence[Callable[[Record], Verdict | None]]
-                 | None = None):
+                 | None = None, model: Any = None, confirm: float = DEFAULT_CONFIRM):
         chosen: list[Rule] = []
         for r in (RULES if rules is None else rules):
             if isinstance(r, Rule):
@@ -3166,9 +3184,16 @@ class Screener:
         for c in classifiers:
             if not callable(c):
                 raise ConfigError(f"classifier must be callable, got {type(c).__name__}")
+        if not isinstance(confirm, (int, float)) or not 0.0 <= confirm <= 1.0:
+            raise ConfigError(f"confirm must be a number in [0, 1], got {confirm!r}")
+        if model is not None and not callable(getattr(model, "probability", None)):
+            raise ConfigError(f"model must be a LearnedScreen (skillrl.screening_model.shared_screen() for the shipped "
+                              f"one), got {type(model).__name__}")
         self.rules: tuple[Rule, ...] = tuple(r for r in chosen if r.name not in drop)
         self.threshold = float(threshold)
         self.classifiers = tuple(classifiers)
+        self.model = model
+        self.confirm = float(confirm)
 
     @classmethod
     def from_plugin_manager(cls, pm: pluggy.PluginManager, **kwargs: Any) -> Screener:
@@ -3201,6 +3226,19 @@ class Screener:
         score = round(sum(best.values()), 6)
         flagged = score >= self.threshold
         reasons = [str(h) for h in hits]
+        probability = None
+        if self.model is not None:
+            probability = round(float(self.model.probability(record)), 6)
+            t = float(self.model.threshold)
+            if probability >= t:
+                reasons.append(f"learned screen: p(malicious) {probability:.3f} >= {t:g}")
+            elif flagged and probability < self.confirm:
+                reasons.append(f"learned screen: p(malicious) {probability:.3f} < {self.confirm:g}, the rule hits "
+                               "above are not confirmed (not flagged)")
+            elif flagged:
+                reasons.append(f"learned screen: p(malicious) {probability:.3f} >= {self.confirm:g} confirms the "
+                               "rule hits")
+            flagged = combined_flag(flagged, probability, t, self.confirm)
         for clf in self.classifiers:
             v = clf(record)
             if v is None:
@@ -3212,9 +3250,15 @@ class Screener:
             reasons += [f"classifier: {r}" for r in v.reasons] or ([f"classifier: flagged (score {v.score})"]
                                                                     if v.flagged else [])
             hits += list(v.hits)
-        return Verdict(flagged, reasons, score, tuple(hits))
+        return Verdict(flagged, reasons, score, tuple(hits), probability)
 
     __call__ = screen
+
+
+def combined_flag(rules_flagged: bool, probability: float, threshold: float, confirm: float = DEFAULT_CONFIRM) -> bool:
+    """:data:`COMBINATION`: a learned screen's ``probability`` flags on its own at ``threshold``; a rules flag
+    stands when ``probability >= confirm``."""
+    return probability >= threshold or (rules_flagged and probability >= confirm)
 
 
 _DEFAULT: Screener | None = None
@@ -3237,6 +3281,8 @@ def screen(record: Record) -> Verdict:
 
 
 __all__ = [
+    "COMBINATION",
+    "DEFAULT_CONFIRM",
     "DEFAULT_THRESHOLD",
     "KINDS",
     "RULES",
@@ -3244,6 +3290,7 @@ __all__ = [
     "Rule",
     "Screener",
     "Verdict",
+    "combined_flag",
     "record_fields",
     "rule_names",
     "screen",

@@ -13,12 +13,12 @@ import pytest
 
 from skillrl.bank import SkillBank
 
-HEAVY = ("torch", "faiss", "sentence_transformers", "trl", "transformers", "openai", "openrlhf", "ray",
+HEAVY = ("torch", "faiss", "sentence_transformers", "trl", "transformers", "peft", "openai", "openrlhf", "ray",
          "textworld", "alfworld", "datasets")
 LIGHT_MODULES = ["skillrl", "skillrl.cli", "skillrl.runtime", "skillrl.evolve", "skillrl.distill", "skillrl.retrieval",
                  "skillrl.embedders", "skillrl.teachers", "skillrl.agent", "skillrl.sft", "skillrl.detection",
                  "skillrl.envs.alfworld", "skillrl.testing", "skillrl.profiles", "skillrl.adapters.agent",
-                 "skillrl.actions"]  # adapters import their framework when imported
+                 "skillrl.actions", "skillrl.screening_model"]  # adapters import their framework when imported
 
 
 def test_importing_skillrl_and_its_core_modules_loads_no_heavy_framework():

@@ -1,0 +1,153 @@
+"""The learned screen (:mod:`skillrl.screening_model`) beside the rules, on data it was not trained on (issue 12).
+
+Three methods on every set:
+
+* **rules**: :func:`skillrl.screening.screen` (the default screener; its rules frozen at 088e19e);
+* **model**: the learned screen alone (``p(malicious) >= threshold`` of the model's ``config.json``);
+* **rules + model**: ``Screener(model=...)``, :data:`skillrl.screening.COMBINATION` (the model flags on its own,
+  a rules flag stands when the model gives it ``p >= confirm``).
+
+Sets (``benchmarks/data/screening``; README.md says who wrote each):
+
+* ``report5``: the held-out blind set (a helper session that never saw the rules, the model or any result wrote it;
+  merged after the model and the combination were frozen). Its one run is kept verbatim in :data:`REPORT5_RUN`.
+* ``report4``: the previous blind set. The shipped model was trained on it; ``--model`` with a model trained
+  ``--no-report4`` (``train_screening_model.py``) measures on it as unseen, which is how the threshold and the
+  combination were chosen.
+* ``real held-out``: the half of each unlabelled real source (episode memories, human WebShop instructions,
+  Reflexion lessons) that :func:`train_screening_model.real_half` keeps out of training; all benign.
+* ``official``: the 162 records of the three official banks (trained on; all must pass).
+
+Also: p50 / p99 wall time of ``Screener(model=...).screen(record)`` for single records (the cost evolution pays
+per proposal), and of the batched :meth:`LearnedScreen.probabilities`.
+
+    PYTHONPATH=. python benchmarks/bench_screening_model.py [--model DIR] [--no-report5] [--real-max N]
+
+Prints a table and writes ``benchmarks/results/bench_screening_model.json`` (``..._<name>.json`` with
+``--model``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_screening as bs  # noqa: E402
+import train_screening_model as tsm  # noqa: E402
+
+from skillrl.screening import DEFAULT_CONFIRM, Screener, Verdict, combined_flag, screen  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+#: The one run over report5 with the shipped model (and the rules, frozen at 088e19e) as committed at the freeze.
+#: Kept verbatim; ``None`` until that run.
+REPORT5_RUN: dict[str, Any] | None = None
+
+
+def _verdicts(items: list[dict[str, Any]], probs: Any, threshold: float, confirm: float) -> dict[str, list]:
+    """Per method, one row per item in :func:`bench_screening.part_metrics`'s shape."""
+    rows: dict[str, list] = {"rules": [], "model": [], "rules + model": []}
+    for it, p in zip(items, probs):
+        v = screen(it["record"])
+        model = Verdict(bool(p >= threshold), [], float(p))
+        both = Verdict(combined_flag(v.flagged, float(p), threshold, confirm), v.reasons, v.score, v.hits, float(p))
+        for name, verdict in (("rules", v), ("model", model), ("rules + model", both)):
+            rows[name].append({"item": it, "verdict": verdict, "seconds": 0.0, "cpu_seconds": 0.0})
+    return rows
+
+
+def _latency(screener: Screener, records: list[Any]) -> dict[str, float]:
+    for r in records[:5]:
+        screener.screen(r)
+    times = []
+    for r in records:
+        t0 = time.perf_counter()
+        screener.screen(r)
+        times.append(time.perf_counter() - t0)
+    return bs._ms(times)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None, help="model directory (default: the shipped one)")
+    p.add_argument("--no-report5", action="store_true", help="leave the held-out set out")
+    p.add_argument("--real-max", type=int, default=2000, help="held-out real strings per source (default 2,000)")
+    p.add_argument("--confirm", type=float, default=DEFAULT_CONFIRM)
+    args = p.parse_args(argv)
+    from skillrl.screening_model import LearnedScreen
+
+    ls = LearnedScreen(args.model)
+    threshold, confirm = ls.threshold, args.confirm
+    trained = ls.config.get("trained_on", {}).get("labelled_parts", [])
+    b = bs.build
+    sets: dict[str, list[dict[str, Any]]] = {}
+    if not args.no_report5:
+        sets["report5"] = b.load_report5(bs.DATA)
+    sets["report4"] = b.load_report4(bs.DATA)
+    sets["official"] = [it for it in b.load(bs.DATA) if it["source"] == "official"]
+    real = []
+    for name, texts in bs.real_texts().items():
+        held = [t for t in texts if tsm.real_half(t) == "heldout"][:args.real_max]
+        real += [{"id": f"{name}:{i}", "label": "benign", "kind": "real", "level": None, "source": name,
+                  "domain": None, "split": "real_heldout", "group": f"{name}:{i}", "record": t}
+                 for i, t in enumerate(held)]
+    sets["real held-out"] = real
+
+    result: dict[str, Any] = {"model": str(ls.path), "threshold": threshold, "confirm": confirm,
+                              "model_trained_on": trained, "report5_run": REPORT5_RUN, "sets": {}}
+    t_batch = time.perf_counter()
+    n_batch = 0
+    for name, items in sets.items():
+        t0 = time.perf_counter()
+        probs = ls.probabilities([it["record"] for it in items])
+        n_batch += len(items)
+        rows = _verdicts(items, probs, threshold, confirm)
+        result["sets"][name] = {"trained_on": name in trained or name == "official",
+                                "methods": {m: bs.part_metrics(r) for m, r in rows.items()},
+                                "seconds": round(time.perf_counter() - t0, 1)}
+    batch_seconds = time.perf_counter() - t_batch
+    sample = [it["record"] for it in sets["report4"][:150]] + [it["record"] for it in real[:50]]
+    result["latency"] = {"rules": _latency(Screener(), sample),
+                         "rules + model, one record": _latency(Screener(model=ls, confirm=confirm), sample),
+                         "set screening, per record (batched, incl. rules)": round(1e3 * batch_seconds / n_batch, 2)}
+
+    # ---------------------------------------------------------------------------------------------- table
+    print(f"model {ls.path} (threshold {threshold:g}, confirm {confirm:g}; trained on {', '.join(trained) or '?'})")
+    for name, res in result["sets"].items():
+        tag = " (trained on)" if res["trained_on"] else " (not trained on)"
+        print(f"\n{name}{tag}" + "".join(f"{m:>22s}" for m in res["methods"]))
+        mets = res["methods"]
+        lines = []
+        if mets["rules"]["malicious"]["n"]:
+            lines += [("malicious caught", lambda m: m["malicious"]),
+                      ("  subtle", lambda m: m["per_level"]["subtle"]),
+                      ("  blatant", lambda m: m["per_level"]["blatant"])]
+            lines += [(f"  {k}", (lambda k: lambda m: m["per_kind"][k])(k)) for k in bs.KINDS]
+        lines += [("benign flagged", lambda m: m["benign"])]
+        if mets["rules"]["decoys"]["n"]:
+            lines += [("  decoys", lambda m: m["decoys"])]
+        if name == "real held-out":
+            lines += [(f"  {s}", (lambda s: lambda m: m["real_per_source"][s])(s))
+                      for s in mets["rules"]["real_per_source"]]
+        for label, get in lines:
+            print(f"{label:26s}" + "".join(f"{bs._fmt(get(m)):>22s}" for m in mets.values()))
+    lat = result["latency"]
+    print(f"\nlatency per record: rules p50 {lat['rules']['p50_ms']:.1f} ms; rules + model, one record at a time, "
+          f"p50 {lat['rules + model, one record']['p50_ms']:.1f} ms / p99 {lat['rules + model, one record']['p99_ms']:.1f}"
+          f" ms; whole sets batched {lat['set screening, per record (batched, incl. rules)']:.1f} ms")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / ("bench_screening_model.json" if args.model is None
+                     else f"bench_screening_model_{Path(args.model).name}.json")
+    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(f"wrote {out}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
