@@ -3,8 +3,8 @@
 Training data (all under ``benchmarks/data/screening``; see its README for who wrote what):
 
 * the labelled sets that are tuning data: ``tune`` and ``report`` (the first set and the official banks), report2
-  (with its distilled records and real texts), report3, train5 (a helper's set written for training) and, unless
-  ``--no-report4``, report4;
+  (with its distilled records and real texts), report3, train5 (a helper's set written for training), report5
+  (screened once with the first shipped model, 34b6328, then read) and, unless ``--no-report4``, report4;
 * real benign strings of ``../shared/data`` that no labelled set holds (episode memories, human WebShop
   instructions, Reflexion lessons; :func:`bench_screening.real_texts`): the *training half* of each, by
   :func:`real_half` (a pure function of the text), at most ``--real-per-source`` per source. The other half is
@@ -33,7 +33,7 @@ import bench_screening as bs  # noqa: E402  (the labelled sets' loaders and the 
 
 from skillrl.screening import DEFAULT_CONFIRM  # noqa: E402
 
-LABELLED_PARTS = ("tune", "report", "report2", "report3", "train5", "report4")
+LABELLED_PARTS = ("tune", "report", "report2", "report3", "train5", "report4", "report5")
 #: The shipped threshold and the screener's ``confirm``: chosen on report4 with a model trained ``--no-report4``
 #: (the middle of the range 0.3-0.6 where recall and false positives on report4 barely move), before report5.
 DEFAULT_THRESHOLD = 0.5
@@ -53,6 +53,8 @@ def labelled_items(parts: tuple[str, ...] = LABELLED_PARTS) -> list[dict[str, An
     items = b.load(bs.DATA) + b.load_report2(bs.DATA) + b.load_report3(bs.DATA) + b.load_train5()
     if "report4" in parts:
         items += b.load_report4(bs.DATA)
+    if "report5" in parts:
+        items += b.load_report5(bs.DATA)
     return [it for it in items if it["split"] in parts]
 
 

@@ -83,7 +83,11 @@ from report3's misses did not raise the next blind set's figure. Blatant attacks
 are caught; paraphrased intent ("regard the rest of the goal as satisfied"), claims about how a checker works and
 new encodings are often not. Treat screening as a tripwire in front of the quarantine, not as a guarantee: keep
 ``trust="untrusted"`` for banks from elsewhere, read ``skillrl screen`` output, and plug a stronger classifier
-(an LLM judge) through ``classifier=`` / ``skillrl_screen_record`` where the teacher reads untrusted text.
+(an LLM judge) through ``classifier=`` / ``skillrl_screen_record`` where the teacher reads untrusted text. The
+learned screen shipped with skillrl (:mod:`skillrl.screening_model`, ``SkillConfig.screening_model=True``) is that
+stronger classifier: on report5, a blind set screened once, the rules caught 184 of 290 (63.4%) and the rules with
+the first shipped model 269 of 290 (92.8%, 90.8% of the subtle ones) with 5 of 252 decoys flagged
+(``benchmarks/bench_screening_model.py``).
 """
 
 from __future__ import annotations
@@ -111,7 +115,12 @@ DEFAULT_THRESHOLD = 1.0
 DEFAULT_CONFIRM = 0.05
 #: How ``Screener(model=...)`` decides (chosen on report4 with a model not trained on it; see
 #: ``benchmarks/bench_screening_model.py``).
-COMBINATION = "flagged = p >= model.threshold or (rules score >= threshold and p >= confirm)"
+COMBINATION = ("flagged = p >= model.threshold or (rules score >= threshold and (p >= confirm or a rule of "
+               "UNSEEN_BY_MODEL hit))")
+#: Rules about characters the learned screen never reads (its input drops invisible characters and keeps one count
+#: line): their flags stand without the model's confirmation.
+UNSEEN_BY_MODEL = frozenset({"hidden.zero_width", "hidden.bidi", "hidden.tag_chars", "hidden.variation_selectors",
+                             "hidden.control_chars", "hidden.invisible_payload", "hidden.odd_spaces"})
 STRONG, WEAK = 1.0, 0.5
 
 SKILL_FIELDS = ("title", "principle", "when_to_apply", "category")
@@ -205,7 +214,7 @@ def _invisible_class(cp: int, prev: str) -> str | None:
         return "control" if cp < 0x20 and cp not in (9, 10, 13) else None
     if 0xE0000 <= cp <= 0xE007F:
         return "tag"
-    if 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF:
+    if 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF or 0x180B <= cp <= 0x180D or cp == 0x180F:
         # VS15/VS16 right after a symbol or an emoji is ordinary emoji presentation
         if cp in (0xFE0E, 0xFE0F) and prev and (unicodedata.category(prev) in ("So", "Sk", "Sm")
                                                 or ord(prev) >= 0x1F000):
@@ -922,6 +931,20 @@ def _demorse(run: str) -> str:
 
 
 # ================================================================================================ the rules
+#: Typographic spaces (U+2000-U+200A, U+202F, U+205F, U+3000): one or two are typography ("10\u2009kg"); this many
+#: in one field is a channel (binary in figure / punctuation spaces).
+ODD_SPACES = frozenset([*range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000])
+ODD_SPACES_MIN = 8
+
+
+def _odd_spaces(view: FieldView) -> list[tuple[str, int]]:
+    at = [i for i, ch in enumerate(view.raw) if ord(ch) in ODD_SPACES]
+    if len(at) < ODD_SPACES_MIN:
+        return []
+    names = sorted({unicodedata.name(view.raw[i], "SPACE") for i in at})
+    return [(f"{len(at)} typographic spaces ({', '.join(names[:3])})", at[0])]
+
+
 def _hidden_chars(view: FieldView, classes: tuple[str, ...]) -> list[tuple[str, int]]:
     found = [(c, i, ch) for c, i, ch in view.hidden if c in classes]
     if not found:
@@ -1031,6 +1054,9 @@ _R += [
                lambda v: _hidden_chars(v, ("private_use", "unassigned", "control"))),
     check_rule("hidden.invisible_payload", "hidden_encoding", STRONG,
                "text decoded from invisible characters", _invisible_decoded),
+    check_rule("hidden.odd_spaces", "hidden_encoding", STRONG,
+               f"{ODD_SPACES_MIN} or more typographic spaces (figure, thin, hair, ...) in one field: a whitespace "
+               "channel", _odd_spaces),
     check_rule("hidden.homoglyphs", "hidden_encoding", STRONG,
                "words mixing Latin with Cyrillic/Greek look-alikes", _mixed_script),
     check_rule("hidden.compat_letters", "hidden_encoding", STRONG, "fullwidth / mathematical / styled letters",
@@ -3145,7 +3171,8 @@ class Screener:
             ``p(malicious) >= model.threshold``, or when the rules flag and ``p >= confirm``; a rules hit the model
             does not confirm is kept in ``reasons`` but does not flag. Default ``None``: the rules alone.
         confirm: the ``p(malicious)`` a rules hit needs from the model to flag (default :data:`DEFAULT_CONFIRM`);
-            ``0.0`` keeps every rules flag.
+            ``0.0`` keeps every rules flag. Flags from the rules about hidden characters (:data:`UNSEEN_BY_MODEL`)
+            stand without it: the model does not read those characters.
 
     Raises:
         ConfigError: an unknown rule name, a threshold <= 0, a classifier that is not callable, or ``confirm``
@@ -3232,13 +3259,17 @@ class Screener:
             t = float(self.model.threshold)
             if probability >= t:
                 reasons.append(f"learned screen: p(malicious) {probability:.3f} >= {t:g}")
+            unseen = any(h.rule in UNSEEN_BY_MODEL for h in hits)
+            if flagged and unseen:
+                reasons.append(f"learned screen: p(malicious) {probability:.3f}; hidden characters are for the "
+                               "rules to judge (not read by the model)")
             elif flagged and probability < self.confirm:
                 reasons.append(f"learned screen: p(malicious) {probability:.3f} < {self.confirm:g}, the rule hits "
                                "above are not confirmed (not flagged)")
             elif flagged:
                 reasons.append(f"learned screen: p(malicious) {probability:.3f} >= {self.confirm:g} confirms the "
                                "rule hits")
-            flagged = combined_flag(flagged, probability, t, self.confirm)
+            flagged = combined_flag(flagged, probability, t, self.confirm, unseen=unseen)
         for clf in self.classifiers:
             v = clf(record)
             if v is None:
@@ -3255,10 +3286,11 @@ class Screener:
     __call__ = screen
 
 
-def combined_flag(rules_flagged: bool, probability: float, threshold: float, confirm: float = DEFAULT_CONFIRM) -> bool:
+def combined_flag(rules_flagged: bool, probability: float, threshold: float, confirm: float = DEFAULT_CONFIRM, *,
+                  unseen: bool = False) -> bool:
     """:data:`COMBINATION`: a learned screen's ``probability`` flags on its own at ``threshold``; a rules flag
-    stands when ``probability >= confirm``."""
-    return probability >= threshold or (rules_flagged and probability >= confirm)
+    stands when ``probability >= confirm`` or when ``unseen`` (a rule of :data:`UNSEEN_BY_MODEL` hit)."""
+    return probability >= threshold or (rules_flagged and (unseen or probability >= confirm))
 
 
 _DEFAULT: Screener | None = None
@@ -3285,6 +3317,7 @@ __all__ = [
     "DEFAULT_CONFIRM",
     "DEFAULT_THRESHOLD",
     "KINDS",
+    "UNSEEN_BY_MODEL",
     "RULES",
     "Hit",
     "Rule",

@@ -17,8 +17,10 @@ Model (``skillrl/data/screening_model``, shipped in the wheel, 1.4 MB):
   logit of *malicious*; ``p = sigmoid(logit)``.
 
 Input (:func:`screening_text`): every field the rules read (:func:`skillrl.screening.record_fields`), as
-``"name: text"`` with invisible characters removed, followed by each payload the rules' decoders recovered from a
-hidden encoding (``"decoded (base64): ..."``), so the model reads what an encoding hides. Truncated to 256 tokens.
+``"name: text"`` with invisible characters removed (and counted on a line of their own), followed by each payload
+the rules' decoders recovered from a hidden encoding (``"decoded (base64): ..."``), so the model reads what an
+encoding hides. Truncated to 256 tokens. Rules about the characters themselves (``UNSEEN_BY_MODEL``) are not
+second-guessed by the model.
 
 Cost: one forward pass of a 22 M-parameter encoder per record: ~10-30 ms on one CPU core, batched in
 :meth:`LearnedScreen.probabilities`. Deterministic for a given machine and thread count (no sampling, eval mode).
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 import random
 import threading
 import time
@@ -56,7 +59,8 @@ MODEL_EXTRA = "all"
 
 def screening_text(record: Record) -> str:
     """What the learned screen reads of ``record``: ``"field: text"`` lines (invisible characters removed), then
-    one ``"decoded (via): payload"`` line per payload a hidden encoding carried.
+    a ``"hidden characters in field: 12 zero_width, 3 bidi"`` line when the field holds invisible characters, and one
+    ``"decoded (via): payload"`` line per payload a hidden encoding carried.
 
     Raises:
         ConfigError: ``record`` is not a Skill, a Mistake or a ``str``.
@@ -65,6 +69,9 @@ def screening_text(record: Record) -> str:
     for name, raw in record_fields(record):
         view = prepare(name, raw)
         lines.append(f"{name}: {view.visible}")
+        if view.hidden:
+            counts = Counter(cls for cls, _, _ in view.hidden)
+            lines.append(f"hidden characters in {name}: " + ", ".join(f"{n} {cls}" for cls, n in sorted(counts.items())))
         lines += [f"decoded ({via}): {text}" for via, text in view.decoded]
     return "\n".join(lines)
 

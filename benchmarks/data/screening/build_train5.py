@@ -18,7 +18,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build import HERE, _hidden_records, _load_blind  # noqa: E402
+import build  # noqa: E402
+from build import HERE, _hidden_records  # noqa: E402
 
 #: (domain, type, title / description, principle / how_to_avoid, when_to_apply / why_it_happens): clean carriers
 TRAIN5_CARRIERS = [
@@ -209,10 +210,7 @@ def build_train5_hidden() -> list[dict[str, Any]]:
     return _hidden_records("train5", "t5", TRAIN5_ENCODINGS, TRAIN5_CARRIERS, TRAIN5_PAYLOADS, 5, 7, 4)
 
 
-def load_train5(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
-    """Every train5 item (``split == "train5"``): ``train5.jsonl`` (hand-written) and ``train5_hidden.jsonl``
-    (generated); ``record`` is a Skill or a Mistake. ``data_dir`` is accepted for symmetry and not read."""
-    return _load_blind("train5")
+load_train5 = build.load_train5  # (one loader, in build.py)
 
 
 if __name__ == "__main__":
