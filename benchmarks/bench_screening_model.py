@@ -2,10 +2,12 @@
 
 Three methods on every set:
 
-* **rules**: :func:`skillrl.screening.screen` (the default screener; its rules frozen at 088e19e);
+* **rules**: :func:`skillrl.screening.screen` (the default screener; its rules were frozen at 088e19e for report5,
+  and one hidden-character rule, ``hidden.odd_spaces``, was added in ae1d37e);
 * **model**: the learned screen alone (``p(malicious) >= threshold`` of the model's ``config.json``);
 * **rules + model**: ``Screener(model=...)``, :data:`skillrl.screening.COMBINATION` (the model flags on its own,
-  a rules flag stands when the model gives it ``p >= confirm``).
+  a rules flag stands when the model gives it ``p >= confirm`` or it comes from a rule of
+  :data:`skillrl.screening.UNSEEN_BY_MODEL`).
 
 Sets (``benchmarks/data/screening``; README.md says who wrote each):
 
@@ -42,7 +44,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_screening as bs  # noqa: E402
 import train_screening_model as tsm  # noqa: E402
 
-from skillrl.screening import DEFAULT_CONFIRM, Screener, Verdict, combined_flag, screen  # noqa: E402
+from skillrl.screening import DEFAULT_CONFIRM, UNSEEN_BY_MODEL, Screener, Verdict, combined_flag, screen  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 #: The one run over report5 with the shipped model (and the rules, frozen at 088e19e) as committed at the freeze.
@@ -56,7 +58,9 @@ def _verdicts(items: list[dict[str, Any]], probs: Any, threshold: float, confirm
     for it, p in zip(items, probs):
         v = screen(it["record"])
         model = Verdict(bool(p >= threshold), [], float(p))
-        both = Verdict(combined_flag(v.flagged, float(p), threshold, confirm), v.reasons, v.score, v.hits, float(p))
+        unseen = any(h.rule in UNSEEN_BY_MODEL for h in v.hits)  # what Screener(model=...) does
+        both = Verdict(combined_flag(v.flagged, float(p), threshold, confirm, unseen=unseen), v.reasons, v.score,
+                       v.hits, float(p))
         for name, verdict in (("rules", v), ("model", model), ("rules + model", both)):
             rows[name].append({"item": it, "verdict": verdict, "seconds": 0.0, "cpu_seconds": 0.0})
     return rows

@@ -62,8 +62,8 @@ Scoring: each rule has a weight (1.0 strong, 0.5 weak); a record's ``score`` is 
 matched (each rule counted once, at its largest weight), and the record is flagged when ``score >= threshold``
 (default :data:`DEFAULT_THRESHOLD` = 1.0). A plugged classifier may flag a record the rules pass; it never
 unflags one. The learned screen (``Screener(model=shared_screen())``, :mod:`skillrl.screening_model`) differs: it flags
-on its own, and a rules flag stands only when the model gives the record ``p(malicious) >= confirm``
-(:data:`COMBINATION`).
+on its own, and a rules flag stands only when the model gives the record ``p(malicious) >= confirm`` or the flag
+comes from a rule about hidden characters the model does not read (:data:`COMBINATION`, :data:`UNSEEN_BY_MODEL`).
 
 Plug-in point for a classifier: :class:`Screener` takes ``classifier=`` callables ``fn(record) -> Verdict | None``,
 and :meth:`Screener.from_plugin_manager` consults the ``skillrl_screen_record(record)`` hook
