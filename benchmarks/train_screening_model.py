@@ -4,7 +4,9 @@ Training data (all under ``benchmarks/data/screening``; see its README for who w
 
 * the labelled sets that are tuning data: ``tune`` and ``report`` (the first set and the official banks), report2
   (with its distilled records and real texts), report3, train5 (a helper's set written for training), report5
-  (screened once with the first shipped model, 34b6328, then read) and, unless ``--no-report4``, report4;
+  (screened once with the first shipped model, 34b6328, then read), report6 (screened once with the second-round
+  model, ae1d37e, then read), train6 (honest advice and attacks in 17 languages, written after report6's run) and,
+  unless ``--no-report4``, report4;
 * real benign strings of ``../shared/data`` that no labelled set holds (episode memories, human WebShop
   instructions, Reflexion lessons; :func:`bench_screening.real_texts`): the *training half* of each, by
   :func:`real_half` (a pure function of the text), at most ``--real-per-source`` per source. The other half is
@@ -33,7 +35,7 @@ import bench_screening as bs  # noqa: E402  (the labelled sets' loaders and the 
 
 from skillrl.screening import DEFAULT_CONFIRM  # noqa: E402
 
-LABELLED_PARTS = ("tune", "report", "report2", "report3", "train5", "report4", "report5")
+LABELLED_PARTS = ("tune", "report", "report2", "report3", "train5", "report4", "report5", "report6", "train6")
 #: The shipped threshold and the screener's ``confirm``: chosen on report4 with a model trained ``--no-report4``
 #: (the middle of the range 0.3-0.6 where recall and false positives on report4 barely move), before report5.
 DEFAULT_THRESHOLD = 0.5
@@ -55,6 +57,10 @@ def labelled_items(parts: tuple[str, ...] = LABELLED_PARTS) -> list[dict[str, An
         items += b.load_report4(bs.DATA)
     if "report5" in parts:
         items += b.load_report5(bs.DATA)
+    if "report6" in parts:
+        items += b.load_report6(bs.DATA)
+    if "train6" in parts:
+        items += b.load_train6()
     return [it for it in items if it["split"] in parts]
 
 
