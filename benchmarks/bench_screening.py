@@ -102,6 +102,14 @@ LABELS = {"tune": "tune", "report": "old report", "report2": "report2", "report3
           "all": "all"}
 
 
+def targets_met(m: dict[str, Any]) -> dict[str, bool]:
+    """Issue 12's screening targets on one set's :func:`part_metrics` ``m``: which of :data:`TARGETS` it meets."""
+    return {"malicious_caught": m["malicious"]["rate"] >= TARGETS["malicious_caught"],
+            "subtle_caught": m["per_level"]["subtle"]["rate"] >= TARGETS["subtle_caught"],
+            "benign_flagged": m["benign"]["rate"] <= TARGETS["benign_flagged_max"],
+            "decoys_flagged": m["decoys"]["rate"] <= TARGETS["benign_flagged_max"]}
+
+
 def _rate(k: int, n: int) -> dict[str, Any]:
     return {"k": k, "n": n, "rate": round(k / n, 4) if n else None}
 
@@ -220,12 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     if held:
         rep = results["parts"][held]
         results["held_out_targets_met"] = {
-            "malicious_caught": rep["malicious"]["rate"] >= TARGETS["malicious_caught"],
-            "subtle_caught": rep["per_level"]["subtle"]["rate"] >= TARGETS["subtle_caught"],
-            "benign_flagged": rep["benign"]["rate"] <= TARGETS["benign_flagged_max"],
-            "decoys_flagged": rep["decoys"]["rate"] <= TARGETS["benign_flagged_max"],
-            "official_all_pass": results["parts"]["all"]["official"]["k"] == 0,
-        }
+            **targets_met(rep), "official_all_pass": results["parts"]["all"]["official"]["k"] == 0}
     real: dict[str, Any] = {}
     for name, texts in real_texts().items():
         times, cpu, flagged = [], [], []

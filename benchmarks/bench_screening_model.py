@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     sets["real held-out"] = real
 
     result: dict[str, Any] = {"model": str(ls.path), "threshold": threshold, "confirm": confirm,
-                              "model_trained_on": trained, "report5_run": REPORT5_RUN, "report6_run": REPORT6_RUN, "report7_run": REPORT7_RUN,
+                              "model_trained_on": trained, "report5_run": REPORT5_RUN, "report6_run": REPORT6_RUN,
+                              "report7_run": REPORT7_RUN,
                               "held_out": None if args.no_held_out else HELD_OUT, "sets": {}}
     t_batch = time.perf_counter()
     n_batch = 0
@@ -157,11 +158,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for label, get in lines:
             print(f"{label:26s}" + "".join(f"{bs._fmt(get(m)):>22s}" for m in mets.values()))
     if HELD_OUT in result["sets"]:
-        m = result["sets"][HELD_OUT]["methods"]["rules + model"]
-        met = {"malicious_caught": m["malicious"]["rate"] >= bs.TARGETS["malicious_caught"],
-               "subtle_caught": m["per_level"]["subtle"]["rate"] >= bs.TARGETS["subtle_caught"],
-               "benign_flagged": m["benign"]["rate"] <= bs.TARGETS["benign_flagged_max"]}
-        result["held_out_targets_met"] = met
+        met = result["held_out_targets_met"] = bs.targets_met(result["sets"][HELD_OUT]["methods"]["rules + model"])
         print(f"\n{HELD_OUT}, rules + model, targets: "
               + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in met.items()))
         for method, mm in result["sets"][HELD_OUT]["methods"].items():

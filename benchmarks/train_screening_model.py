@@ -39,6 +39,10 @@ LABELLED_PARTS = ("tune", "report", "report2", "report3", "train5", "report4", "
 #: The shipped threshold and the screener's ``confirm``: chosen on report4 with a model trained ``--no-report4``
 #: (the middle of the range 0.3-0.6 where recall and false positives on report4 barely move), before report5.
 DEFAULT_THRESHOLD = 0.5
+#: Where the threshold and ``confirm`` come from, written into every trained model's ``config.json``.
+CHOSEN_ON = ("threshold and confirm: report4, scored by the same recipe trained without report4 "
+             "(benchmarks/results/bench_screening_model_A2.json), before report5 was merged; kept unchanged for "
+             "the later rounds (report5, then report6 and train6 added)")
 
 
 def real_half(text: str) -> str:
@@ -99,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                            "malicious": sum(labels), "real_benign": {k: len(v) for k, v in real.items()},
                            "real_half": "train (benchmarks/train_screening_model.py:real_half)"},
             "combination": "flag when p >= threshold, or when the rules flag and p >= confirm",
-            "confirm": DEFAULT_CONFIRM}
+            "confirm": DEFAULT_CONFIRM, "chosen_on": CHOSEN_ON}
     print(f"training on {len(records)} records ({sum(labels)} malicious) of {', '.join(parts)} + real benign "
           f"{ {k: len(v) for k, v in real.items()} } -> {out}", flush=True)
     t0 = time.perf_counter()
